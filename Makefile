@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is installed here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export GMPSAI_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME    ?= $(CURDIR)/.dagster_home
+DAGSTER_PORT ?= 3000
+
+.PHONY: run test dev bench lint clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+## materialize every daily asset for the most recent complete local day (simulated Booster)
+run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/gmpsai materialize-day
+
+## the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -w workspace.yaml
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,143 @@
+"""The DataLogger interface every source implements, and the bounded parallel fetch on top of it.
+
+Assets and the CLI only ever see this module: a source returns one device's logged samples over a
+window as two float64 arrays (UTC epoch seconds, value), or raises one of the typed errors below.
+Network sources are slow and flaky, so fetching many devices goes through `fetch_devices`, which
+keeps a bounded number of requests in flight and hands results back in list order, so a writer
+can stream them to disk device by device without holding the whole day in memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from gmpsai_assets.window import Window
+
+
+class DataLoggerError(Exception):
+    """Base of the errors a source reports for one request."""
+
+
+class DeviceNotLogged(DataLoggerError):
+    """The logger node does not log this device."""
+
+
+class LoggerUnavailable(DataLoggerError):
+    """The logger (or the gateway in front of it) could not be reached or answered with a fault."""
+
+
+class BadRequest(DataLoggerError):
+    """The request itself is wrong (bad device name, bad window); retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One device's logged samples, time-ordered: UTC epoch seconds and float values."""
+
+    device: str
+    utc_seconds: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.utc_seconds.shape != self.values.shape or self.utc_seconds.ndim != 1:
+            raise ValueError("utc_seconds and values must be 1-d arrays of the same length")
+
+    def __len__(self) -> int:
+        return int(self.utc_seconds.shape[0])
+
+    @classmethod
+    def empty(cls, device: str) -> Samples:
+        return cls(device, np.empty(0, np.float64), np.empty(0, np.float64))
+
+    @classmethod
+    def concat(cls, device: str, parts: Iterable[Samples]) -> Samples:
+        parts = list(parts)
+        if not parts:
+            return cls.empty(device)
+        return cls(
+            device,
+            np.concatenate([p.utc_seconds for p in parts]),
+            np.concatenate([p.values for p in parts]),
+        )
+
+
+@runtime_checkable
+class DataLogger(Protocol):
+    """A source of logged device data (the simulator, the ACL gateway, later DPM)."""
+
+    #: short source name recorded in files: "simulated", "acl", ...
+    source: str
+    #: the DataLogger node asked for data, e.g. "MLrn"
+    node: str
+    #: how many requests this source is happy to have in flight at once
+    max_in_flight: int
+
+    def fetch(self, device: str, window: Window) -> Samples:
+        """All samples of `device` logged in [window.start, window.end)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What happened to one device of a multi-device fetch: samples or the error that stopped it."""
+
+    device: str
+    samples: Samples | None
+    error: DataLoggerError | None
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "failed"
+        return "ok" if self.samples is not None and len(self.samples) else "empty"
+
+
+def fetch_devices(
+    logger: DataLogger,
+    devices: Iterable[str],
+    window: Window,
+    max_in_flight: int | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> Iterator[FetchOutcome]:
+    """Fetch many devices with at most `max_in_flight` requests at once, yielding in list order.
+
+    A `DataLoggerError` becomes a failed outcome and the other devices carry on; any other
+    exception is a bug and propagates. In-order delivery bounds memory to `max_in_flight`
+    devices' samples no matter how slow the first one is.
+    """
+    limit = max(1, max_in_flight or logger.max_in_flight)
+
+    def one(device: str) -> FetchOutcome:
+        try:
+            return FetchOutcome(device, logger.fetch(device, window), None)
+        except DataLoggerError as exc:
+            return FetchOutcome(device, None, exc)
+
+    todo = iter(devices)
+    if limit == 1:  # no threads: simpler tracebacks, and the simulator gains nothing from them
+        for device in todo:
+            if on_start:
+                on_start(device)
+            yield one(device)
+        return
+
+    pending: deque[Future[FetchOutcome]] = deque()
+    with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="fetch") as pool:
+        try:
+            for device in todo:
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+                if on_start:
+                    on_start(device)
+                pending.append(pool.submit(one, device))
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for fut in pending:
+                fut.cancel()

@@ -1,0 +1,15 @@
+"""Choose the DataLogger source from configuration: simulated by default, ACL on demand."""
+
+from __future__ import annotations
+
+from gmpsai_assets.acnet.datalogger import DataLogger
+from gmpsai_assets.acnet.simulator import SimulatedBooster
+from gmpsai_assets.settings import Settings, SettingsError
+
+
+def open_datalogger(settings: Settings) -> DataLogger:
+    """The DataLogger named by `settings.source`, or SettingsError for an unknown name."""
+    source = settings.checked_source()
+    if source == "simulated":
+        return SimulatedBooster(seed=settings.seed(), node=settings.logger_node)
+    raise SettingsError(f"source {source!r} is not available in this version")

@@ -1,0 +1,49 @@
+"""`gmpsai`: the command-line entry point; one module per subcommand.
+
+User mistakes (bad dates, bad lists, unwritable directories, unknown sources) end with one line
+on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gmpsai_assets import __version__
+from gmpsai_assets.cli import grab_params, materialize_day
+from gmpsai_assets.cli.common import USER_ERRORS, UsageError, make_parser_class
+
+# Each subcommand module has NAME, HELP, add_arguments(parser) and run(args) -> int.
+COMMANDS = [grab_params, materialize_day]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser_class = make_parser_class()
+    parser = parser_class(
+        prog="gmpsai", description="Fermilab Booster GMPS AI data platform command line."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
+    sub.required = True
+    for module in COMMANDS:
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
+        module.add_arguments(p)
+        p.set_defaults(run=module.run, prog=p.prog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (UsageError, *USER_ERRORS) as exc:
+        print(f"{args.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{args.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

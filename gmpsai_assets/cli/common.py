@@ -1,0 +1,36 @@
+"""Shared CLI pieces: the one-line error parser and the errors that count as user mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from gmpsai_assets.acnet.datalogger import DataLoggerError
+from gmpsai_assets.acnet.devices import DeviceListError, DeviceNameError
+from gmpsai_assets.files.drafts import OutputDirError
+from gmpsai_assets.files.paramfile import DataFileError
+from gmpsai_assets.grab import NoDataError
+from gmpsai_assets.settings import SettingsError
+from gmpsai_assets.window import WindowError
+
+
+class UsageError(ValueError):
+    """Options that do not fit together."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    WindowError, DeviceListError, DeviceNameError, SettingsError, OutputDirError,
+    NoDataError, DataFileError, DataLoggerError,
+)
+
+
+def make_parser_class() -> type[argparse.ArgumentParser]:
+    class OneLineErrors(argparse.ArgumentParser):
+        """argparse that reports a bad option in one line (no usage dump) and exits 2."""
+
+        def error(self, message: str) -> NoReturn:
+            print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+            raise SystemExit(2)
+
+    return OneLineErrors

@@ -1,0 +1,90 @@
+"""Grab logged parameter data over a window into one HDF5 file (the ParamDataGrabber successor).
+
+The window ends at --stopat (default: the most recent local midnight) and lasts
+--days/--hours/--minutes/--seconds (default: one second); or it starts at --startat.
+Times are Fermilab local time (America/Chicago), written YYYY-MM-DD[+HH:MM:SS].
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gmpsai_assets.acnet.devices import check_node_name, load_device_list
+from gmpsai_assets.acnet.sources import open_datalogger
+from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
+from gmpsai_assets.grab import grab_params
+from gmpsai_assets.settings import Settings
+from gmpsai_assets.window import Window, most_recent_midnight, parse_local_datetime
+
+NAME = "grab-params"
+HELP = "grab logged parameter data over a window into one HDF5 file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", help="print progress per device")
+    p.add_argument("--dryrun", action="store_true",
+                   help="print the window, devices and file name; fetch and write nothing")
+    p.add_argument("--stopat", metavar="TIME", help="window end, local (default: last midnight)")
+    p.add_argument("--startat", metavar="TIME", help="window start, local")
+    for unit in ("days", "hours", "minutes", "seconds"):
+        p.add_argument(f"--{unit}", type=float, default=0.0, metavar="N",
+                       help=f"window length in {unit}")
+    p.add_argument("--maxcount", type=int, metavar="N",
+                   help="grab only the first N devices of the list")
+    p.add_argument("--draftdir", metavar="DIR",
+                   help="where the file is written before publishing (default: <data dir>/drafts)")
+    p.add_argument("--outdir", metavar="DIR", help="output directory (default: <data dir>/params)")
+    p.add_argument("--logger", metavar="NODE",
+                   help="DataLogger node (default: $GMPSAI_LOGGER_NODE or MLrn)")
+    p.add_argument("--paramfile", metavar="FILE",
+                   help="device list, NODE DEVICE per line (default: $GMPSAI_PARAM_LIST or the "
+                        "packaged team list)")
+
+
+def window_from_args(args: argparse.Namespace, now: float | None = None) -> Window:
+    """The old ParamDataGrabber rules: end at --stopat or last midnight, one second by default."""
+    length = args.days * 86400 + args.hours * 3600 + args.minutes * 60 + args.seconds
+    if length < 0:
+        raise UsageError("window length must not be negative")
+    if args.startat and args.stopat and length:
+        raise UsageError("give at most two of --startat, --stopat and a length")
+    if args.startat:
+        start = parse_local_datetime(args.startat)
+        end = parse_local_datetime(args.stopat) if args.stopat else start + (length or 1.0)
+        return Window(start, end)
+    end = parse_local_datetime(args.stopat) if args.stopat else most_recent_midnight(now)
+    return Window(end - (length or 1.0), end)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env().with_overrides(
+        logger_node=args.logger and check_node_name(args.logger), param_list=args.paramfile
+    )
+    window = window_from_args(args)
+    devices = [e.device for e in load_device_list(settings.param_list or None)]
+    if args.maxcount is not None:
+        if args.maxcount < 1:
+            raise UsageError("--maxcount must be at least 1")
+        devices = devices[: args.maxcount]
+    logger = open_datalogger(settings)
+    outdir = Path(args.outdir) if args.outdir else settings.params_dir
+    draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
+    if args.dryrun:
+        name = data_file_name(PARAM_PREFIX, logger.node, window, 0).replace("_0_", "_<created>_")
+        print(f"window  {window} ({window.seconds:g} s)")
+        print(f"source  {logger.source}, node {logger.node}")
+        print(f"devices {len(devices)}: {' '.join(devices)}")
+        print(f"file    {outdir / name}")
+        return 0
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
+    failed = result.devices_with("failed")
+    print(
+        f"{result.path} ({result.bytes} bytes, {result.rows} rows; "
+        f"{len(result.devices_with('ok'))} ok, {len(result.devices_with('empty'))} empty, "
+        f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''})"
+    )
+    return 0

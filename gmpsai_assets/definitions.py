@@ -1,0 +1,18 @@
+"""The one Definitions object of the code location."""
+
+import dagster as dg
+
+from gmpsai_assets.defs import param_data as param_data_defs
+from gmpsai_assets.defs.resources import build_resources
+
+# Everything partitioned by local day, materialized together by `gmpsai materialize-day`.
+DAILY_ASSETS = [param_data_defs.param_data]
+DAILY_CHECKS: list[dg.AssetChecksDefinition] = []
+
+defs = dg.Definitions(
+    assets=[*DAILY_ASSETS],
+    asset_checks=[*DAILY_CHECKS],
+    jobs=[param_data_defs.param_data_job],
+    schedules=[param_data_defs.param_data_schedule],
+    resources=build_resources(),
+)

@@ -1,0 +1,70 @@
+"""`param_data`: one HDF5 file per local day with every listed GMPS parameter at 15 Hz."""
+
+
+import dagster as dg
+
+from gmpsai_assets.defs.partitions import daily_partitions
+from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
+from gmpsai_assets.grab import grab_params
+from gmpsai_assets.window import day_window
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="booster_data",
+    kinds={"hdf5", "python"},
+    # One partition per run: a day's file is ~0.4 GB of streaming work, and one bad day
+    # must not fail a month-long backfill.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    description=(
+        "Every device of the parameter list, logged at the Booster's 15 Hz tick over one "
+        "Fermilab local day (23 or 25 hours on DST days), in one HDF5 file "
+        "MLParamData_<created>_From_<node>_<start>_to_<stop>.h5 under <data dir>/params."
+    ),
+)
+def param_data(
+    context: dg.AssetExecutionContext, datalogger: DataLoggerResource, storage: StorageResource
+) -> dg.MaterializeResult:
+    window = day_window(context.partition_key)
+    logger = datalogger.open()
+    devices = datalogger.devices()
+    context.log.info(f"grabbing {len(devices)} devices, {logger.source}/{logger.node}, {window}")
+    result = grab_params(
+        logger, devices, window, storage.params_dir, storage.drafts_dir, progress=context.log.info
+    )
+    failed = result.devices_with("failed")
+    if failed:
+        context.log.warning(f"{len(failed)} device(s) failed: {', '.join(failed)}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.path)),
+            "bytes": result.bytes,
+            "window_hours": result.window.seconds / 3600.0,
+            "devices_ok": len(result.devices_with("ok")),
+            "devices_empty": dg.MetadataValue.json(result.devices_with("empty")),
+            "devices_failed": dg.MetadataValue.json(
+                {d: result.records[d].reason for d in failed}
+            ),
+            "rows_total": result.rows,
+            "rows_per_device": dg.MetadataValue.json(
+                {d: r.rows for d, r in result.records.items()}
+            ),
+            "duration_s": round(result.seconds, 3),
+        }
+    )
+
+
+param_data_job = dg.define_asset_job(
+    "param_data_job",
+    selection=[param_data],
+    description="Grab one local day of parameter data (the schedule runs it for yesterday).",
+)
+
+param_data_schedule = dg.build_schedule_from_partitioned_job(
+    param_data_job,
+    name="param_data_schedule",
+    hour_of_day=1,
+    minute_of_hour=0,
+    description="01:00 America/Chicago: grab the local day that just ended.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

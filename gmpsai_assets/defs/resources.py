@@ -1,0 +1,69 @@
+"""Resources: where data comes from and where files go, chosen by configuration (EnvVar)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from gmpsai_assets.acnet.datalogger import DataLogger
+from gmpsai_assets.acnet.devices import load_device_list
+from gmpsai_assets.acnet.sources import open_datalogger
+from gmpsai_assets.settings import ENV_DEFAULTS, Settings
+
+
+def env_or_default(var: str) -> str | dg.EnvVar:
+    """`EnvVar(var)` when set (so the UI shows where a value came from), else the default."""
+    return dg.EnvVar(var) if os.environ.get(var) else ENV_DEFAULTS[var][1]
+
+
+class DataLoggerResource(dg.ConfigurableResource):
+    """The DataLogger source (simulated Booster or ACL gateway) and the device list to log."""
+
+    source: str
+    acl_url: str
+    logger_node: str
+    param_list: str
+    sim_seed: str
+    max_in_flight: str
+
+    def settings(self) -> Settings:
+        return Settings.from_env({}).with_overrides(**self.model_dump())
+
+    def open(self) -> DataLogger:
+        return open_datalogger(self.settings())
+
+    def devices(self) -> list[str]:
+        return [entry.device for entry in load_device_list(self.param_list or None)]
+
+
+class StorageResource(dg.ConfigurableResource):
+    """Root of everything the platform writes: data files, drafts, databases, the site."""
+
+    data_dir: str
+
+    def settings(self) -> Settings:
+        return Settings.from_env({}).with_overrides(data_dir=self.data_dir)
+
+    @property
+    def params_dir(self) -> Path:
+        return self.settings().params_dir
+
+    @property
+    def drafts_dir(self) -> Path:
+        return self.settings().drafts_dir
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "datalogger": DataLoggerResource(
+            source=env_or_default("GMPSAI_SOURCE"),
+            acl_url=env_or_default("GMPSAI_ACL_URL"),
+            logger_node=env_or_default("GMPSAI_LOGGER_NODE"),
+            param_list=env_or_default("GMPSAI_PARAM_LIST"),
+            sim_seed=env_or_default("GMPSAI_SIM_SEED"),
+            max_in_flight=env_or_default("GMPSAI_MAX_IN_FLIGHT"),
+        ),
+        "storage": StorageResource(data_dir=env_or_default("GMPSAI_DATA_DIR")),
+    }

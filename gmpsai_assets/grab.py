@@ -1,0 +1,75 @@
+"""Grab a window of logged parameter data into one HDF5 file: the core of `param_data` and of
+`gmpsai grab-params` (the ParamDataGrabber successor).
+
+Devices stream from the DataLogger to the draft file one at a time; a device that fails is
+recorded in the file and the others are kept. The file is published only when complete, and
+replaces any older file of the same node and window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gmpsai_assets.acnet.datalogger import DataLogger, FetchOutcome, fetch_devices
+from gmpsai_assets.files.drafts import drafted
+from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name, remove_superseded
+from gmpsai_assets.files.paramfile import DeviceRecord, ParamFileWriter
+from gmpsai_assets.window import Window
+
+Progress = Callable[[str], None]
+
+
+class NoDataError(RuntimeError):
+    """Every device failed: nothing worth publishing (usually the logger is unreachable)."""
+
+
+@dataclass(frozen=True)
+class GrabResult:
+    path: Path
+    bytes: int
+    window: Window
+    records: dict[str, DeviceRecord]
+    seconds: float
+    superseded: list[Path]
+
+    def devices_with(self, status: str) -> list[str]:
+        return [d for d, r in self.records.items() if r.status == status]
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows for r in self.records.values())
+
+
+def grab_params(
+    logger: DataLogger,
+    devices: Sequence[str],
+    window: Window,
+    out_dir: Path,
+    draft_dir: Path,
+    progress: Progress | None = None,
+) -> GrabResult:
+    """Fetch `devices` over `window` and publish one parameter file in `out_dir`."""
+    began = time.monotonic()
+    say = progress or (lambda _msg: None)
+    final = Path(out_dir) / data_file_name(PARAM_PREFIX, logger.node, window, time.time())
+    n = len(devices)
+    with drafted(final, Path(draft_dir)) as draft:
+        with ParamFileWriter(draft, window, logger.node, logger.source, list(devices)) as writer:
+            for i, outcome in enumerate(fetch_devices(logger, devices, window), start=1):
+                record = writer.add(outcome)
+                say(_progress_line(i, n, outcome, record))
+        if devices and not any(r.status != "failed" for r in writer.records.values()):
+            first = next(iter(writer.records.values()))
+            raise NoDataError(f"no device could be fetched ({first.device}: {first.reason})")
+    superseded = remove_superseded(final, PARAM_PREFIX, logger.node, window)
+    return GrabResult(
+        final, final.stat().st_size, window, writer.records, time.monotonic() - began, superseded
+    )
+
+
+def _progress_line(i: int, n: int, outcome: FetchOutcome, record: DeviceRecord) -> str:
+    detail = f"{record.rows} rows" if not record.reason else record.reason
+    return f"[{i}/{n}] {outcome.device}: {record.status} ({detail})"

@@ -1,0 +1,94 @@
+"""Configuration from environment variables, one place for the CLI and the Dagster resources.
+
+Every variable has a default that works on a fresh checkout (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+SOURCES = ("simulated", "acl")
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used."""
+
+
+# variable name -> (field, default); README's configuration table mirrors this.
+ENV_DEFAULTS: dict[str, tuple[str, str]] = {
+    "GMPSAI_DATA_DIR": ("data_dir", "./data"),
+    "GMPSAI_SOURCE": ("source", "simulated"),
+    "GMPSAI_ACL_URL": ("acl_url", "https://www-bd.fnal.gov/cgi-bin/acl.pl"),
+    "GMPSAI_LOGGER_NODE": ("logger_node", "MLrn"),
+    "GMPSAI_PARAM_LIST": ("param_list", ""),
+    "GMPSAI_SIM_SEED": ("sim_seed", "20200310"),
+    "GMPSAI_MAX_IN_FLIGHT": ("max_in_flight", "4"),
+    "GMPSAI_START_DATE": ("start_date", "2020-01-01"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str
+    source: str
+    acl_url: str
+    logger_node: str
+    param_list: str  # empty: the packaged team list
+    sim_seed: str
+    max_in_flight: str
+    start_date: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values = {fld: env.get(var) or default for var, (fld, default) in ENV_DEFAULTS.items()}
+        return cls(**values)
+
+    def with_overrides(self, **changes: str | None) -> Settings:
+        """A copy with the given fields replaced, ignoring None (options the user did not give)."""
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in changes.items() if v is not None and k in known})
+
+    # ---- checked views ----------------------------------------------------------------
+
+    def checked_source(self) -> str:
+        if self.source not in SOURCES:
+            raise SettingsError(
+                f"unknown source {self.source!r} (GMPSAI_SOURCE): "
+                f"choose one of {', '.join(SOURCES)}"
+            )
+        return self.source
+
+    def seed(self) -> int:
+        return _int(self.sim_seed, "GMPSAI_SIM_SEED")
+
+    def in_flight(self) -> int:
+        n = _int(self.max_in_flight, "GMPSAI_MAX_IN_FLIGHT")
+        if n < 1:
+            raise SettingsError("GMPSAI_MAX_IN_FLIGHT must be at least 1")
+        return n
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def params_dir(self) -> Path:
+        return self.root / "params"
+
+    @property
+    def events_dir(self) -> Path:
+        return self.root / "events"
+
+    @property
+    def drafts_dir(self) -> Path:
+        return self.root / "drafts"
+
+
+def _int(text: str, var: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingsError(f"{var} must be an integer, got {text!r}") from None

@@ -1,0 +1,135 @@
+"""Time windows in Fermilab local time.
+
+The control system speaks local wall-clock time (America/Chicago) while everything we store is UTC
+epoch seconds. A `Window` holds the UTC bounds and knows how to print itself the way the ACL
+commands and the old file names want it. A local day is 23 or 25 hours on DST change days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+FERMILAB_TZ = ZoneInfo("America/Chicago")
+UTC = dt.UTC
+
+# Accepted spellings of a local wall-clock time on the command line.
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ +T_](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$"
+)
+
+
+class WindowError(ValueError):
+    """A date, time or window the user gave that cannot be used."""
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """A half-open interval [start, end) of UTC epoch seconds."""
+
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        if not self.end > self.start:
+            raise WindowError(
+                f"window end {format_local(self.end)} is not after start {format_local(self.start)}"
+            )
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    @property
+    def start_local(self) -> dt.datetime:
+        return to_local(self.start)
+
+    @property
+    def end_local(self) -> dt.datetime:
+        return to_local(self.end)
+
+    def acl_bounds(self) -> tuple[str, str]:
+        """Start and end as the ACL commands and old file names write them (local, `+`)."""
+        return format_local(self.start), format_local(self.end)
+
+    def split(self, seconds: float) -> list[Window]:
+        """Consecutive pieces of at most `seconds`, covering the window exactly."""
+        if seconds <= 0:
+            raise WindowError("chunk length must be positive")
+        pieces = []
+        t = self.start
+        while t < self.end:
+            nxt = min(t + seconds, self.end)
+            pieces.append(Window(t, nxt))
+            t = nxt
+        return pieces
+
+    def __str__(self) -> str:
+        a, b = self.acl_bounds()
+        return f"[{a}, {b}) America/Chicago"
+
+
+def to_local(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, tz=FERMILAB_TZ)
+
+
+def format_local(epoch: float) -> str:
+    """`YYYY-MM-DD+HH:MM:SS` in local wall-clock time (the ACL and old file-name form)."""
+    return to_local(epoch).strftime("%Y-%m-%d+%H:%M:%S")
+
+
+def local_midnight(day: dt.date) -> float:
+    """UTC epoch seconds of local midnight starting `day` (midnight is never ambiguous here)."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=FERMILAB_TZ).timestamp()
+
+
+def parse_date(text: str) -> dt.date:
+    """A `YYYY-MM-DD` date, or WindowError saying what is wrong with it."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise WindowError(f"not a date (want YYYY-MM-DD): {text!r}") from None
+
+
+def day_window(day: dt.date | str) -> Window:
+    """The local day [midnight, next midnight): what a daily partition covers."""
+    if isinstance(day, str):
+        day = parse_date(day)
+    return Window(local_midnight(day), local_midnight(day + dt.timedelta(days=1)))
+
+
+def parse_local_datetime(text: str) -> float:
+    """Parse a local wall-clock time (`YYYY-MM-DD[ HH:MM[:SS]]`, `+` or `T` also accepted).
+
+    A time in the repeated hour when DST ends is taken as its first occurrence; a time inside
+    the skipped hour when DST starts does not exist and is refused.
+    """
+    m = _DATETIME_RE.match(text.strip())
+    if not m:
+        raise WindowError(f"not a local date/time (want YYYY-MM-DD[+HH:MM:SS]): {text!r}")
+    y, mo, d, h, mi, s, frac = m.groups()
+    try:
+        naive = dt.datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
+            int((frac or "0").ljust(6, "0")),
+        )
+    except ValueError as exc:
+        raise WindowError(f"not a valid date/time {text!r}: {exc}") from None
+    local = naive.replace(tzinfo=FERMILAB_TZ, fold=0)
+    epoch = local.timestamp()
+    if to_local(epoch).replace(tzinfo=None) != naive:
+        raise WindowError(f"{text!r} does not exist in America/Chicago (skipped by DST)")
+    return epoch
+
+
+def most_recent_midnight(now: float | None = None) -> float:
+    """UTC epoch of the most recent local midnight at or before `now`."""
+    local_now = to_local(now if now is not None else dt.datetime.now(tz=UTC).timestamp())
+    return local_midnight(local_now.date())
+
+
+def last_complete_day(now: float | None = None) -> dt.date:
+    """The most recent local day that has fully ended."""
+    return to_local(most_recent_midnight(now) - 1).date()
