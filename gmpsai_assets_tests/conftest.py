@@ -1,0 +1,32 @@
+"""Shared fixtures. Tests use real files under pytest's tmp_path and real Dagster instances."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gmpsai_assets.acnet.simulator import SimulatedBooster
+
+SMALL_DEVICES = ("B:VIMIN", "B_VIMIN", "B:IMINER", "I:IB", "B|GMPSSC")
+
+
+@pytest.fixture
+def sim() -> SimulatedBooster:
+    return SimulatedBooster()
+
+
+@pytest.fixture
+def small_list(tmp_path: Path) -> Path:
+    """A short device list in the team's format (node, device, trailing spaces)."""
+    path = tmp_path / "ParamList.txt"
+    path.write_text("".join(f"MLrn {d}  \n" for d in SMALL_DEVICES))
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh GMPSAI_DATA_DIR for the test."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("GMPSAI_DATA_DIR", str(path))
+    return path

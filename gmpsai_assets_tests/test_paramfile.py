@@ -1,0 +1,172 @@
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from gmpsai_assets.acnet.datalogger import LoggerUnavailable, Samples
+from gmpsai_assets.files import drafts
+from gmpsai_assets.files.naming import PARAM_PREFIX, parse_data_file_name, same_partition_files
+from gmpsai_assets.files.paramfile import (
+    FORMAT,
+    DataFileError,
+    read_param_attrs,
+    read_param_device,
+)
+from gmpsai_assets.grab import NoDataError, grab_params
+from gmpsai_assets.window import Window, day_window
+
+W = Window(day_window("2026-03-10").start + 3600, day_window("2026-03-10").start + 3660)
+DEVICES = ["B:VIMIN", "B:NOTLOG", "I:IB"]
+
+
+def _listing(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir()) if path.exists() else []
+
+
+def test_round_trip_attributes_and_outcomes(sim, tmp_path):
+    result = grab_params(sim, DEVICES, W, tmp_path / "out", tmp_path / "drafts")
+    assert result.path.parent == tmp_path / "out"
+    name = parse_data_file_name(result.path.name)
+    assert name and name.prefix == PARAM_PREFIX and name.node == "MLrn"
+    assert (name.start, name.stop) == ("2026-03-10+01:00:00", "2026-03-10+01:01:00")
+    assert name.window == W
+    for device in ("B:VIMIN", "I:IB"):
+        want = sim.fetch(device, W)
+        got = read_param_device(result.path, device)
+        assert np.array_equal(got.utc_seconds, want.utc_seconds)
+        assert np.array_equal(got.values, want.values)
+    attrs = read_param_attrs(result.path)
+    assert attrs["format"] == FORMAT
+    assert attrs["window_start_utc"] == W.start and attrs["window_end_utc"] == W.end
+    assert attrs["window_start_local"] == "2026-03-10T01:00:00-05:00"
+    assert attrs["node"] == "MLrn" and attrs["source"] == "simulated"
+    assert attrs["devices"] == DEVICES
+    assert abs(attrs["created_utc"] - time.time()) < 600
+    assert attrs["software_version"]
+    outcomes = attrs["device_outcomes"]
+    assert outcomes["B:VIMIN"].status == "ok" and outcomes["B:VIMIN"].rows == len(
+        sim.fetch("B:VIMIN", W))
+    assert outcomes["B:NOTLOG"].status == "failed"
+    assert "not logged" in outcomes["B:NOTLOG"].reason
+    assert _listing(tmp_path / "drafts") == []
+
+
+def test_plain_h5py_reads_layout_with_gzip_shuffle(sim, tmp_path):
+    path = grab_params(sim, ["B:VIMIN"], W, tmp_path, tmp_path / "d").path
+    with h5py.File(path, "r") as f:
+        ds = f["B:VIMIN"]["value"]
+        assert ds.compression == "gzip" and ds.shuffle and ds.chunks
+        assert f["B:VIMIN"].attrs["status"] == "ok"
+        assert json.loads(f.attrs["device_outcomes"])["B:VIMIN"]["rows"] == ds.shape[0]
+    assert oct(path.stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_empty_device_gets_empty_datasets(tmp_path):
+    class Quiet:
+        source, node, max_in_flight = "test", "MLrn", 1
+
+        def fetch(self, device, window):
+            return Samples.empty(device)
+
+    path = grab_params(Quiet(), ["B:VIMIN"], W, tmp_path, tmp_path / "d").path
+    assert read_param_attrs(path)["device_outcomes"]["B:VIMIN"].status == "empty"
+    assert len(read_param_device(path, "B:VIMIN")) == 0
+
+
+def test_all_devices_failing_publishes_nothing(tmp_path):
+    class Down:
+        source, node, max_in_flight = "test", "MLrn", 1
+
+        def fetch(self, device, window):
+            raise LoggerUnavailable("connection refused")
+
+    with pytest.raises(NoDataError, match="connection refused"):
+        grab_params(Down(), DEVICES, W, tmp_path / "out", tmp_path / "drafts")
+    assert _listing(tmp_path / "out") == [] and _listing(tmp_path / "drafts") == []
+
+
+def test_exception_mid_write_leaves_nothing(sim, tmp_path):
+    class Breaks:
+        source, node, max_in_flight = "test", "MLrn", 1
+        calls = 0
+
+        def fetch(self, device, window):
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("bug in the middle of the file")
+            return sim.fetch(device, window)
+
+    with pytest.raises(RuntimeError):
+        grab_params(Breaks(), ["B:VIMIN", "I:IB", "B_VIMIN"], W, tmp_path / "o", tmp_path / "d")
+    assert _listing(tmp_path / "o") == [] and _listing(tmp_path / "d") == []
+
+
+def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
+    out, draft = tmp_path / "out", tmp_path / "drafts"
+    script = textwrap.dedent(f"""
+        import sys, time
+        from gmpsai_assets.acnet.simulator import SimulatedBooster
+        from gmpsai_assets.grab import grab_params
+        from gmpsai_assets.window import day_window
+        sim = SimulatedBooster()
+        def progress(line):
+            print(line, flush=True)
+            time.sleep(30)  # killed here, with the draft half written
+        grab_params(sim, ["B:VIMIN", "I:IB"], day_window("2026-03-10"), {str(out)!r},
+                    {str(draft)!r}, progress=progress)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("[1/2] B:VIMIN: ok")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _listing(out) == []
+    assert len(_listing(draft)) == 1  # the abandoned draft stays out of the output directory
+
+
+def test_cross_filesystem_publish_copies_fsyncs_and_renames(sim, tmp_path, monkeypatch):
+    real_replace = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append((Path(src).name, Path(dst).name))
+        if len(calls) == 1:  # the draft -> output move: pretend the dirs are on two devices
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(drafts.os, "replace", replace)
+    result = grab_params(sim, ["B:VIMIN"], W, tmp_path / "out", tmp_path / "drafts")
+    assert calls[1][0].startswith(".") and ".incoming-" in calls[1][0]
+    assert _listing(tmp_path / "out") == [result.path.name]
+    assert _listing(tmp_path / "drafts") == []
+    assert len(read_param_device(result.path, "B:VIMIN")) > 800
+
+
+def test_regrab_replaces_previous_file_of_the_partition(sim, tmp_path):
+    out = tmp_path / "out"
+    first = grab_params(sim, ["B:VIMIN"], W, out, tmp_path / "d").path
+    other = grab_params(sim, ["B:VIMIN"], Window(W.start, W.end + 60), out, tmp_path / "d").path
+    old = out / first.name.replace(first.name.split("_")[1], "1000000000")
+    first.rename(old)  # an older file of the same window
+    second = grab_params(sim, ["I:IB"], W, out, tmp_path / "d")
+    assert second.superseded == [old]
+    assert same_partition_files(out, PARAM_PREFIX, "MLrn", W) == [second.path]
+    assert sorted(_listing(out)) == sorted([second.path.name, other.name])
+
+
+def test_reader_errors(tmp_path, sim):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5 at all")
+    with pytest.raises(DataFileError, match="not a readable HDF5 file"):
+        read_param_device(bad, "B:VIMIN")
+    path = grab_params(sim, ["B:VIMIN"], W, tmp_path / "o", tmp_path / "d").path
+    with pytest.raises(DataFileError, match="no device I:IB"):
+        read_param_device(path, "I:IB")
