@@ -1,0 +1,35 @@
+"""Run every benchmarks/bench_*.py module (or those named on the command line).
+
+    python -m benchmarks              # all of them
+    python -m benchmarks params acl   # bench_params.py and bench_acl.py only
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+
+import benchmarks
+
+
+def main(argv: list[str]) -> int:
+    names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
+                   if m.name.startswith("bench_"))
+    wanted = [f"bench_{a.removeprefix('bench_')}" for a in argv if not a.startswith("-")]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; have {', '.join(names)}",
+              file=sys.stderr)
+        return 2
+    for name in wanted or names:
+        print(f"\n=== {name} ===", flush=True)
+        began = time.monotonic()
+        importlib.import_module(f"benchmarks.{name}").main()
+        print(f"({name} took {time.monotonic() - began:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
