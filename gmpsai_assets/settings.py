@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from gmpsai_assets.acnet.tclk import EventCodeError, parse_event
+
 SOURCES = ("simulated", "acl")
 
 
@@ -26,6 +28,8 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_SIM_SEED": ("sim_seed", "20200310"),
     "GMPSAI_MAX_IN_FLIGHT": ("max_in_flight", "4"),
     "GMPSAI_START_DATE": ("start_date", "2020-01-01"),
+    "GMPSAI_SIM_SC_TICKS": ("sim_sc_ticks", "901"),
+    "GMPSAI_MAX_EVENT": ("max_event", "ff"),
 }
 
 
@@ -39,6 +43,8 @@ class Settings:
     sim_seed: str
     max_in_flight: str
     start_date: str
+    sim_sc_ticks: str = "901"  # simulated supercycle length in 15 Hz ticks (901 = 60.0667 s)
+    max_event: str = "ff"  # event_data fetches TCLK events 00..max_event (hex)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -69,6 +75,21 @@ class Settings:
         if n < 1:
             raise SettingsError("GMPSAI_MAX_IN_FLIGHT must be at least 1")
         return n
+
+    def sc_ticks(self) -> int:
+        n = _int(self.sim_sc_ticks, "GMPSAI_SIM_SC_TICKS")
+        if n < 1:
+            raise SettingsError("GMPSAI_SIM_SC_TICKS must be at least 1")
+        return n
+
+    def max_event_code(self) -> int:
+        """GMPSAI_MAX_EVENT as an event code (hex, as the old --maxEvt)."""
+        try:
+            return parse_event(self.max_event)
+        except EventCodeError:
+            raise SettingsError(
+                f"GMPSAI_MAX_EVENT must be hex 00..ff, got {self.max_event!r}"
+            ) from None
 
     @property
     def root(self) -> Path:

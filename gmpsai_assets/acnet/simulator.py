@@ -13,7 +13,8 @@ not depend on how a window is cut into requests.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +23,8 @@ import numpy as np
 from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, Samples
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, check_node_name
 from gmpsai_assets.acnet.randomness import key_of, normal, uniform
+from gmpsai_assets.acnet.sim_timing import DEFAULT_SC_TICKS, SimulatedTiming
+from gmpsai_assets.acnet.tclk import EventOccurrences, TimelineEntry
 from gmpsai_assets.acnet.timing import TickClock
 from gmpsai_assets.window import FERMILAB_TZ, Window, local_midnight
 
@@ -121,7 +124,11 @@ MODELS: dict[str, Model] = {
 
 
 class SimulatedBooster:
-    """A DataLogger that computes samples instead of asking the control system."""
+    """A DataLogger (and TimingSource) that computes samples instead of asking the control system.
+
+    Its TCLK side is a `SimulatedTiming` on the same tick clock, so `$0C` fires at the very ticks
+    where samples are logged (events have no logger outages).
+    """
 
     source = "simulated"
 
@@ -131,6 +138,8 @@ class SimulatedBooster:
         node: str = "MLrn",
         devices: Iterable[str] | None = None,
         max_in_flight: int = 1,
+        sc_ticks: int = DEFAULT_SC_TICKS,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.seed = int(seed)
         self.node = check_node_name(node)
@@ -141,6 +150,7 @@ class SimulatedBooster:
         if unknown:
             raise ValueError(f"the simulator has no model for {', '.join(unknown)}")
         self._ticks = lru_cache(maxsize=4)(self._ticks_uncached)
+        self.timing = SimulatedTiming(self.seed, sc_ticks=sc_ticks, clock=self.clock, now=now)
 
     # ---- the DataLogger interface -------------------------------------------------------
 
@@ -160,6 +170,20 @@ class SimulatedBooster:
         ticks, true_t, stamp = ticks[keep], true_t[keep], stamp[keep]
         values = self.values(device, ticks, true_t)
         return Samples(device, stamp, values)
+
+    # ---- the TimingSource interface (delegated to the timing simulator) -----------------
+
+    def event_occurrences(self, event: int, window: Window) -> EventOccurrences:
+        return self.timing.event_occurrences(event, window)
+
+    def supercycle_time(self) -> float:
+        return self.timing.supercycle_time()
+
+    def supercycle_length(self) -> float:
+        return self.timing.supercycle_length()
+
+    def timeline(self) -> list[TimelineEntry]:
+        return self.timing.timeline()
 
     # ---- the machine --------------------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""Choose the DataLogger source from configuration: simulated by default, ACL on demand."""
+"""Choose the DataLogger source from configuration: simulated by default, ACL on demand.
+
+The object returned is also the source's `TimingSource` (TCLK events, supercycle, timeline).
+"""
 
 from __future__ import annotations
 
@@ -11,5 +14,7 @@ def open_datalogger(settings: Settings) -> DataLogger:
     """The DataLogger named by `settings.source`, or SettingsError for an unknown name."""
     source = settings.checked_source()
     if source == "simulated":
-        return SimulatedBooster(seed=settings.seed(), node=settings.logger_node)
+        return SimulatedBooster(
+            seed=settings.seed(), node=settings.logger_node, sc_ticks=settings.sc_ticks()
+        )
     raise SettingsError(f"source {source!r} is not available in this version")

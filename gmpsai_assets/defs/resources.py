@@ -27,6 +27,7 @@ class DataLoggerResource(dg.ConfigurableResource):
     param_list: str
     sim_seed: str
     max_in_flight: str
+    sim_sc_ticks: str = ENV_DEFAULTS["GMPSAI_SIM_SC_TICKS"][1]
 
     def settings(self) -> Settings:
         return Settings.from_env({}).with_overrides(**self.model_dump())
@@ -64,6 +65,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             param_list=env_or_default("GMPSAI_PARAM_LIST"),
             sim_seed=env_or_default("GMPSAI_SIM_SEED"),
             max_in_flight=env_or_default("GMPSAI_MAX_IN_FLIGHT"),
+            sim_sc_ticks=env_or_default("GMPSAI_SIM_SC_TICKS"),
         ),
         "storage": StorageResource(data_dir=env_or_default("GMPSAI_DATA_DIR")),
     }
