@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed
 export GMPSAI_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME    ?= $(CURDIR)/.dagster_home
 DAGSTER_PORT ?= 3000
+# Browser tests drive Debian's chromium; `make test` installs it when missing (root or sudo).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test dev bench lint clean install
 
@@ -27,8 +30,12 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/gmpsai materialize-day
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
 ## the whole test suite
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)

@@ -13,9 +13,9 @@ from gmpsai_assets.window import day_window
     partitions_def=daily_partitions,
     group_name="booster_data",
     kinds={"hdf5", "python"},
-    # One partition per run: a day's file is ~0.4 GB of streaming work, and one bad day
-    # must not fail a month-long backfill.
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    # No backfill_policy on purpose: Dagster then runs one partition per run, which is what we
+    # want (a day streams ~0.3 GB; one bad day must not fail a month). The explicit
+    # BackfillPolicy.multi_run(1) means the same but warns at load (beta in Dagster 1.13).
     description=(
         "Every device of the parameter list, logged at the Booster's 15 Hz tick over one "
         "Fermilab local day (23 or 25 hours on DST days), in one HDF5 file "

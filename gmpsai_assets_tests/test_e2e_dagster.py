@@ -1,0 +1,262 @@
+"""End to end as users drive it: the real webserver and daemon on a free loopback port with a
+temporary DAGSTER_HOME, everything checked through the GraphQL API the UI itself uses, plus the
+UI's asset graph in real headless Chromium.
+
+The simulated source is kept small through the documented settings (a three-device list).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gmpsai_assets.definitions import defs
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DAYS = ["2026-03-02", "2026-03-03", "2026-03-04"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dagster:
+    """Webserver + daemon subprocesses and a tiny GraphQL client."""
+
+    def __init__(self, home: Path, env: dict[str, str], port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        common = {"cwd": REPO, "env": env, "stdin": subprocess.DEVNULL,
+                  "start_new_session": True}
+        self.logs = [open(home / "webserver.log", "w"), open(home / "daemon.log", "w")]  # noqa: SIM115
+        self.procs = [
+            subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+                              "-w", "workspace.yaml"], stdout=self.logs[0],
+                             stderr=subprocess.STDOUT, **common),
+            subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                             stdout=self.logs[1], stderr=subprocess.STDOUT, **common),
+        ]
+
+    def query(self, text: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": text, "variables": variables or {}}).encode()
+        req = urllib.request.Request(f"{self.url}/graphql", body,
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            reply = json.load(resp)
+        assert "errors" not in reply, reply["errors"]
+        return reply["data"]
+
+    def wait_until_up(self, deadline_s: float = 120) -> None:
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            for proc, log in zip(self.procs, self.logs, strict=True):
+                if proc.poll() is not None:
+                    raise AssertionError(f"{proc.args[0]} exited:\n{Path(log.name).read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/server_info", timeout=5):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError("webserver did not come up")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        for log in self.logs:
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    home = tmp / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    plist = tmp / "ParamList.txt"
+    plist.write_text("MLrn B:VIMIN\nMLrn B:IMINER\nMLrn I:IB\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GMPSAI_DATA_DIR": str(tmp / "data"),
+           "GMPSAI_PARAM_LIST": str(plist), "GMPSAI_SOURCE": "simulated",
+           "DAGSTER_DISABLE_TELEMETRY": "1"}
+    server = Dagster(home, env, _free_port())
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+
+
+LOCATION = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name
+    locationOrLoadError { __typename
+      ... on PythonError { message }
+      ... on RepositoryLocation { name repositories {
+          name
+          jobs { name }
+          sensors { name sensorState { status } }
+          schedules { name cronSchedule executionTimezone scheduleState { status }
+                      futureTicks(limit: 1) { results { timestamp } } }
+          assetNodes { assetKey { path }
+                       assetChecksOrError { ... on AssetChecks { checks { name } } } }
+      } }
+    } } } } }
+"""
+
+
+def _repository(dagster: Dagster) -> tuple[str, dict]:
+    end = time.monotonic() + 120
+    while True:
+        entries = dagster.query(LOCATION)["workspaceOrError"]["locationEntries"]
+        loc = entries[0]["locationOrLoadError"] if entries else None
+        if loc and loc["__typename"] == "RepositoryLocation":
+            return entries[0]["name"], loc["repositories"][0]
+        assert not loc or loc["__typename"] != "PythonError", loc["message"]
+        assert time.monotonic() < end, "code location did not load"
+        time.sleep(1)
+
+
+def test_location_lists_everything_defined(dagster):
+    _, repo = _repository(dagster)
+    assets = {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]}
+    checks = {c["name"] for a in repo["assetNodes"]
+              for c in (a.get("assetChecksOrError") or {}).get("checks", [])}
+    graph = defs.resolve_asset_graph()
+    assert assets == {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert "param_data" in assets
+    assert checks == {k.name for k in graph.asset_check_keys}
+    assert {j["name"] for j in repo["jobs"]} >= {
+        j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")}
+    assert {s["name"] for s in repo["sensors"]} == {s.name for s in defs.sensors or []}
+    assert {s["name"] for s in repo["schedules"]} == {s.name for s in defs.schedules or []}
+
+
+def test_schedules_next_ticks_in_chicago(dagster):
+    _, repo = _repository(dagster)
+    chicago = ZoneInfo("America/Chicago")
+    want = {"param_data_schedule": (1, 0), "event_data_schedule": (2, 1)}
+    seen = {}
+    for sched in repo["schedules"]:
+        assert sched["executionTimezone"] == "America/Chicago"
+        tick = sched["futureTicks"]["results"][0]["timestamp"]
+        local = dt.datetime.fromtimestamp(tick, chicago)
+        seen[sched["name"]] = (local.hour, local.minute)
+    for name, at in want.items():
+        if name in seen or any(s.name == name for s in defs.schedules or []):
+            assert seen[name] == at, name
+
+
+LAUNCH = """
+mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } }
+  ... on PythonError { message } ... on InvalidSubsetError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }
+"""
+RUN = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+MATERIALIZATIONS = """
+query($p: [String!]) { assetOrError(assetKey: {path: ["param_data"]}) { ... on Asset {
+  assetMaterializations(partitions: $p) { partition runId metadataEntries {
+    label ... on IntMetadataEntry { intValue } ... on PathMetadataEntry { path } } } } } }
+"""
+
+
+def _wait_run(dagster: Dagster, run_id: str, deadline_s: float = 240) -> str:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        status = dagster.query(RUN, {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} still {status}")
+
+
+def test_one_partition_launched_over_graphql_succeeds_with_metadata(dagster):
+    location, repo = _repository(dagster)
+    params = {
+        "selector": {"repositoryLocationName": location, "repositoryName": repo["name"],
+                     "jobName": "param_data_job"},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2026-03-01"}]},
+    }
+    launched = dagster.query(LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    assert _wait_run(dagster, run_id) == "SUCCESS"
+    mats = dagster.query(MATERIALIZATIONS, {"p": ["2026-03-01"]})["assetOrError"]
+    entry = next(m for m in mats["assetMaterializations"] if m["runId"] == run_id)
+    meta = {e["label"]: e.get("intValue", e.get("path")) for e in entry["metadataEntries"]}
+    assert meta["devices_ok"] == 3
+    assert Path(meta["path"]).exists() and meta["bytes"] == Path(meta["path"]).stat().st_size
+    assert meta["rows_total"] > 3 * 1_200_000
+
+
+BACKFILL = """
+mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
+"""
+BACKFILL_STATUS = """
+query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill {
+  status numPartitions } } }
+"""
+
+
+def test_backfill_of_three_partitions_succeeds(dagster):
+    params = {"assetSelection": [{"path": ["param_data"]}], "partitionNames": DAYS}
+    launched = dagster.query(BACKFILL, {"params": params})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    end = time.monotonic() + 420
+    while True:
+        fill = dagster.query(BACKFILL_STATUS, {"id": launched["backfillId"]})
+        status = fill["partitionBackfillOrError"]["status"]
+        if status in ("COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAILED", "CANCELED"):
+            break
+        assert time.monotonic() < end, f"backfill still {status}"
+        time.sleep(2)
+    assert status in ("COMPLETED", "COMPLETED_SUCCESS"), status
+    mats = dagster.query(MATERIALIZATIONS, {"p": DAYS})["assetOrError"]["assetMaterializations"]
+    assert sorted({m["partition"] for m in mats}) == DAYS
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                    reason="Debian chromium is installed by `make test`")
+def test_ui_asset_graph_in_headless_chromium(dagster, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    _repository(dagster)  # the location is loaded before the page asks for it
+    names = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{dagster.url}/asset-groups", wait_until="networkidle", timeout=60_000)
+            for name in names:
+                page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
+            shot = tmp_path / "asset-graph.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000
