@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 FERMILAB_TZ = ZoneInfo("America/Chicago")
 UTC = dt.UTC
+_WALL_EPOCH = dt.datetime(1970, 1, 1)
 
 # Accepted spellings of a local wall-clock time on the command line.
 _DATETIME_RE = re.compile(
@@ -133,3 +137,58 @@ def most_recent_midnight(now: float | None = None) -> float:
 def last_complete_day(now: float | None = None) -> dt.date:
     """The most recent local day that has fully ended."""
     return to_local(most_recent_midnight(now) - 1).date()
+
+
+def wall_seconds(naive: dt.datetime) -> float:
+    """A naive local wall-clock reading as seconds since 1970-01-01 00:00 on that same clock.
+
+    Not an instant: on the day DST ends two instants share each reading of 01:00-02:00.
+    `local_wall_to_utc` turns a time-ordered series of these into UTC epoch seconds.
+    """
+    return (naive.replace(tzinfo=None) - _WALL_EPOCH).total_seconds()
+
+
+def _offsets(hours: np.ndarray, fold: int) -> np.ndarray:
+    """UTC offset (s) of local wall-clock hours `hours` (hours since the wall epoch)."""
+    return np.array([
+        (_WALL_EPOCH + dt.timedelta(hours=int(h))).replace(tzinfo=FERMILAB_TZ, fold=fold)
+        .utcoffset().total_seconds()
+        for h in hours
+    ])
+
+
+def local_wall_to_utc(
+    wall: np.ndarray | Sequence[float] | Sequence[dt.datetime], window: Window | None = None
+) -> np.ndarray:
+    """UTC epoch seconds of time-ordered local wall-clock readings (as ACL `event_log` answers).
+
+    Outside the repeated hour of the day DST ends the reading says everything. Inside it, the
+    order of occurrences decides: readings are first-pass (CDT) until the clock steps back, and
+    second-pass (CST) from there on. With no step back inside the hour, `window` (the window the
+    occurrences were asked for) settles a series that begins in the second pass; a series whose
+    readings never step back yet span both passes (two occurrences over an hour apart) cannot be
+    told apart and is read as first pass. Readings in the hour skipped when DST starts do not
+    occur in real data; they get the offset in force before the change. Vectorised: offsets are
+    looked up once per distinct wall-clock hour (Chicago changes offset only on the hour).
+    """
+    if len(wall) and isinstance(wall[0], dt.datetime):
+        wall = [wall_seconds(t) for t in wall]
+    wall = np.asarray(wall, dtype=np.float64)
+    if not wall.size:
+        return np.empty(0, dtype=np.float64)
+    hours, inverse = np.unique(np.floor(wall / 3600.0).astype(np.int64), return_inverse=True)
+    first = wall - _offsets(hours, 0)[inverse]
+    second = wall - _offsets(hours, 1)[inverse]
+    utc = first
+    ambiguous = np.flatnonzero(first != second)
+    if ambiguous.size:
+        utc = first.copy()
+        breaks = np.flatnonzero(np.diff(ambiguous) > 1) + 1
+        for run in np.split(ambiguous, breaks):  # one run per DST-end night in the series
+            back = np.flatnonzero(np.diff(wall[run]) < 0)
+            if back.size:
+                later = run[back[0] + 1:]
+                utc[later] = second[later]
+            elif window is not None and first[run[0]] < window.start:
+                utc[run] = second[run]
+    return utc

@@ -13,11 +13,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
 from gmpsai_assets.window import Window
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 class DataLoggerError(Exception):
@@ -111,31 +114,57 @@ def fetch_devices(
     exception is a bug and propagates. In-order delivery bounds memory to `max_in_flight`
     devices' samples no matter how slow the first one is.
     """
-    limit = max(1, max_in_flight or logger.max_in_flight)
+    limit = max_in_flight or logger.max_in_flight
+    for item in fetch_bounded(lambda d: logger.fetch(d, window), devices, limit, on_start):
+        yield FetchOutcome(item.key, item.result, item.error)
 
-    def one(device: str) -> FetchOutcome:
+
+@dataclass(frozen=True)
+class Fetched(Generic[K, T]):
+    """One request of a `fetch_bounded` batch: its key and its result or typed error."""
+
+    key: K
+    result: T | None
+    error: DataLoggerError | None
+
+
+def fetch_bounded(
+    fetch: Callable[[K], T],
+    keys: Iterable[K],
+    max_in_flight: int,
+    on_start: Callable[[K], None] | None = None,
+) -> Iterator[Fetched[K, T]]:
+    """Call `fetch(key)` for every key, at most `max_in_flight` at once, yielding in key order.
+
+    The one bounded machinery for many requests to a source (devices, TCLK events, ...).
+    A `DataLoggerError` becomes a failed item and the other keys carry on; any other exception
+    is a bug and propagates. Closing the iterator early cancels the requests not yet started.
+    """
+    limit = max(1, max_in_flight)
+
+    def one(key: K) -> Fetched[K, T]:
         try:
-            return FetchOutcome(device, logger.fetch(device, window), None)
+            return Fetched(key, fetch(key), None)
         except DataLoggerError as exc:
-            return FetchOutcome(device, None, exc)
+            return Fetched(key, None, exc)
 
-    todo = iter(devices)
+    todo = iter(keys)
     if limit == 1:  # no threads: simpler tracebacks, and the simulator gains nothing from them
-        for device in todo:
+        for key in todo:
             if on_start:
-                on_start(device)
-            yield one(device)
+                on_start(key)
+            yield one(key)
         return
 
-    pending: deque[Future[FetchOutcome]] = deque()
+    pending: deque[Future[Fetched[K, T]]] = deque()
     with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="fetch") as pool:
         try:
-            for device in todo:
+            for key in todo:
                 if len(pending) >= limit:
                     yield pending.popleft().result()
                 if on_start:
-                    on_start(device)
-                pending.append(pool.submit(one, device))
+                    on_start(key)
+                pending.append(pool.submit(one, key))
             while pending:
                 yield pending.popleft().result()
         finally:

@@ -17,26 +17,34 @@ uncompressed and ~12% smaller than lzf+shuffle for ~2x lzf's write time (see REA
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import h5py
-import numpy as np
 
-from gmpsai_assets import __version__
 from gmpsai_assets.acnet.datalogger import FetchOutcome, Samples
+from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
+    CHUNK_ROWS,
+    COMPRESSION,
+    LIBVER,
+    DataFileError,
+    decode_strings,
+    open_for_reading,
+    provenance_attrs,
+    read_file_attrs,
+    string_array,
+    utc_now,
+    window_attrs,
+    write_float_dataset,
+)
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-params/1"
-CHUNK_ROWS = 65536
-COMPRESSION: dict[str, Any] = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
-
-
-class DataFileError(ValueError):
-    """A data file that cannot be read as what it claims to be."""
+__all__ = ["CHUNK_ROWS", "COMPRESSION", "FORMAT", "DataFileError", "DeviceRecord",
+           "ParamFileWriter", "read_param_attrs", "read_param_device", "window_attrs",
+           "write_arrays"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,11 @@ class ParamFileWriter:
     node: str
     source: str
     devices: list[str]
-    created_utc: float = field(default_factory=lambda: dt.datetime.now(dt.UTC).timestamp())
+    created_utc: float = field(default_factory=utc_now)
     records: dict[str, DeviceRecord] = field(default_factory=dict)
 
     def __enter__(self) -> ParamFileWriter:
-        self._h5 = h5py.File(self.path, "w", libver=("earliest", "v110"))
+        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
         return self
 
     def add(self, outcome: FetchOutcome) -> DeviceRecord:
@@ -87,13 +95,8 @@ class ParamFileWriter:
 
     def _file_attrs(self) -> dict[str, Any]:
         return {
-            "format": FORMAT,
-            **window_attrs(self.window),
-            "node": self.node,
-            "source": self.source,
-            "created_utc": self.created_utc,
-            "software_version": __version__,
-            "devices": np.array(self.devices, dtype=h5py.string_dtype()),
+            **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
+            "devices": string_array(self.devices),
             "device_outcomes": json.dumps(
                 {d: {"status": r.status, "rows": r.rows, "reason": r.reason}
                  for d, r in self.records.items()}
@@ -101,42 +104,17 @@ class ParamFileWriter:
         }
 
 
-def window_attrs(window: Window) -> dict[str, Any]:
-    """The window as file attributes: UTC epoch seconds and local ISO times with their offset."""
-    return {
-        "window_start_utc": window.start,
-        "window_end_utc": window.end,
-        "window_start_local": window.start_local.isoformat(),
-        "window_end_local": window.end_local.isoformat(),
-    }
-
-
 def write_arrays(group: h5py.Group, samples: Samples) -> None:
     """`utc_seconds` and `value` datasets, chunked and compressed (contiguous when empty)."""
-    for name, data in (("utc_seconds", samples.utc_seconds), ("value", samples.values)):
-        data = np.ascontiguousarray(data, dtype=np.float64)
-        if data.size:
-            group.create_dataset(
-                name, data=data, chunks=(min(CHUNK_ROWS, data.size),), **COMPRESSION
-            )
-        else:
-            group.create_dataset(name, shape=(0,), dtype=np.float64)
-
-
-def _open(path: Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise DataFileError(f"{path}: not a readable HDF5 file ({exc})") from None
+    write_float_dataset(group, "utc_seconds", samples.utc_seconds)
+    write_float_dataset(group, "value", samples.values)
 
 
 def read_param_attrs(path: str | Path) -> dict[str, Any]:
     """File attributes, with `devices` as a list and `device_outcomes` decoded."""
-    with _open(Path(path)) as f:
-        if f.attrs.get("format") != FORMAT:
-            raise DataFileError(f"{path}: not a {FORMAT} file")
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-    attrs["devices"] = [d.decode() if isinstance(d, bytes) else str(d) for d in attrs["devices"]]
+    with open_for_reading(Path(path)) as f:
+        attrs = read_file_attrs(f, FORMAT)
+    attrs["devices"] = decode_strings(attrs["devices"])
     attrs["device_outcomes"] = {
         d: DeviceRecord(d, **rec) for d, rec in json.loads(attrs["device_outcomes"]).items()
     }
@@ -145,7 +123,7 @@ def read_param_attrs(path: str | Path) -> dict[str, Any]:
 
 def read_param_device(path: str | Path, device: str) -> Samples:
     """One device's samples from a parameter file (empty arrays if it was empty or failed)."""
-    with _open(Path(path)) as f:
+    with open_for_reading(Path(path)) as f:
         if device not in f:
             raise DataFileError(f"{path}: no device {device}")
         group = f[device]

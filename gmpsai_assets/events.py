@@ -1,0 +1,202 @@
+"""Grab a window of TCLK event occurrences into one HDF5 file: the core of `event_data` and of
+`gmpsai grab-events` (the EventDataGrabber successor), and the cross-checks that make the data
+trustworthy.
+
+Event codes 0..max are requested through the same bounded machinery as devices
+(`fetch_bounded`), written in code order as they arrive, and published only when the file is
+complete, replacing any older file of the same node and window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from gmpsai_assets.acnet.datalogger import fetch_bounded
+from gmpsai_assets.acnet.tclk import MAX_EVENT, TimingSource, check_event, event_label
+from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.files.drafts import drafted
+from gmpsai_assets.files.eventfile import EventFileWriter, EventRecord
+from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name, remove_superseded
+from gmpsai_assets.grab import NoDataError
+from gmpsai_assets.window import Window
+
+Progress = Callable[[str], None]
+CLOCK_15HZ, SC_START = 0x0C, 0x00
+
+
+class EventSource(TimingSource, Protocol):
+    """A timing source that also says where its data comes from (every DataLogger source)."""
+
+    source: str
+    node: str
+    max_in_flight: int
+
+
+@dataclass(frozen=True)
+class EventGrabResult:
+    path: Path
+    bytes: int
+    window: Window
+    records: dict[int, EventRecord]
+    seconds: float
+    superseded: list[Path]
+    stopped_early: bool
+
+    def events_with(self, status: str) -> list[int]:
+        return [e for e, r in self.records.items() if r.status == status]
+
+    @property
+    def occurrences(self) -> dict[str, int]:
+        """`$0C` -> rows for every event that occurred, in code order."""
+        return {event_label(e): r.rows for e, r in self.records.items() if r.status == "ok"}
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows for r in self.records.values())
+
+
+def grab_events(
+    source: EventSource,
+    window: Window,
+    out_dir: Path,
+    draft_dir: Path,
+    max_event: int = MAX_EVENT,
+    first_only: bool = False,
+    max_in_flight: int | None = None,
+    progress: Progress | None = None,
+) -> EventGrabResult:
+    """Fetch events 0..`max_event` over `window` and publish one event file in `out_dir`.
+
+    `first_only` stops after the first event that occurred (the old `-o`): requests already in
+    flight finish, the rest are never made.
+    """
+    check_event(max_event)
+    began = time.monotonic()
+    say = progress or (lambda _msg: None)
+    final = Path(out_dir) / data_file_name(EVENT_PREFIX, source.node, window, time.time())
+    codes = range(max_event + 1)
+    limit = max_in_flight or source.max_in_flight
+    with drafted(final, Path(draft_dir)) as draft:
+        with EventFileWriter(draft, window, source.node, source.source) as writer:
+            items = fetch_bounded(lambda e: source.event_occurrences(e, window), codes, limit)
+            try:
+                for item in items:
+                    record = writer.add(item.key, item.result, item.error)
+                    say(_progress_line(record, len(codes)))
+                    if first_only and record.status == "ok":
+                        writer.stopped_early = True
+                        break
+            finally:
+                items.close()
+        records = writer.records
+        if not any(r.status != "failed" for r in records.values()):
+            first = next(iter(records.values()))
+            raise NoDataError(
+                f"no event could be fetched ({event_label(first.event)}: {first.reason})"
+            )
+    superseded = remove_superseded(final, EVENT_PREFIX, source.node, window)
+    return EventGrabResult(
+        final, final.stat().st_size, window, records, time.monotonic() - began, superseded,
+        writer.stopped_early,
+    )
+
+
+def _progress_line(record: EventRecord, n: int) -> str:
+    detail = f"{record.rows} occurrences" if not record.reason else record.reason
+    return f"[{record.event + 1}/{n}] {event_label(record.event)}: {record.status} ({detail})"
+
+
+# ---- cross-checks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TickCheck:
+    """`$0C` occurrences against one device's logged samples over the same window."""
+
+    ticks: int  # $0C occurrences
+    samples: int  # logged samples of the reference device
+    ticks_in_gaps: int  # $0C inside the logger's gaps (outages), where no sample can be
+    gaps: int
+    gap_seconds: float
+    tolerance: int
+
+    @property
+    def difference(self) -> int:
+        """Ticks not explained by a sample or a logger gap (negative: samples without a tick)."""
+        return self.ticks - self.samples - self.ticks_in_gaps
+
+    @property
+    def passed(self) -> bool:
+        return abs(self.difference) <= self.tolerance
+
+
+def check_ticks_against_samples(
+    tick_utc: np.ndarray, sample_utc: np.ndarray, window: Window
+) -> TickCheck:
+    """Does every logged sample have its `$0C`, and every `$0C` a sample or a logger gap?
+
+    The DataLogger logs at the 15 Hz tick, so outside its outages the sample count equals the
+    `$0C` count. Outages are read from the samples themselves (gaps longer than 1.5 ticks,
+    window edges included), so this works for any source, simulated or real. Tolerance: one
+    tick at each window edge, where the logger's timestamp jitter (a few ms) can put a sample
+    on the other side of the edge from its `$0C`.
+    """
+    half, gap_min = 0.5 * NOMINAL_TICK_S, 1.5 * NOMINAL_TICK_S
+    t = np.sort(np.asarray(sample_utc, dtype=np.float64))
+    edges = np.concatenate([[window.start - half], t, [window.end + half]])
+    is_gap = np.diff(edges) > gap_min
+    lo, hi = edges[:-1][is_gap] + half, edges[1:][is_gap] - half
+    ticks = np.sort(np.asarray(tick_utc, dtype=np.float64))
+    in_gaps = int(np.sum(np.searchsorted(ticks, hi) - np.searchsorted(ticks, lo)))
+    return TickCheck(
+        ticks=int(ticks.size), samples=int(t.size), ticks_in_gaps=in_gaps,
+        gaps=int(is_gap.sum()), gap_seconds=float(np.sum(hi - lo)), tolerance=2,
+    )
+
+
+@dataclass(frozen=True)
+class SupercycleCheck:
+    """Supercycles (told by `$0C`'s seconds into the supercycle) against `$00` occurrences."""
+
+    supercycles: int  # supercycles that start inside the window
+    starts: int  # $00 occurrences
+    missing: list[float]  # starts (UTC) of supercycles without a $00
+    doubled: list[float]  # starts of supercycles with more than one $00
+    stray: list[float]  # $00 that start no supercycle
+
+    @property
+    def passed(self) -> bool:
+        return self.supercycles > 0 and not (self.missing or self.doubled or self.stray)
+
+
+def check_supercycle_starts(
+    tick_utc: np.ndarray, tick_sc: np.ndarray, start_utc: np.ndarray, window: Window
+) -> SupercycleCheck:
+    """Does every supercycle begun in the window start with exactly one `$00`?
+
+    Each `$0C` knows the start of its supercycle (its time minus its seconds into the
+    supercycle), so supercycles are found without trusting `$00` itself. Matching allows 2 ms
+    (both times are rounded to the millisecond).
+    """
+    tol = 0.002
+    implied = np.sort(np.asarray(tick_utc, np.float64) - np.asarray(tick_sc, np.float64))
+    firsts = np.concatenate([[True], np.diff(implied) > 10 * tol]) if implied.size else []
+    sc_starts = implied[firsts]  # one per supercycle seen, despite millisecond rounding
+    merged = sc_starts[(sc_starts >= window.start + tol) & (sc_starts < window.end)]
+    starts = np.sort(np.asarray(start_utc, dtype=np.float64))
+    lo, hi = np.searchsorted(starts, merged - tol), np.searchsorted(starts, merged + tol, "right")
+    per_sc = hi - lo
+    matched = np.zeros(starts.size, bool)
+    for a, b in zip(lo, hi, strict=True):
+        matched[a:b] = True
+    return SupercycleCheck(
+        supercycles=int(merged.size), starts=int(starts.size),
+        missing=merged[per_sc == 0].tolist(), doubled=merged[per_sc > 1].tolist(),
+        stray=starts[~matched].tolist(),
+    )

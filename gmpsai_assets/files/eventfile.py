@@ -1,0 +1,150 @@
+"""HDF5 event-data files: one group per TCLK event that occurred, `Event0c` style.
+
+Layout (format `gmpsai-events/1`), readable with plain h5py or any HDF5 tool:
+
+    /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
+                                window_end_local, node, source, created_utc, software_version,
+                                events_requested (codes asked for, in order), stopped_early,
+                                event_outcomes (JSON: "0c" -> {status, rows, reason})
+    /Event0c/            attrs: event (int), label ($0C), description, rows
+    /Event0c/utc_seconds   float64, UTC epoch seconds, increasing
+    /Event0c/sc_seconds    float64, seconds into the supercycle at the occurrence
+
+Only events with occurrences get a group (the old EventDataGrabber skipped the others); every
+event asked for has an outcome, so an empty event and a failed request stay distinguishable.
+Datasets use the parameter files' filter (files/h5common.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from gmpsai_assets.acnet.datalogger import DataLoggerError
+from gmpsai_assets.acnet.tclk import (
+    EventOccurrences,
+    event_group,
+    event_hex,
+    event_label,
+    known_events,
+    parse_event,
+)
+from gmpsai_assets.files.h5common import (
+    LIBVER,
+    DataFileError,
+    open_for_reading,
+    provenance_attrs,
+    read_file_attrs,
+    utc_now,
+    write_float_dataset,
+)
+from gmpsai_assets.window import Window
+
+FORMAT = "gmpsai-events/1"
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """What a file says about one event asked for."""
+
+    event: int
+    status: str  # ok | empty | failed
+    rows: int
+    reason: str = ""
+
+
+@dataclass
+class EventFileWriter:
+    """Writes one event file event by event, so memory holds one event's occurrences at a time."""
+
+    path: Path
+    window: Window
+    node: str
+    source: str
+    created_utc: float = field(default_factory=utc_now)
+    records: dict[int, EventRecord] = field(default_factory=dict)
+    stopped_early: bool = False
+
+    def __enter__(self) -> EventFileWriter:
+        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
+        self._descriptions = known_events()
+        return self
+
+    def add(
+        self, event: int, occurrences: EventOccurrences | None, error: DataLoggerError | None
+    ) -> EventRecord:
+        """Store one event's outcome; a group only when it occurred."""
+        rows = len(occurrences) if occurrences is not None else 0
+        if error is not None:
+            record = EventRecord(event, "failed", 0, str(error))
+        else:
+            record = EventRecord(event, "ok" if rows else "empty", rows)
+        if rows:
+            group = self._h5.create_group(event_group(event))
+            write_float_dataset(group, "utc_seconds", occurrences.utc_seconds)
+            write_float_dataset(group, "sc_seconds", occurrences.sc_seconds)
+            group.attrs.update(
+                event=event, label=event_label(event),
+                description=self._descriptions.get(event, ""), rows=rows,
+            )
+        self.records[event] = record
+        return record
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self._h5.attrs.update(self._file_attrs())
+        finally:
+            self._h5.close()
+
+    def _file_attrs(self) -> dict[str, Any]:
+        return {
+            **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
+            "events_requested": np.array(list(self.records), dtype=np.int64),
+            "stopped_early": self.stopped_early,
+            "event_outcomes": json.dumps(
+                {event_hex(e): {"status": r.status, "rows": r.rows, "reason": r.reason}
+                 for e, r in self.records.items()}
+            ),
+        }
+
+
+def read_event_attrs(path: str | Path) -> dict[str, Any]:
+    """File attributes, with `events_requested` as ints and `event_outcomes` decoded."""
+    with open_for_reading(Path(path)) as f:
+        attrs = read_file_attrs(f, FORMAT)
+    attrs["events_requested"] = [int(e) for e in attrs["events_requested"]]
+    attrs["stopped_early"] = bool(attrs["stopped_early"])
+    attrs["event_outcomes"] = {
+        int(code, 16): EventRecord(int(code, 16), **rec)
+        for code, rec in json.loads(attrs["event_outcomes"]).items()
+    }
+    return attrs
+
+
+def list_events(path: str | Path) -> list[int]:
+    """Codes of the events that have a group (occurred in the window), in code order."""
+    with open_for_reading(Path(path)) as f:
+        read_file_attrs(f, FORMAT)
+        return sorted(parse_event(name) for name in f if name.startswith("Event"))
+
+
+def read_event(path: str | Path, event: int) -> EventOccurrences:
+    """One event's occurrences from an event file (empty if it did not occur)."""
+    with open_for_reading(Path(path)) as f:
+        read_file_attrs(f, FORMAT)
+        name = event_group(event)
+        if name not in f:
+            outcomes = json.loads(f.attrs["event_outcomes"])
+            if event_hex(event) not in outcomes:
+                raise DataFileError(f"{path}: event {event_label(event)} was not asked for")
+            if outcomes[event_hex(event)]["status"] == "failed":
+                raise DataFileError(f"{path}: event {event_label(event)} failed to fetch")
+            return EventOccurrences(event, np.empty(0), np.empty(0))
+        group = f[name]
+        return EventOccurrences(event, group["utc_seconds"][()], group["sc_seconds"][()])
