@@ -1,0 +1,84 @@
+"""Backfill a range of local days: one Dagster run per day, in this process, skipping days whose
+daily assets are already materialized in $DAGSTER_HOME's instance unless --refetch is given.
+
+A failed day is reported and the next day goes on; the exit status is 1 if any day failed. For a
+backfill run by the daemon instead (and watched in the UI), use the UI's Materialize dialog or
+`dagster job backfill -j param_data_job --from A --to B` (see README, "Operator guide").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+
+from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.cli.materialize_day import failure_lines, instance, run_day
+from gmpsai_assets.window import parse_date
+
+NAME = "backfill"
+HELP = "materialize every daily asset for a range of local days, skipping complete days"
+MAX_DAYS = 3660
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD",
+                   help="first local day")
+    p.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD",
+                   help="last local day (inclusive)")
+    p.add_argument("--refetch", action="store_true",
+                   help="materialize days that are already complete too")
+    p.add_argument("--dryrun", action="store_true", help="list the days that would run")
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
+    n = (last - first).days + 1
+    if n > MAX_DAYS:
+        raise UsageError(f"{n} days is more than {MAX_DAYS}; split the range")
+    return [first + dt.timedelta(days=i) for i in range(n)]
+
+
+def complete_days(inst: object, days: list[dt.date]) -> set[dt.date]:
+    """Days on which every daily asset's latest materialization succeeded."""
+    import dagster as dg
+
+    from gmpsai_assets.definitions import DAILY_ASSETS
+    from gmpsai_assets.defs.partitions import daily_partitions
+
+    keys = [d.isoformat() for d in days]
+    done = set(keys)
+    for asset in DAILY_ASSETS:
+        status = inst.get_status_by_partition(asset.key, keys, daily_partitions)
+        done &= {k for k, s in (status or {}).items()
+                 if s == dg.AssetPartitionStatus.MATERIALIZED}
+    return {dt.date.fromisoformat(k) for k in done}
+
+
+def run(args: argparse.Namespace) -> int:
+    days = days_between(parse_date(args.first), parse_date(args.last))
+    inst = instance()
+    skip = set() if args.refetch else complete_days(inst, days)
+    todo = [d for d in days if d not in skip]
+    print(f"{len(days)} day(s), {len(skip)} already complete, {len(todo)} to run", flush=True)
+    if args.dryrun:
+        for d in todo:
+            print(d.isoformat())
+        return 0
+    failed: list[str] = []
+    for i, day in enumerate(todo, start=1):
+        began = time.monotonic()
+        result = run_day(day, inst)
+        took = time.monotonic() - began
+        if result.success:
+            print(f"[{i}/{len(todo)}] {day}: ok ({took:.1f} s, run {result.run_id})", flush=True)
+        else:
+            failed.append(day.isoformat())
+            reason = "; ".join(failure_lines(result)) or "run failed"
+            print(f"[{i}/{len(todo)}] {day}: FAILED ({reason})", flush=True)
+    if failed:
+        print(f"{len(failed)} day(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,26 @@
+import re
+from pathlib import Path
+
+from gmpsai_assets.cli import main
+from gmpsai_assets.files.paramfile import read_param_attrs
+
+
+def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, data_dir):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # an ephemeral instance
+    plist = tmp_path / "list.txt"
+    plist.write_text("MLrn B:VIMIN\nMLrn B:NOTLOG\n")
+    monkeypatch.setenv("GMPSAI_PARAM_LIST", str(plist))
+    code = main(["materialize-day", "--date", "2026-03-10"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "local day 2026-03-10 (America/Chicago)" in out
+    path = Path(re.search(r"param_data: (\S+\.h5)", out).group(1))
+    assert path.parent == data_dir / "params" and path.exists()
+    assert read_param_attrs(path)["window_start_local"] == "2026-03-10T00:00:00-05:00"
+    assert re.search(r"devices_ok\s+1\b", out)
+    assert "B:NOTLOG" in re.search(r"devices_failed\s+(.*)", out).group(1)
+
+
+def test_materialize_day_bad_date(capsys):
+    assert main(["materialize-day", "--date", "2026-3-1x"]) == 2
+    assert "not a date" in capsys.readouterr().err
