@@ -14,10 +14,12 @@ from pathlib import Path
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
 from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.grab import grab_params
 from gmpsai_assets.settings import Settings
-from gmpsai_assets.window import Window, most_recent_midnight, parse_local_datetime
+
+__all__ = ["add_arguments", "run", "window_from_args"]
 
 NAME = "grab-params"
 HELP = "grab logged parameter data over a window into one HDF5 file"
@@ -27,11 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="print progress per device")
     p.add_argument("--dryrun", action="store_true",
                    help="print the window, devices and file name; fetch and write nothing")
-    p.add_argument("--stopat", metavar="TIME", help="window end, local (default: last midnight)")
-    p.add_argument("--startat", metavar="TIME", help="window start, local")
-    for unit in ("days", "hours", "minutes", "seconds"):
-        p.add_argument(f"--{unit}", type=float, default=0.0, metavar="N",
-                       help=f"window length in {unit}")
+    add_window_arguments(p)
     p.add_argument("--maxcount", type=int, metavar="N",
                    help="grab only the first N devices of the list")
     p.add_argument("--draftdir", metavar="DIR",
@@ -42,21 +40,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paramfile", metavar="FILE",
                    help="device list, NODE DEVICE per line (default: $GMPSAI_PARAM_LIST or the "
                         "packaged team list)")
-
-
-def window_from_args(args: argparse.Namespace, now: float | None = None) -> Window:
-    """The old ParamDataGrabber rules: end at --stopat or last midnight, one second by default."""
-    length = args.days * 86400 + args.hours * 3600 + args.minutes * 60 + args.seconds
-    if length < 0:
-        raise UsageError("window length must not be negative")
-    if args.startat and args.stopat and length:
-        raise UsageError("give at most two of --startat, --stopat and a length")
-    if args.startat:
-        start = parse_local_datetime(args.startat)
-        end = parse_local_datetime(args.stopat) if args.stopat else start + (length or 1.0)
-        return Window(start, end)
-    end = parse_local_datetime(args.stopat) if args.stopat else most_recent_midnight(now)
-    return Window(end - (length or 1.0), end)
 
 
 def run(args: argparse.Namespace) -> int:

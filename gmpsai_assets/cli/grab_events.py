@@ -1,0 +1,64 @@
+"""Grab TCLK event occurrences over a window into one HDF5 file (the EventDataGrabber successor).
+
+Events $00..--maxEvt are asked for; those that occurred get a group (Event0c) with UTC epoch
+seconds and seconds into the supercycle. The window follows the old grabbers' rules: it ends at
+--stopat (default: the most recent local midnight) and lasts --days/--hours/--minutes/--seconds
+(default: one second), or starts at --startat. Times are Fermilab local time (America/Chicago),
+written YYYY-MM-DD[+HH:MM:SS].
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gmpsai_assets.acnet.sources import open_datalogger
+from gmpsai_assets.acnet.tclk import EventCodeError, event_label, parse_event
+from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
+from gmpsai_assets.events import grab_events
+from gmpsai_assets.settings import Settings
+
+NAME = "grab-events"
+HELP = "grab TCLK event occurrences over a window into one HDF5 file"
+
+
+def _event_code(text: str) -> int:
+    try:
+        return parse_event(text)
+    except EventCodeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", help="print progress per event")
+    add_window_arguments(p)
+    p.add_argument("--maxEvt", dest="max_event", type=_event_code, metavar="HEX",
+                   help="last event code to ask for, hex (default: $GMPSAI_MAX_EVENT or ff)")
+    p.add_argument("-o", dest="first_only", action="store_true",
+                   help="stop after the first event that yields data")
+    p.add_argument("--draftdir", metavar="DIR",
+                   help="where the file is written before publishing (default: <data dir>/drafts)")
+    p.add_argument("--outdir", metavar="DIR", help="output directory (default: <data dir>/events)")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    window = window_from_args(args)
+    max_event = args.max_event if args.max_event is not None else settings.max_event_code()
+    source = open_datalogger(settings)
+    outdir = Path(args.outdir) if args.outdir else settings.events_dir
+    draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    result = grab_events(
+        source, window, outdir, draftdir, max_event=max_event, first_only=args.first_only,
+        progress=progress,
+    )
+    failed = [event_label(e) for e in result.events_with("failed")]
+    found = result.events_with("ok")
+    print(
+        f"{result.path} ({result.bytes} bytes, {result.rows} occurrences; "
+        f"{len(found)} events found{': ' + ' '.join(map(event_label, found)) if found else ''}; "
+        f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''})"
+    )
+    return 0

@@ -1,0 +1,211 @@
+"""`event_data`: one HDF5 file per local day with the occurrences of every TCLK event, and the
+checks that tie it to the parameter data and to the supercycle."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from gmpsai_assets.acnet.tclk import event_label, parse_event
+from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.defs.partitions import daily_partitions
+from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
+from gmpsai_assets.events import (
+    CLOCK_15HZ,
+    SC_START,
+    check_supercycle_starts,
+    check_ticks_against_samples,
+    grab_events,
+)
+from gmpsai_assets.files.eventfile import read_event
+from gmpsai_assets.files.h5common import DataFileError
+from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, same_partition_files
+from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
+from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.window import Window, day_window
+
+
+class EventDataConfig(dg.Config):
+    max_event: str = Field(
+        default=Settings.from_env().max_event,
+        description="Fetch TCLK events 00..max_event (hex; default $GMPSAI_MAX_EVENT or ff).",
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="booster_data",
+    kinds={"hdf5", "python"},
+    # One partition per run, as for param_data: one bad day must not fail a long backfill.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    description=(
+        "Occurrences of every TCLK event $00..$FF (those that occurred) over one Fermilab local "
+        "day, as UTC epoch seconds and seconds into the supercycle, in one HDF5 file "
+        "MLEventData_<created>_From_<node>_<start>_to_<stop>.h5 under <data dir>/events, "
+        "one group per event (Event0c)."
+    ),
+)
+def event_data(
+    context: dg.AssetExecutionContext,
+    config: EventDataConfig,
+    datalogger: DataLoggerResource,
+    storage: StorageResource,
+) -> dg.MaterializeResult:
+    window = day_window(context.partition_key)
+    max_event = _max_event(config.max_event)
+    source = datalogger.open()
+    context.log.info(
+        f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
+    )
+    result = grab_events(
+        source, window, storage.settings().events_dir, storage.drafts_dir, max_event=max_event,
+        progress=context.log.debug,
+    )
+    failed = result.events_with("failed")
+    if failed:
+        context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.path)),
+            "bytes": result.bytes,
+            "window_hours": window.seconds / 3600.0,
+            "events_requested": max_event + 1,
+            "events_found": len(result.events_with("ok")),
+            "events_failed": dg.MetadataValue.json(
+                {event_label(e): result.records[e].reason for e in failed}
+            ),
+            "occurrences_per_event": dg.MetadataValue.json(result.occurrences),
+            "occurrences_total": result.rows,
+            "duration_s": round(result.seconds, 3),
+        }
+    )
+
+
+def _max_event(text: str) -> int:
+    try:
+        return parse_event(text)
+    except ValueError as exc:
+        raise SettingsError(f"max_event: {exc}") from None
+
+
+def _labels(events: list[int]) -> str:
+    return ", ".join(event_label(e) for e in events)
+
+
+def _newest(directory: Path, prefix: str, node: str, window: Window) -> Path | None:
+    files = same_partition_files(directory, prefix, node, window) if directory.exists() else []
+    return files[-1] if files else None  # names sort by creation time within a partition
+
+
+@dg.asset_check(
+    asset=event_data,
+    additional_deps=[param_data],  # runs after param_data when both are in the run
+    partitions_def=daily_partitions,
+    description=(
+        "$0C fires on every 15 Hz tick and the DataLogger logs on every tick: the day's $0C count "
+        "equals the parameter samples plus the ticks inside the logger's outages (gaps in the "
+        "samples), within one tick per window edge. Compares with the device of the day's "
+        "param_data file that has the most samples."
+    ),
+)
+def ticks_match_param_samples(
+    context: dg.AssetCheckExecutionContext,
+    datalogger: DataLoggerResource,
+    storage: StorageResource,
+) -> dg.AssetCheckResult:
+    window = day_window(context.partition_key)
+    node, dirs = datalogger.settings().logger_node, storage.settings()
+    event_file = _newest(dirs.events_dir, EVENT_PREFIX, node, window)
+    param_file = _newest(dirs.params_dir, PARAM_PREFIX, node, window)
+    if event_file is None or param_file is None:
+        missing = "event_data" if event_file is None else "param_data"
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.WARN,
+            description=f"no {missing} file for {context.partition_key}: nothing to compare",
+        )
+    outcomes = read_param_attrs(param_file)["device_outcomes"]
+    device = max(outcomes.values(), key=lambda r: r.rows).device
+    samples = read_param_device(param_file, device).utc_seconds
+    try:
+        ticks = read_event(event_file, CLOCK_15HZ).utc_seconds
+    except DataFileError as exc:  # $0C not asked for (max_event below 0c) or failed
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                   description=str(exc))
+    check = check_ticks_against_samples(ticks, samples, window)
+    return dg.AssetCheckResult(
+        passed=check.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{check.ticks} $0C = {check.samples} samples of {device} + {check.ticks_in_gaps} "
+            f"ticks in {check.gaps} logger gaps {'+' if check.difference >= 0 else '-'} "
+            f"{abs(check.difference)} (tolerance {check.tolerance})"
+        ),
+        metadata={
+            "ticks_0c": check.ticks,
+            "param_samples": check.samples,
+            "reference_device": device,
+            "ticks_in_logger_gaps": check.ticks_in_gaps,
+            "logger_gaps": check.gaps,
+            "logger_gap_seconds": round(check.gap_seconds, 3),
+            "difference": check.difference,
+            "event_file": dg.MetadataValue.path(str(event_file)),
+            "param_file": dg.MetadataValue.path(str(param_file)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=event_data,
+    partitions_def=daily_partitions,
+    description=(
+        "Every supercycle that begins in the day starts with exactly one $00, and no $00 falls "
+        "elsewhere. Supercycle starts come from $0C's seconds into the supercycle."
+    ),
+)
+def one_00_per_supercycle(
+    context: dg.AssetCheckExecutionContext,
+    datalogger: DataLoggerResource,
+    storage: StorageResource,
+) -> dg.AssetCheckResult:
+    window = day_window(context.partition_key)
+    node = datalogger.settings().logger_node
+    event_file = _newest(storage.settings().events_dir, EVENT_PREFIX, node, window)
+    if event_file is None:
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.WARN,
+            description=f"no event_data file for {context.partition_key}",
+        )
+    try:
+        ticks = read_event(event_file, CLOCK_15HZ)
+        starts = read_event(event_file, SC_START).utc_seconds
+    except DataFileError as exc:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                   description=str(exc))
+    check = check_supercycle_starts(ticks.utc_seconds, ticks.sc_seconds, starts, window)
+    return dg.AssetCheckResult(
+        passed=check.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "supercycles": check.supercycles,
+            "starts_00": check.starts,
+            "without_00": dg.MetadataValue.json(check.missing[:20]),
+            "with_several_00": dg.MetadataValue.json(check.doubled[:20]),
+            "stray_00": dg.MetadataValue.json(check.stray[:20]),
+        },
+    )
+
+
+event_data_job = dg.define_asset_job(
+    "event_data_job",
+    selection=[event_data],
+    description="Grab one local day of TCLK events (the schedule runs it for yesterday).",
+)
+
+event_data_schedule = dg.build_schedule_from_partitioned_job(
+    event_data_job,
+    name="event_data_schedule",
+    hour_of_day=2,
+    minute_of_hour=1,
+    description="02:01 America/Chicago: grab the TCLK events of the local day that just ended.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
