@@ -28,6 +28,7 @@ from gmpsai_assets.window import Window
 
 Progress = Callable[[str], None]
 CLOCK_15HZ, SC_START = 0x0C, 0x00
+OFF_TICK_S = 0.010  # a logged sample this far from every $0C is not on a tick (15% of one)
 
 
 class EventSource(TimingSource, Protocol):
@@ -124,6 +125,7 @@ class TickCheck:
     ticks_in_gaps: int  # $0C inside the logger's gaps (outages), where no sample can be
     gaps: int
     gap_seconds: float
+    off_tick: int  # samples with no $0C within OFF_TICK_S
     tolerance: int
 
     @property
@@ -133,7 +135,7 @@ class TickCheck:
 
     @property
     def passed(self) -> bool:
-        return abs(self.difference) <= self.tolerance
+        return abs(self.difference) <= self.tolerance and self.off_tick <= self.tolerance
 
 
 def check_ticks_against_samples(
@@ -142,10 +144,12 @@ def check_ticks_against_samples(
     """Does every logged sample have its `$0C`, and every `$0C` a sample or a logger gap?
 
     The DataLogger logs at the 15 Hz tick, so outside its outages the sample count equals the
-    `$0C` count. Outages are read from the samples themselves (gaps longer than 1.5 ticks,
-    window edges included), so this works for any source, simulated or real. Tolerance: one
-    tick at each window edge, where the logger's timestamp jitter (a few ms) can put a sample
-    on the other side of the edge from its `$0C`.
+    `$0C` count, and every sample lies within the logger's timestamp jitter of a `$0C`.
+    Outages are read from the samples themselves (gaps longer than 1.5 ticks, window edges
+    included), so this works for any source, simulated or real; a logger that skipped every
+    other tick would pass as many short gaps, which `gap_seconds` shows. Tolerance: one tick at
+    each window edge, where the timestamp jitter (a few ms) can put a sample on the other side
+    of the edge from its `$0C`.
     """
     half, gap_min = 0.5 * NOMINAL_TICK_S, 1.5 * NOMINAL_TICK_S
     t = np.sort(np.asarray(sample_utc, dtype=np.float64))
@@ -154,9 +158,16 @@ def check_ticks_against_samples(
     lo, hi = edges[:-1][is_gap] + half, edges[1:][is_gap] - half
     ticks = np.sort(np.asarray(tick_utc, dtype=np.float64))
     in_gaps = int(np.sum(np.searchsorted(ticks, hi) - np.searchsorted(ticks, lo)))
+    off_tick = int(t.size)
+    if ticks.size:
+        i = np.searchsorted(ticks, t)
+        before, after = ticks[np.maximum(i - 1, 0)], ticks[np.minimum(i, ticks.size - 1)]
+        nearest = np.minimum(np.abs(t - before), np.abs(t - after))
+        off_tick = int(np.count_nonzero(nearest > OFF_TICK_S))
     return TickCheck(
         ticks=int(ticks.size), samples=int(t.size), ticks_in_gaps=in_gaps,
-        gaps=int(is_gap.sum()), gap_seconds=float(np.sum(hi - lo)), tolerance=2,
+        gaps=int(is_gap.sum()), gap_seconds=float(np.sum(hi - lo)), off_tick=off_tick,
+        tolerance=2,
     )
 
 
@@ -186,6 +197,7 @@ def check_supercycle_starts(
     """
     tol = 0.002
     implied = np.sort(np.asarray(tick_utc, np.float64) - np.asarray(tick_sc, np.float64))
+    implied = np.round(implied * 1000.0) / 1000.0
     firsts = np.concatenate([[True], np.diff(implied) > 10 * tol]) if implied.size else []
     sc_starts = implied[firsts]  # one per supercycle seen, despite millisecond rounding
     merged = sc_starts[(sc_starts >= window.start + tol) & (sc_starts < window.end)]

@@ -104,8 +104,8 @@ def _newest(directory: Path, prefix: str, node: str, window: Window) -> Path | N
     description=(
         "$0C fires on every 15 Hz tick and the DataLogger logs on every tick: the day's $0C count "
         "equals the parameter samples plus the ticks inside the logger's outages (gaps in the "
-        "samples), within one tick per window edge. Compares with the device of the day's "
-        "param_data file that has the most samples."
+        "samples), and every sample sits within 10 ms of a $0C, both within one tick per window "
+        "edge. Compares with the device of the day's param_data file that has the most samples."
     ),
 )
 def ticks_match_param_samples(
@@ -138,7 +138,8 @@ def ticks_match_param_samples(
         description=(
             f"{check.ticks} $0C = {check.samples} samples of {device} + {check.ticks_in_gaps} "
             f"ticks in {check.gaps} logger gaps {'+' if check.difference >= 0 else '-'} "
-            f"{abs(check.difference)} (tolerance {check.tolerance})"
+            f"{abs(check.difference)}; {check.off_tick} samples off every tick "
+            f"(tolerance {check.tolerance} each)"
         ),
         metadata={
             "ticks_0c": check.ticks,
@@ -148,6 +149,7 @@ def ticks_match_param_samples(
             "logger_gaps": check.gaps,
             "logger_gap_seconds": round(check.gap_seconds, 3),
             "difference": check.difference,
+            "samples_off_tick": check.off_tick,
             "event_file": dg.MetadataValue.path(str(event_file)),
             "param_file": dg.MetadataValue.path(str(param_file)),
         },

@@ -1,0 +1,138 @@
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS, defs
+from gmpsai_assets.defs.event_data import (
+    event_data,
+    event_data_job,
+    event_data_schedule,
+    one_00_per_supercycle,
+    ticks_match_param_samples,
+)
+from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
+from gmpsai_assets.files.eventfile import list_events, read_event_attrs
+from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.window import FERMILAB_TZ
+
+CHECKS = [ticks_match_param_samples, one_00_per_supercycle]
+
+
+def _resources(data_dir: Path, param_list: Path, seed: str | None = None) -> dict:
+    defaults = {field: default for field, default in ENV_DEFAULTS.values()}
+    return {
+        "datalogger": DataLoggerResource(
+            source="simulated", acl_url=defaults["acl_url"], logger_node="MLrn",
+            param_list=str(param_list), sim_seed=seed or defaults["sim_seed"],
+            max_in_flight=defaults["max_in_flight"],
+        ),
+        "storage": StorageResource(data_dir=str(data_dir)),
+    }
+
+
+@pytest.fixture
+def one_device(tmp_path: Path) -> Path:
+    path = tmp_path / "one.txt"
+    path.write_text("MLrn B:IMINER\n")
+    return path
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_dst_end_day_with_param_data_and_checks(tmp_path, one_device):
+    data = tmp_path / "data"
+    result = dg.materialize([param_data, event_data, *CHECKS], partition_key="2026-11-01",
+                            resources=_resources(data, one_device))
+    assert result.success
+    meta = {k: v.value for k, v in
+            result.asset_materializations_for_node("event_data")[0].metadata.items()}
+    path = Path(meta["path"])
+    assert path.parent == data / "events" and path.name.startswith("MLEventData_")
+    assert meta["window_hours"] == 25 and meta["events_requested"] == 256
+    per_event = meta["occurrences_per_event"]
+    assert meta["events_found"] == len(per_event) == len(list_events(path))
+    assert 25 * 3600 * 14.99 < per_event["$0C"] < 25 * 3600 * 15.01
+    assert 25 * 60 - 2 <= per_event["$00"] <= 25 * 60 + 2
+    assert meta["occurrences_total"] == sum(per_event.values())
+    attrs = read_event_attrs(path)
+    assert attrs["window_start_local"] == "2026-11-01T00:00:00-05:00"
+    assert attrs["window_end_local"] == "2026-11-02T00:00:00-06:00"
+    checks = _checks(result)
+    assert checks["ticks_match_param_samples"].passed
+    assert checks["one_00_per_supercycle"].passed
+    tick_meta = checks["ticks_match_param_samples"].metadata
+    assert tick_meta["ticks_0c"].value == per_event["$0C"]
+    assert tick_meta["reference_device"].value == "B:IMINER"
+
+
+def test_max_event_config_and_missing_param_file(tmp_path, one_device):
+    result = dg.materialize(
+        [event_data, *CHECKS], partition_key="2026-03-10",
+        resources=_resources(tmp_path / "data", one_device),
+        run_config={"ops": {"event_data": {"config": {"max_event": "0c"}}}},
+        raise_on_error=False,
+    )
+    assert result.success
+    meta = result.asset_materializations_for_node("event_data")[0].metadata
+    assert meta["events_requested"].value == 13
+    assert max(list_events(meta["path"].value)) == 0x0C
+    checks = _checks(result)
+    assert not checks["ticks_match_param_samples"].passed
+    assert checks["ticks_match_param_samples"].severity == dg.AssetCheckSeverity.WARN
+    assert "no param_data file" in checks["ticks_match_param_samples"].description
+    assert checks["one_00_per_supercycle"].passed
+
+
+def test_tick_check_fails_on_param_data_from_another_machine(tmp_path, one_device):
+    data = tmp_path / "data"
+    day = "2026-03-10"
+    assert dg.materialize([param_data], partition_key=day,
+                          resources=_resources(data, one_device, seed="1")).success
+    result = dg.materialize(
+        [event_data, *CHECKS], partition_key=day, resources=_resources(data, one_device),
+        run_config={"ops": {"event_data": {"config": {"max_event": "0c"}}}},
+    )
+    check = _checks(result)["ticks_match_param_samples"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["samples_off_tick"].value > 1000  # other seed, other line frequency
+
+
+def test_bad_max_event_fails_the_run_with_a_clear_message(tmp_path, one_device):
+    result = dg.materialize(
+        [event_data], partition_key="2026-03-10",
+        resources=_resources(tmp_path / "data", one_device),
+        run_config={"ops": {"event_data": {"config": {"max_event": "1ff"}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "max_event" in str(failure) and "not a TCLK event code" in str(failure)
+    assert not (tmp_path / "data" / "events").exists() or not any(
+        (tmp_path / "data" / "events").iterdir())
+
+
+def test_registered_with_job_and_schedule():
+    assert event_data in DAILY_ASSETS and all(c in DAILY_CHECKS for c in CHECKS)
+    assert defs.resolve_job_def("event_data_job") is not None
+    schedule = defs.resolve_schedule_def("event_data_schedule")
+    assert schedule.cron_schedule == "1 2 * * *"
+    assert schedule.execution_timezone == "America/Chicago"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert event_data_job.name == "event_data_job" and event_data_schedule.name == schedule.name
+    spec = defs.resolve_assets_def("event_data").specs_by_key[dg.AssetKey("event_data")]
+    assert spec.group_name == "booster_data" and spec.description
+
+
+def test_schedule_asks_for_the_day_that_just_ended():
+    schedule = defs.resolve_schedule_def("event_data_schedule")
+    when = dt.datetime(2026, 11, 2, 2, 1, tzinfo=FERMILAB_TZ)
+    with dg.build_schedule_context(scheduled_execution_time=when,
+                                   repository_def=defs.get_repository_def()) as context:
+        data = schedule.evaluate_tick(context)
+    [request] = data.run_requests
+    assert request.partition_key == "2026-11-01"
