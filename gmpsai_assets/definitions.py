@@ -2,7 +2,9 @@
 
 import dagster as dg
 
+from gmpsai_assets.defs import checks as checks_defs
 from gmpsai_assets.defs import event_data as event_data_defs
+from gmpsai_assets.defs import file_stats as file_stats_defs
 from gmpsai_assets.defs import param_data as param_data_defs
 from gmpsai_assets.defs.resources import build_resources
 
@@ -11,11 +13,14 @@ DAILY_ASSETS = [param_data_defs.param_data]
 DAILY_CHECKS: list[dg.AssetChecksDefinition] = []
 DAILY_ASSETS.append(event_data_defs.event_data)
 DAILY_CHECKS += [event_data_defs.ticks_match_param_samples, event_data_defs.one_00_per_supercycle]
+DAILY_CHECKS += [checks_defs.param_data_quality, checks_defs.event_times_increasing]
 
 defs = dg.Definitions(
-    assets=[*DAILY_ASSETS],
+    assets=[*DAILY_ASSETS, file_stats_defs.file_stats],
     asset_checks=[*DAILY_CHECKS],
-    jobs=[param_data_defs.param_data_job, event_data_defs.event_data_job],
+    jobs=[param_data_defs.param_data_job, event_data_defs.event_data_job,
+          file_stats_defs.file_stats_job],
     schedules=[param_data_defs.param_data_schedule, event_data_defs.event_data_schedule],
-    resources=build_resources(),
+    sensors=[file_stats_defs.data_files_sensor],
+    resources={**build_resources(), "stats": file_stats_defs.stats_resource()},
 )

@@ -28,6 +28,10 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_SIM_SEED": ("sim_seed", "20200310"),
     "GMPSAI_MAX_IN_FLIGHT": ("max_in_flight", "4"),
     "GMPSAI_START_DATE": ("start_date", "2020-01-01"),
+    "GMPSAI_STATS_DB": ("stats_db", ""),
+    "GMPSAI_GAP_TICKS": ("gap_ticks", "3"),
+    "GMPSAI_COMPLETENESS_WARN": ("completeness_warn", "0.95"),
+    "GMPSAI_COMPLETENESS_ERROR": ("completeness_error", "0.5"),
     "GMPSAI_SIM_SC_TICKS": ("sim_sc_ticks", "901"),
     "GMPSAI_MAX_EVENT": ("max_event", "ff"),
 }
@@ -43,6 +47,10 @@ class Settings:
     sim_seed: str
     max_in_flight: str
     start_date: str
+    stats_db: str = ""  # statistics DuckDB file; empty: <data dir>/gmpsai.duckdb
+    gap_ticks: str = "3"  # an interval longer than this many 15 Hz ticks is a gap
+    completeness_warn: str = "0.95"  # param_data check warns below this share of ticks
+    completeness_error: str = "0.5"  # ... and fails (ERROR) below this one
     sim_sc_ticks: str = "901"  # simulated supercycle length in 15 Hz ticks (901 = 60.0667 s)
     max_event: str = "ff"  # event_data fetches TCLK events 00..max_event (hex)
 
@@ -92,6 +100,27 @@ class Settings:
             ) from None
 
     @property
+    def stats_db_path(self) -> Path:
+        return Path(self.stats_db) if self.stats_db else self.root / "gmpsai.duckdb"
+
+    def gap_tick_limit(self) -> float:
+        value = _number(self.gap_ticks, "GMPSAI_GAP_TICKS")
+        if not value >= 1:
+            raise SettingsError("GMPSAI_GAP_TICKS must be at least 1 (tick)")
+        return value
+
+    def completeness_limits(self) -> tuple[float, float]:
+        """(warn, error): shares of the expected samples below which a device is flagged."""
+        warn = _number(self.completeness_warn, "GMPSAI_COMPLETENESS_WARN")
+        error = _number(self.completeness_error, "GMPSAI_COMPLETENESS_ERROR")
+        if not 0.0 <= error <= warn <= 1.0:
+            raise SettingsError(
+                "need 0 <= GMPSAI_COMPLETENESS_ERROR <= GMPSAI_COMPLETENESS_WARN <= 1, got "
+                f"{error:g} and {warn:g}"
+            )
+        return warn, error
+
+    @property
     def root(self) -> Path:
         return Path(self.data_dir)
 
@@ -113,3 +142,10 @@ def _int(text: str, var: str) -> int:
         return int(text)
     except ValueError:
         raise SettingsError(f"{var} must be an integer, got {text!r}") from None
+
+
+def _number(text: str, var: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SettingsError(f"{var} must be a number, got {text!r}") from None

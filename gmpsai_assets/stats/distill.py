@@ -1,0 +1,196 @@
+"""Distil data files into the statistics store (the DistillFileStatsToDB successor).
+
+`distill_file` reads any data file once and computes every dataset's statistics; it never raises
+for a bad file but returns a failed result saying why. `distill_into_store` then records the
+outcome in one short write transaction, so the database lock is held for milliseconds while the
+seconds of reading happen outside it.
+
+Reading and computing overlap: a helper thread reads the next dataset (h5py decompression) while
+the caller sorts the current one (numpy releases the GIL), and a second helper hashes the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+
+from gmpsai_assets.acnet.tclk import EventCodeError, parse_event
+from gmpsai_assets.files.datafile import EVENTS, BadDataFile, DataFileInfo, open_data_file
+from gmpsai_assets.stats import store
+from gmpsai_assets.stats.compute import (
+    DEFAULT_GAP_TICKS,
+    EventStats,
+    ParamStats,
+    event_stats,
+    param_stats,
+)
+
+T = TypeVar("T")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DistillResult:
+    record: store.FileRecord
+    params: list[ParamStats] = field(default_factory=list)
+    events: list[EventStats] = field(default_factory=list)
+    info: DataFileInfo | None = None
+    superseded: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.record.status == "ok"
+
+    def summary(self) -> str:
+        r = self.record
+        if not self.ok:
+            return f"{r.name}: {r.status.upper()} ({r.error})"
+        n = len(self.params) or len(self.events)
+        what = "devices" if self.params else "events"
+        rows = sum(p.rows for p in self.params) + sum(e.count for e in self.events)
+        return f"{r.name}: ok ({r.format}, {n} {what}, {rows} rows, {r.seconds:.2f} s)"
+
+
+def sha256_of(path: Path, block: int = 8 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Iterate `items` in a helper thread, `depth` items ahead of the consumer. Exceptions
+    reach the consumer in order; a consumer that stops early stops the helper."""
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:
+            put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()  # release the file handles of a generator stopped early
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, payload = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise payload  # type: ignore[misc]
+            yield payload  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
+def distill_file(
+    path: str | Path,
+    gap_ticks: float = DEFAULT_GAP_TICKS,
+    max_datasets: int | None = None,
+    max_rows: int | None = None,
+    progress: Progress | None = None,
+    checksum: bool = True,
+) -> DistillResult:
+    """Statistics of every dataset of one file, or a failed result naming the problem.
+    `checksum=False` skips the SHA-256 (for callers that do not store the file record)."""
+    path = Path(path)
+    began = time.monotonic()
+    say = progress or (lambda _msg: None)
+    try:
+        st = path.stat()
+        size, mtime = st.st_size, st.st_mtime
+    except OSError:
+        size = mtime = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+        digest = pool.submit(sha256_of, path) if size and checksum else None
+        try:
+            datafile = open_data_file(path)
+            info = datafile.info
+            params: list[ParamStats] = []
+            events: list[EventStats] = []
+            for ds in read_ahead(datafile.datasets(max_datasets, max_rows)):
+                if info.kind == EVENTS:
+                    ev = event_stats(ds.name, ds.utc_seconds, _code(ds.name))
+                    events.append(ev)
+                    say(f"  {ds.name}: {ev.count} occurrences")
+                else:
+                    ps = param_stats(ds.name, ds.utc_seconds, ds.values, info.window, gap_ticks,
+                                     ds.status, ds.reason)
+                    params.append(ps)
+                    say(f"  {ds.name}: {ps.status}, {ps.rows} rows, completeness "
+                        f"{_pct(ps.completeness)}, {ps.gap_count} gaps")
+            sha256 = digest.result() if digest else None
+        except BadDataFile as exc:
+            record = _record(path, None, size, mtime, None, "failed",
+                             f"{exc.problem}: {exc.detail}", began)
+            return DistillResult(record)
+    record = _record(path, info, size, mtime, sha256, "ok", "", began)
+    return DistillResult(record, params, events, info)
+
+
+def _code(name: str) -> int | None:
+    try:
+        return parse_event(name)
+    except EventCodeError:
+        return None
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def _record(
+    path: Path, info: DataFileInfo | None, size: int | None, mtime: float | None,
+    sha256: str | None, status: str, error: str, began: float,
+) -> store.FileRecord:
+    w = info.window if info else None
+    return store.FileRecord(
+        name=path.name, path=str(path.resolve()),
+        kind=info.kind if info else None, format=info.format if info else None,
+        generation=info.generation if info else None, node=info.node if info else None,
+        window_start_utc=w.start if w else None, window_end_utc=w.end if w else None,
+        created_utc=info.created_utc if info else None,
+        bytes=size, mtime_utc=mtime, sha256=sha256, status=status, error=error,
+        distilled_utc=dt.datetime.now(dt.UTC).timestamp(), seconds=time.monotonic() - began,
+    )
+
+
+def distill_into_store(
+    path: str | Path,
+    db_path: str | Path,
+    gap_ticks: float = DEFAULT_GAP_TICKS,
+    progress: Progress | None = None,
+    busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
+) -> DistillResult:
+    """Distil one file and record the outcome (ok or failed) in the store."""
+    result = distill_file(path, gap_ticks, progress=progress)
+    with store.writer(db_path, timeout_s=busy_timeout_s, on_wait=progress) as con:
+        superseded = store.replace_file(con, result.record, result.params, result.events)
+    return replace(result, superseded=superseded)

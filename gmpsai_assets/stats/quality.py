@@ -1,0 +1,134 @@
+"""Data-quality verdicts on one published data file, from one distillation pass.
+
+The Dagster asset checks (defs/checks.py) only translate these into check results; the rules
+live here so a plain script or test can ask the same questions:
+
+- every listed device has data in the file;
+- every device's timestamps strictly increase;
+- every value is finite;
+- every device holds enough of the 15 Hz ticks its window should hold (warn below one share,
+  error far below it: a dead device or a long logger outage);
+- for event files, every event's occurrence times strictly increase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gmpsai_assets.stats.compute import DEFAULT_GAP_TICKS, ParamStats
+from gmpsai_assets.stats.distill import DistillResult, distill_file
+
+OK, WARN, ERROR = "ok", "warn", "error"
+MAX_LISTED = 20  # devices named in a verdict's details
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    level: str  # ok | warn | error
+    summary: str
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.level == OK
+
+
+def _first(items: dict[str, object]) -> dict[str, object]:
+    return dict(list(items.items())[:MAX_LISTED])
+
+
+def assess_param_file(
+    path: str | Path,
+    devices: Sequence[str],
+    completeness_limits: tuple[float, float] = (0.95, 0.5),
+    gap_ticks: float = DEFAULT_GAP_TICKS,
+) -> tuple[DistillResult, list[Verdict]]:
+    """Verdicts on a parameter file for the listed `devices` (the configured list)."""
+    result = distill_file(path, gap_ticks, checksum=False)
+    if not result.ok:
+        reason = result.record.error
+        return result, [Verdict(n, ERROR, f"file cannot be read: {reason}")
+                        for n in ("devices_present", "timestamps_increasing", "values_finite",
+                                  "completeness")]
+    by_device = {p.device: p for p in result.params}
+    return result, [
+        _present(devices, by_device),
+        _increasing(by_device),
+        _finite(by_device),
+        _completeness(devices, by_device, *completeness_limits),
+    ]
+
+
+def _present(devices: Sequence[str], stats: dict[str, ParamStats]) -> Verdict:
+    missing: dict[str, object] = {}
+    for d in devices:
+        p = stats.get(d)
+        if p is None:
+            missing[d] = "not in the file"
+        elif p.rows == 0:
+            missing[d] = f"{p.status}: {p.reason}" if p.reason else p.status
+    if missing:
+        return Verdict("devices_present", ERROR,
+                       f"{len(missing)} of {len(devices)} listed devices have no data: "
+                       + ", ".join(list(missing)[:MAX_LISTED]), {"missing": _first(missing)})
+    return Verdict("devices_present", OK, f"all {len(devices)} listed devices have data")
+
+
+def _increasing(stats: dict[str, ParamStats]) -> Verdict:
+    bad = {d: p.nonincreasing for d, p in stats.items() if p.nonincreasing}
+    if bad:
+        return Verdict("timestamps_increasing", ERROR,
+                       f"timestamps fail to increase in {len(bad)} device(s)",
+                       {"steps_not_increasing": _first(bad)})
+    return Verdict("timestamps_increasing", OK, "every device's timestamps strictly increase")
+
+
+def _finite(stats: dict[str, ParamStats]) -> Verdict:
+    bad = {d: {"nan": p.nan_count, "inf": p.inf_count}
+           for d, p in stats.items() if p.nan_count or p.inf_count}
+    if bad:
+        return Verdict("values_finite", ERROR, f"non-finite values in {len(bad)} device(s)",
+                       {"non_finite": _first(bad)})
+    return Verdict("values_finite", OK, "every value is finite")
+
+
+def _completeness(
+    devices: Sequence[str], stats: dict[str, ParamStats], warn: float, error: float
+) -> Verdict:
+    share = {d: (stats[d].completeness or 0.0) if d in stats else 0.0 for d in devices}
+    low = {d: round(c, 4) for d, c in sorted(share.items(), key=lambda kv: kv[1]) if c < warn}
+    details: dict[str, object] = {
+        "warn_below": warn, "error_below": error,
+        "lowest": _first(low) or {d: round(c, 4) for d, c in
+                                  sorted(share.items(), key=lambda kv: kv[1])[:3]},
+    }
+    worst = min(share.values(), default=1.0)
+    if worst < error:
+        level = ERROR
+    elif worst < warn:
+        level = WARN
+    else:
+        return Verdict("completeness", OK,
+                       f"every device holds at least {100 * warn:g}% of its ticks "
+                       f"(lowest {100 * worst:.2f}%)", details)
+    return Verdict("completeness", level,
+                   f"{len(low)} device(s) below {100 * warn:g}% of their ticks "
+                   f"(lowest {100 * worst:.2f}%)", details)
+
+
+def assess_event_file(path: str | Path) -> tuple[DistillResult, Verdict]:
+    """Occurrence times of every event strictly increase."""
+    result = distill_file(path, checksum=False)
+    if not result.ok:
+        return result, Verdict("event_times_increasing", ERROR,
+                               f"file cannot be read: {result.record.error}")
+    bad = {e.event: e.nonincreasing for e in result.events if e.nonincreasing}
+    if bad:
+        return result, Verdict("event_times_increasing", ERROR,
+                               f"occurrence times fail to increase in {len(bad)} event(s)",
+                               {"steps_not_increasing": _first(bad)})
+    return result, Verdict("event_times_increasing", OK,
+                           f"occurrence times of all {len(result.events)} events increase")
