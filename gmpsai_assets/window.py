@@ -169,14 +169,19 @@ def local_wall_to_utc(
     readings never step back yet span both passes (two occurrences over an hour apart) cannot be
     told apart and is read as first pass. Readings in the hour skipped when DST starts do not
     occur in real data; they get the offset in force before the change. Vectorised: offsets are
-    looked up once per distinct wall-clock hour (Chicago changes offset only on the hour).
+    looked up once per wall-clock hour (Chicago changes offset only on the hour).
     """
     if len(wall) and isinstance(wall[0], dt.datetime):
         wall = [wall_seconds(t) for t in wall]
     wall = np.asarray(wall, dtype=np.float64)
     if not wall.size:
         return np.empty(0, dtype=np.float64)
-    hours, inverse = np.unique(np.floor(wall / 3600.0).astype(np.int64), return_inverse=True)
+    hour = np.floor(wall / 3600.0).astype(np.int64)
+    lo, hi = int(hour.min()), int(hour.max())
+    if hi - lo < 200_000:  # a window of up to ~20 years: index a table of its hours, no sort
+        hours, inverse = np.arange(lo, hi + 1), hour - lo
+    else:
+        hours, inverse = np.unique(hour, return_inverse=True)
     first = wall - _offsets(hours, 0)[inverse]
     second = wall - _offsets(hours, 1)[inverse]
     utc = first

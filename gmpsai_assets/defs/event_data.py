@@ -59,7 +59,7 @@ def event_data(
     )
     result = grab_events(
         source, window, storage.settings().events_dir, storage.drafts_dir, max_event=max_event,
-        progress=context.log.debug,
+        progress=context.log.info, report_empty=False,
     )
     failed = result.events_with("failed")
     if failed:
