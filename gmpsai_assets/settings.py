@@ -34,6 +34,9 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_COMPLETENESS_ERROR": ("completeness_error", "0.5"),
     "GMPSAI_SIM_SC_TICKS": ("sim_sc_ticks", "901"),
     "GMPSAI_MAX_EVENT": ("max_event", "ff"),
+    "GMPSAI_ACL_TIMEOUT_S": ("acl_timeout_s", "60"),
+    "GMPSAI_ACL_RETRIES": ("acl_retries", "4"),
+    "GMPSAI_ACL_CHUNK_S": ("acl_chunk_s", "7200"),
 }
 
 
@@ -53,6 +56,9 @@ class Settings:
     completeness_error: str = "0.5"  # ... and fails (ERROR) below this one
     sim_sc_ticks: str = "901"  # simulated supercycle length in 15 Hz ticks (901 = 60.0667 s)
     max_event: str = "ff"  # event_data fetches TCLK events 00..max_event (hex)
+    acl_timeout_s: str = "60"  # ACL: seconds to wait for a connection or the next bytes
+    acl_retries: str = "4"  # ACL: further attempts of a failed request
+    acl_chunk_s: str = "7200"  # ACL: longest window asked for in one request
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -99,6 +105,18 @@ class Settings:
                 f"GMPSAI_MAX_EVENT must be hex 00..ff, got {self.max_event!r}"
             ) from None
 
+    def acl_timeout(self) -> float:
+        return _positive(self.acl_timeout_s, "GMPSAI_ACL_TIMEOUT_S")
+
+    def acl_retry_count(self) -> int:
+        n = _int(self.acl_retries, "GMPSAI_ACL_RETRIES")
+        if n < 0:
+            raise SettingsError("GMPSAI_ACL_RETRIES must not be negative")
+        return n
+
+    def acl_chunk(self) -> float:
+        return _positive(self.acl_chunk_s, "GMPSAI_ACL_CHUNK_S")
+
     @property
     def stats_db_path(self) -> Path:
         return Path(self.stats_db) if self.stats_db else self.root / "gmpsai.duckdb"
@@ -142,6 +160,16 @@ def _int(text: str, var: str) -> int:
         return int(text)
     except ValueError:
         raise SettingsError(f"{var} must be an integer, got {text!r}") from None
+
+
+def _positive(text: str, var: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{var} must be a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{var} must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _number(text: str, var: str) -> float:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from gmpsai_assets.acnet.acl_server import AclServer
 from gmpsai_assets.acnet.simulator import SimulatedBooster
 
 SMALL_DEVICES = ("B:VIMIN", "B_VIMIN", "B:IMINER", "I:IB", "B|GMPSSC")
@@ -30,3 +32,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("GMPSAI_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def acl_server() -> Iterator[Callable[..., AclServer]]:
+    """Start real ACL emulators on 127.0.0.1 (free ports): `acl_server(faults=..., html=...)`,
+    backed by `booster=` or a default SimulatedBooster; all are stopped after the test."""
+    started: list[AclServer] = []
+
+    def start(booster: SimulatedBooster | None = None, **kwargs: object) -> AclServer:
+        server = AclServer(booster or SimulatedBooster(), "127.0.0.1", 0, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -5,6 +5,7 @@ The object returned is also the source's `TimingSource` (TCLK events, supercycle
 
 from __future__ import annotations
 
+from gmpsai_assets.acnet.acl_client import AclDataLogger
 from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.settings import Settings, SettingsError
@@ -17,4 +18,6 @@ def open_datalogger(settings: Settings) -> DataLogger:
         return SimulatedBooster(
             seed=settings.seed(), node=settings.logger_node, sc_ticks=settings.sc_ticks()
         )
+    if source == "acl":
+        return AclDataLogger.from_settings(settings)
     raise SettingsError(f"source {source!r} is not available in this version")

@@ -28,6 +28,9 @@ class DataLoggerResource(dg.ConfigurableResource):
     sim_seed: str
     max_in_flight: str
     sim_sc_ticks: str = ENV_DEFAULTS["GMPSAI_SIM_SC_TICKS"][1]
+    acl_timeout_s: str = ENV_DEFAULTS["GMPSAI_ACL_TIMEOUT_S"][1]
+    acl_retries: str = ENV_DEFAULTS["GMPSAI_ACL_RETRIES"][1]
+    acl_chunk_s: str = ENV_DEFAULTS["GMPSAI_ACL_CHUNK_S"][1]
 
     def settings(self) -> Settings:
         return Settings.from_env({}).with_overrides(**self.model_dump())
@@ -66,6 +69,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             sim_seed=env_or_default("GMPSAI_SIM_SEED"),
             max_in_flight=env_or_default("GMPSAI_MAX_IN_FLIGHT"),
             sim_sc_ticks=env_or_default("GMPSAI_SIM_SC_TICKS"),
+            acl_timeout_s=env_or_default("GMPSAI_ACL_TIMEOUT_S"),
+            acl_retries=env_or_default("GMPSAI_ACL_RETRIES"),
+            acl_chunk_s=env_or_default("GMPSAI_ACL_CHUNK_S"),
         ),
         "storage": StorageResource(data_dir=env_or_default("GMPSAI_DATA_DIR")),
     }

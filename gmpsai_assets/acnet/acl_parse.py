@@ -1,0 +1,511 @@
+"""Parsing ACL web-gateway replies: streaming, vectorised, and loud about anything odd.
+
+A device-day `logger_get` reply is tens of megabytes of `<utc seconds> <value>` lines, so replies
+are fed in as they arrive and parsed in batches of complete lines with polars: first the fast
+CSV reader, and only when a batch does not parse cleanly, a line-by-line regex pass that tells good
+lines from bad ones. Nothing is dropped quietly:
+
+- an HTML wrapper (`<html>...<pre>` ... `</pre>...`) is stripped, at the head and the tail only;
+- `No values` / `No occurrences of event` are the only ways to say "empty";
+- a reply with data and some lines that are not data is `MalformedReply` (counted, with examples);
+- a reply that stops inside its last line (no newline, no closing HTML tag) is `TruncatedReply`;
+- a reply with no data at all and some other text is the gateway's error message: `DeviceNotLogged`
+  or `BadRequest` when the text says so, otherwise `GatewayErrorText`.
+
+The `Acl*Error` types subclass `LoggerUnavailable`: the client retries them, then reports them.
+
+This module also defines the `tlg_info/all_event_info` table (writer and reader), because the
+real layout is not public and the emulator and the client must agree on one; see `TLG_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from gmpsai_assets.acnet.datalogger import (
+    BadRequest,
+    DataLoggerError,
+    DeviceNotLogged,
+    LoggerUnavailable,
+)
+from gmpsai_assets.acnet.tclk import TimelineEntry, event_label, parse_event
+
+NO_VALUES = "No values"
+NO_OCCURRENCES = "No occurrences of event"
+EVENT_LOG_HEADER_LINES = 5
+EVENT_TIME_FORMAT = "%d-%b-%Y %H:%M:%S%.3f"  # 10-MAR-2020 00:00:00.016 (month upper-cased)
+
+BATCH_BYTES = 4 << 20  # parse in batches of about this many bytes of complete lines
+HEAD_LIMIT = 64 << 10  # look this far for the start of an HTML-wrapped body
+MAX_EXAMPLES = 3  # rejected lines quoted in an error message
+MAX_TEXT_LINES = 20  # non-data lines kept to quote a gateway error text
+
+
+class AclReplyError(LoggerUnavailable):
+    """A reply that is not what the command promises (worth retrying, then worth reporting)."""
+
+
+class MalformedReply(AclReplyError):
+    """Lines that are not data, mixed into a data reply."""
+
+
+class TruncatedReply(AclReplyError):
+    """A reply that stopped in the middle of its last line."""
+
+
+class GatewayErrorText(AclReplyError):
+    """The gateway answered with text (an error message) instead of data."""
+
+
+_NOT_LOGGED_RE = re.compile(r"not logged|no such device|dio_no_such|unknown device", re.I)
+_BAD_REQUEST_RE = re.compile(r"syntax|invalid|illegal|bad (?:qualifier|argument|date|time)", re.I)
+
+
+def classify_error_text(text: str) -> DataLoggerError:
+    """The typed error for a gateway error message; unknown text is worth a retry."""
+    text = " ".join(text.split())[:300]
+    if _NOT_LOGGED_RE.search(text):
+        return DeviceNotLogged(f"gateway: {text}")
+    if _BAD_REQUEST_RE.search(text):
+        return BadRequest(f"gateway: {text}")
+    return GatewayErrorText(f"gateway answered with text instead of data: {text!r}")
+
+
+# ---- HTML unwrapping -------------------------------------------------------------------------
+
+_PRE_RE = re.compile(rb"<pre\b[^>]*>", re.I)
+_BODY_RE = re.compile(rb"<body\b[^>]*>", re.I)
+_LEADING_TAGS_RE = re.compile(rb"^\s*(?:<[^>]*>\s*)+")
+_END_RE = re.compile(rb"</(?:pre|body|html)\b", re.I)
+_END_CARRY = len(b"</body") - 1  # bytes held back so an end tag split across reads is seen
+_TAG_RE = re.compile(r"<[^>]*>")
+
+
+class _Unwrapper:
+    """Turns a reply byte stream into its body: plain text passes, HTML loses head and tail."""
+
+    def __init__(self) -> None:
+        self.html = False
+        self.closed = False  # an HTML end tag was seen: the body is known to be complete
+        self._decided = False
+        self._head = bytearray()
+        self._carry = b""
+        self.tail = bytearray()  # what followed the end tag (must be markup only)
+
+    def feed(self, data: bytes, final: bool = False) -> bytes:
+        if not self._decided:
+            self._head += data
+            body = self._decide(final)
+            if body is None:
+                return b""
+            data = body
+        if self.closed:
+            self._keep_tail(data)
+            return b""
+        if not self.html:
+            return data
+        buf = self._carry + data
+        m = _END_RE.search(buf)
+        if m:
+            self.closed = True
+            self._keep_tail(buf[m.start():])
+            self._carry = b""
+            return buf[: m.start()]
+        if final:
+            self._carry = b""
+            return buf
+        cut = max(0, len(buf) - _END_CARRY)
+        self._carry = buf[cut:]
+        return buf[:cut]
+
+    def _decide(self, final: bool) -> bytes | None:
+        """Once enough of the head is here: plain text, or where the HTML body starts."""
+        head = bytes(self._head)
+        stripped = head.lstrip()
+        if not stripped and not final:
+            return None
+        if not stripped.startswith(b"<"):
+            self._decided = True
+            self._head = bytearray()
+            return head
+        m = _PRE_RE.search(head)
+        if m is None and not final and len(head) < HEAD_LIMIT:
+            return None  # a <pre> may still come
+        m = m or _BODY_RE.search(head) or _LEADING_TAGS_RE.match(head)
+        self._decided, self.html = True, True
+        self._head = bytearray()
+        return head[m.end():] if m else head
+
+    def _keep_tail(self, data: bytes) -> None:
+        if len(self.tail) < HEAD_LIMIT:
+            self.tail += data[: HEAD_LIMIT - len(self.tail)]
+
+    def tail_text(self) -> str:
+        """Text (not markup) after the end tag: data there would otherwise be lost."""
+        text = _TAG_RE.sub("", bytes(self.tail).decode("utf-8", "replace"))
+        return html.unescape(text).strip()
+
+
+def unwrap_text(body: bytes) -> str:
+    """A whole small reply as plain text (HTML wrapper and tags removed, entities decoded)."""
+    u = _Unwrapper()
+    text = (u.feed(body) + u.feed(b"", final=True)).decode("utf-8", "replace")
+    if u.html:
+        text = html.unescape(_TAG_RE.sub("", text))
+    return text.strip()
+
+
+# ---- line tables ---------------------------------------------------------------------------
+
+
+@dataclass
+class TableReply:
+    """What a data reply held: parsed columns plus an account of every other line."""
+
+    columns: dict[str, np.ndarray]
+    rows: int
+    empty_marker: bool  # the reply said `No values` / `No occurrences of event`
+    rejects: int  # non-blank lines that are neither data nor the empty marker
+    examples: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)  # the first non-data lines, for messages
+    truncated: str | None = None  # the partial last line, if the reply stopped inside it
+    tail: str = ""  # text after the closing HTML tag
+
+    def check(self, what: str) -> None:
+        """Raise the typed error this reply amounts to, if it is not a clean data reply."""
+        if self.truncated is not None:
+            raise TruncatedReply(
+                f"{what}: reply truncated inside its last line {self.truncated[:60]!r} "
+                f"after {self.rows} rows"
+            )
+        if self.tail:
+            raise MalformedReply(f"{what}: text after the end of the reply: {self.tail[:80]!r}")
+        if self.rows == 0 and not self.empty_marker:
+            if not self.text:
+                raise GatewayErrorText(f"{what}: empty reply (no data and no 'no data' message)")
+            raise classify_error_text("\n".join(self.text))
+        if self.rows and self.empty_marker:
+            raise MalformedReply(f"{what}: an empty-reply marker beside {self.rows} rows")
+        if self.rejects:
+            raise MalformedReply(
+                f"{what}: {self.rejects} malformed line(s) in reply "
+                f"(first: {', '.join(repr(e[:60]) for e in self.examples)})"
+            )
+
+
+class _TableParser:
+    """Streaming parser for line replies of a fixed number of whitespace-separated fields."""
+
+    empty_text: str = ""
+    header_lines: int = 0
+    names: tuple[str, ...] = ()
+    line_re: re.Pattern[str] = re.compile(r"$^")
+
+    def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
+        self._unwrap = _Unwrapper()
+        self._buf = bytearray()
+        self._batch_bytes = batch_bytes
+        self._header_left = self.header_lines
+        self._parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+        self.rows = 0
+        self.rejects = 0
+        self.examples: list[str] = []
+        self.text: list[str] = []
+        self.empty_marker = False
+
+    def feed(self, data: bytes) -> None:
+        self._buf += self._unwrap.feed(data)
+        if len(self._buf) >= self._batch_bytes:
+            cut = self._buf.rfind(b"\n") + 1
+            if cut:
+                batch = bytes(self._buf[:cut])
+                del self._buf[:cut]
+                self._batch(batch)
+
+    def finish(self) -> TableReply:
+        self._buf += self._unwrap.feed(b"", final=True)
+        cut = self._buf.rfind(b"\n") + 1
+        if cut:
+            self._batch(bytes(self._buf[:cut]))
+        rest = bytes(self._buf[cut:])
+        self._buf = bytearray()
+        truncated = None
+        if rest.strip():
+            if self._unwrap.closed or self.rows == 0:
+                self._batch(rest + b"\n")  # a closing tag (or no data at all) ends the line
+            else:
+                truncated = rest.decode("utf-8", "replace")
+        columns = {
+            n: np.concatenate(p) if p else np.empty(0, self._dtype(n))
+            for n, p in self._parts.items()
+        }
+        return TableReply(
+            columns, self.rows, self.empty_marker, self.rejects, self.examples, self.text,
+            truncated, self._unwrap.tail_text(),
+        )
+
+    # ---- per batch ----------------------------------------------------------------------
+
+    def _batch(self, batch: bytes) -> None:
+        if self._header_left:
+            batch = self._skip_header(batch)
+        if not batch:
+            return
+        if not self._unwrap.html:
+            parsed = self._fast(batch)
+            if parsed is not None:
+                self._keep(parsed)
+                return
+        self._robust(batch)
+
+    def _skip_header(self, batch: bytes) -> bytes:
+        """Drop the header lines; a header line that is the empty marker or data is noted."""
+        while self._header_left and batch:
+            line, _, batch = batch.partition(b"\n")
+            text = self._clean(line.decode("utf-8", "replace"))
+            if not text:
+                continue
+            self._header_left -= 1
+            if text == self.empty_text:
+                self.empty_marker = True
+                self._header_left = 0
+            elif self.line_re.match(text):
+                self._reject(text, "header line looks like data: ")
+            else:
+                self._note_text(text)
+        return batch
+
+    def _robust(self, batch: bytes) -> None:
+        """Line by line (vectorised): keep what parses, count and quote what does not."""
+        lines = pl.Series("line", batch.decode("utf-8", "replace").split("\n")[:-1])
+        if self._unwrap.html:
+            lines = lines.str.replace_all(r"<[^>]*>", "")
+        lines = lines.str.strip_chars()
+        lines = lines.filter(lines != "")
+        if lines.is_empty():
+            return
+        fields = lines.str.extract_groups(self.line_re.pattern).struct.unnest()
+        fields.columns = list(self.names)
+        converted, ok = self._convert(fields)
+        if ok.all():
+            self._keep(converted)
+            return
+        self._keep({k: v[ok] for k, v in converted.items()})
+        bad = lines.filter(pl.Series(~ok))
+        for text in bad.head(MAX_TEXT_LINES).to_list():
+            text = html.unescape(text)
+            if text == self.empty_text:
+                self.empty_marker = True
+            else:
+                self._reject(text)
+        self.rejects += max(0, bad.len() - MAX_TEXT_LINES)
+
+    def _reject(self, text: str, prefix: str = "") -> None:
+        self.rejects += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(prefix + text)
+        self._note_text(text)
+
+    def _note_text(self, text: str) -> None:
+        if len(self.text) < MAX_TEXT_LINES:
+            self.text.append(text)
+
+    def _keep(self, parsed: dict[str, np.ndarray]) -> None:
+        n = len(next(iter(parsed.values())))
+        if not n:
+            return
+        for k, v in parsed.items():
+            self._parts[k].append(v)
+        self.rows += n
+
+    def _clean(self, text: str) -> str:
+        if self._unwrap.html:
+            text = html.unescape(_TAG_RE.sub("", text))
+        return text.strip()
+
+    # ---- per kind -----------------------------------------------------------------------
+
+    def _fast(self, batch: bytes) -> dict[str, np.ndarray] | None:
+        raise NotImplementedError
+
+    def _convert(self, fields: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Typed columns from the regex fields, and which lines gave valid rows."""
+        raise NotImplementedError
+
+    def _dtype(self, name: str) -> type:
+        return np.float64
+
+
+def _read_fields(batch: bytes, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    """polars' CSV reader over a batch, or None unless every line gave every field."""
+    try:
+        df = pl.read_csv(
+            batch, has_header=False, separator=" ", schema=schema, quote_char=None,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if df.height != batch.count(b"\n") or df.null_count().sum_horizontal().item():
+        return None  # blank lines or missing fields: let the line-by-line pass account for them
+    return df
+
+
+class LoggerReplyParser(_TableParser):
+    """`logger_get/date_format='utc_seconds'`: `<utc seconds> <value>` per line."""
+
+    empty_text = NO_VALUES
+    names = ("utc_seconds", "value")
+    line_re = re.compile(r"^(\S+)\s+(\S+)$")
+
+    def _fast(self, batch: bytes) -> dict[str, np.ndarray] | None:
+        df = _read_fields(batch, {"utc_seconds": pl.Float64, "value": pl.Float64})
+        if df is None:
+            return None
+        t = df["utc_seconds"].to_numpy()
+        if not np.isfinite(t).all():
+            return None
+        return {"utc_seconds": t, "value": df["value"].to_numpy()}
+
+    def _convert(self, fields: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        df = fields.select(pl.all().cast(pl.Float64, strict=False))
+        # a value may be NaN (logged as such); a timestamp may not, and nothing may be missing
+        ok = df.select(
+            pl.col("utc_seconds").is_finite().fill_null(False) & pl.col("value").is_not_null()
+        ).to_series().to_numpy()
+        return {n: df[n].to_numpy().astype(np.float64) for n in self.names}, ok
+
+
+class EventLogParser(_TableParser):
+    """`event_log`: header lines, then `<DD-MON-YYYY> <HH:MM:SS.fff> <seconds into supercycle>`.
+
+    Times stay local wall-clock (naive datetime64[ms]); turning them into UTC needs the whole
+    sequence, because the repeated hour at the end of DST is only told apart by order.
+    """
+
+    empty_text = NO_OCCURRENCES
+    header_lines = EVENT_LOG_HEADER_LINES
+    names = ("local", "sc_seconds")
+    line_re = re.compile(r"^(\d{1,2}-[A-Za-z]{3}-\d{4}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?)\s+(\S+)$")
+
+    def _fast(self, batch: bytes) -> dict[str, np.ndarray] | None:
+        df = _read_fields(batch, {"date": pl.String, "time": pl.String, "sc": pl.Float64})
+        if df is None:
+            return None
+        stamp = df.select(pl.concat_str(["date", "time"], separator=" ")).to_series()
+        local = _to_local(stamp, strict=False)
+        if local.null_count():
+            return None
+        return {"local": local.to_numpy(), "sc_seconds": df["sc"].to_numpy()}
+
+    def _convert(self, fields: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        local = _to_local(fields["local"].str.replace_all(r"\s+", " "), strict=False)
+        sc = fields["sc_seconds"].cast(pl.Float64, strict=False)
+        ok = (local.is_not_null() & sc.is_finite().fill_null(False)).to_numpy()
+        return {"local": local.to_numpy(), "sc_seconds": sc.to_numpy().astype(np.float64)}, ok
+
+    def _dtype(self, name: str) -> type:
+        return np.dtype("datetime64[ms]") if name == "local" else np.float64
+
+
+def _to_local(s: pl.Series, strict: bool) -> pl.Series:
+    return s.str.to_titlecase().str.to_datetime(
+        EVENT_TIME_FORMAT, time_unit="ms", strict=strict
+    )
+
+
+def parse_logger_reply(body: bytes) -> TableReply:
+    """A whole `logger_get` reply at once (tests and small replies)."""
+    p = LoggerReplyParser()
+    p.feed(body)
+    return p.finish()
+
+
+def parse_event_reply(body: bytes) -> TableReply:
+    """A whole `event_log` reply at once (tests and small replies)."""
+    p = EventLogParser()
+    p.feed(body)
+    return p.finish()
+
+
+def parse_read_reply(body: bytes, what: str) -> float:
+    """`read/no_name/no_units`: one number and nothing else."""
+    text = unwrap_text(body)
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not text:
+        raise GatewayErrorText(f"{what}: empty reply")
+    raise classify_error_text(text)
+
+
+# ---- the timeline table ----------------------------------------------------------------------
+
+# `tlg_info/all_event_info` layout (ours; the real one is not public). Plain text:
+#
+#   Timeline Generator: all event info                    title line
+#   Supercycle length 60.066667 s, 212 entries            summary line
+#   (blank line)
+#   ENTRY  EVENT        TIME  DESCRIPTION                 column names
+#   -----  -----  ----------  --------------------------  one run of dashes per column
+#       0    $00    0.000000  Beginning of Booster super cycle
+#
+# Columns are found from the dashes line under the names, so a reader copes with reordered,
+# widened or extra columns. ENTRY is the row index, EVENT the TCLK event as `$XX`, TIME the
+# offset into the supercycle in seconds (6 decimals), DESCRIPTION free text (may be empty).
+TLG_COLUMNS = (("ENTRY", 5, ">"), ("EVENT", 5, ">"), ("TIME", 10, ">"), ("DESCRIPTION", 26, "<"))
+TLG_TITLE = "Timeline Generator: all event info"
+_REQUIRED = ("ENTRY", "EVENT", "TIME")
+
+
+def format_timeline_table(
+    entries: list[TimelineEntry], sc_length: float, describe: dict[int, str] | None = None
+) -> str:
+    """The `tlg_info/all_event_info` reply for `entries` (layout above)."""
+    describe = describe or {}
+    lines = [TLG_TITLE, f"Supercycle length {sc_length:.6f} s, {len(entries)} entries", ""]
+    lines.append("  ".join(f"{n:{a}{w}}" for n, w, a in TLG_COLUMNS).rstrip())
+    lines.append("  ".join("-" * w for _, w, _ in TLG_COLUMNS))
+    for e in entries:
+        cells = (str(e.index), event_label(e.event), f"{e.sc_time:.6f}",
+                 describe.get(e.event, ""))
+        lines.append("  ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS,
+                                                                      strict=True)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def parse_timeline_table(body: bytes, what: str = "tlg_info") -> list[TimelineEntry]:
+    """Entries of a `tlg_info/all_event_info` reply; any row that does not parse is an error."""
+    lines = unwrap_text(body).splitlines()
+    dash = next((i for i, ln in enumerate(lines)
+                 if ln.strip() and set(ln.strip()) <= {"-", " "} and i > 0), None)
+    if dash is None:
+        raise classify_error_text("\n".join(lines[:MAX_TEXT_LINES]) or f"{what}: empty reply")
+    spans = [m.span() for m in re.finditer(r"-+", lines[dash])]
+    names = [lines[dash - 1][a:b].strip().upper() for a, b in spans]
+    missing = [n for n in _REQUIRED if n not in names]
+    if missing:
+        raise MalformedReply(f"{what}: table has no {', '.join(missing)} column ({names})")
+    # a cell runs from its column's dashes to the next column's (a wide row may spill over)
+    starts = [a for a, _ in spans]
+    bounds = [(a, starts[i + 1] if i + 1 < len(starts) else None) for i, a in enumerate(starts)]
+    col = {n: bounds[names.index(n)] for n in _REQUIRED}
+    entries, bad = [], []
+    for ln in lines[dash + 1:]:
+        if not ln.strip():
+            continue
+        try:
+            cell = {n: ln[a:b].strip() for n, (a, b) in col.items()}
+            entries.append(TimelineEntry(
+                int(cell["ENTRY"]), parse_event(cell["EVENT"]), float(cell["TIME"])
+            ))
+        except ValueError:
+            bad.append(ln)
+    if bad:
+        raise MalformedReply(f"{what}: {len(bad)} row(s) do not parse (first: {bad[0]!r})")
+    return sorted(entries, key=lambda e: e.index)

@@ -1,0 +1,202 @@
+"""ACL reply parsing: every reply shape, and every way a reply can be wrong, is accounted for."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from gmpsai_assets.acnet.acl_parse import (
+    EventLogParser,
+    GatewayErrorText,
+    LoggerReplyParser,
+    MalformedReply,
+    TruncatedReply,
+    format_timeline_table,
+    parse_event_reply,
+    parse_logger_reply,
+    parse_read_reply,
+    parse_timeline_table,
+)
+from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, LoggerUnavailable
+from gmpsai_assets.acnet.tclk import TimelineEntry
+
+WRAP = (b"<html><head><title>ACL output</title></head>\n<body>\n<pre>\n",
+        b"</pre>\n</body></html>\n")
+EVENT_HEADER = b"Event log\nStart\nStop\nTimes are local\nDate Time SC\n"
+
+
+def _data(n: int = 1000) -> tuple[np.ndarray, np.ndarray, bytes]:
+    rng = np.random.default_rng(1)
+    t = np.round((1.7e9 + np.arange(n) / 15.0) * 1000) / 1000
+    v = rng.normal(100, 5, n)
+    v[::7] = np.round(v[::7])  # some integral values, written without decimals
+    text = pl.DataFrame({"t": t, "v": v}).write_csv(include_header=False, separator=" ")
+    return t, v, text.encode()
+
+
+def _ok(body: bytes) -> dict[str, np.ndarray]:
+    reply = parse_logger_reply(body)
+    reply.check("test")
+    return reply.columns
+
+
+def test_plain_reply_round_trips_exactly() -> None:
+    t, v, body = _data()
+    cols = _ok(body)
+    assert np.array_equal(cols["utc_seconds"], t) and np.array_equal(cols["value"], v)
+
+
+def test_html_wrapped_reply_gives_the_same_data() -> None:
+    t, v, body = _data()
+    cols = _ok(WRAP[0] + body + WRAP[1])
+    assert np.array_equal(cols["utc_seconds"], t) and np.array_equal(cols["value"], v)
+    # wrapper closing right after the last value (no newline) is a complete reply too
+    cols = _ok(WRAP[0] + body.rstrip(b"\n") + b"</pre></body></html>")
+    assert np.array_equal(cols["value"], v)
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096])
+def test_streaming_in_pieces_equals_parsing_whole(piece: int) -> None:
+    t, v, body = _data(60 if piece == 1 else 3000)  # byte at a time: keep it quick
+    body = WRAP[0] + body + WRAP[1]
+    p = LoggerReplyParser(batch_bytes=1000)  # many batches, batch edges inside lines
+    for i in range(0, len(body), piece):
+        p.feed(body[i:i + piece])
+    reply = p.finish()
+    reply.check("test")
+    whole = parse_logger_reply(body)
+    assert np.array_equal(reply.columns["utc_seconds"], t)
+    assert np.array_equal(whole.columns["utc_seconds"], t)
+    assert np.array_equal(reply.columns["value"], v) and np.array_equal(whole.columns["value"], v)
+
+
+def test_whitespace_variants_parse_through_the_slow_path() -> None:
+    cols = _ok(b"1700000000.1   5\n\t1700000000.2 6 \n1700000000.3\t-7e-3\r\n\n")
+    assert cols["utc_seconds"].tolist() == [1700000000.1, 1700000000.2, 1700000000.3]
+    assert cols["value"].tolist() == [5.0, 6.0, -0.007]
+
+
+@pytest.mark.parametrize(
+    "body", [b"No values\n", b"No values", b"<html><body>No values</body></html>"]
+)
+def test_no_values_is_an_empty_reply(body: bytes) -> None:
+    reply = parse_logger_reply(body)
+    reply.check("test")
+    assert reply.rows == 0 and reply.empty_marker
+
+
+def test_truncated_last_line_is_an_error_not_a_short_number() -> None:
+    _, _, body = _data(10)
+    cut = body.rstrip(b"\n")[:-5]  # "1700000000.6 103.12" still looks like a number
+    with pytest.raises(TruncatedReply, match="truncated inside its last line"):
+        parse_logger_reply(cut).check("test")
+
+
+def test_garbage_lines_are_counted_and_quoted() -> None:
+    _, _, body = _data(100)
+    lines = body.split(b"\n")
+    lines[3:3] = [b"%ACL-W-GARBLED here", b"1700000000.5 abc"]
+    lines.insert(50, b"<b>oops</b>")
+    reply = parse_logger_reply(b"\n".join(lines))
+    assert reply.rows == 100 and reply.rejects == 3
+    with pytest.raises(MalformedReply, match=r"3 malformed line\(s\).*GARBLED"):
+        reply.check("test")
+
+
+def test_many_garbage_lines_are_all_counted() -> None:
+    _, _, body = _data(10)
+    reply = parse_logger_reply(body + b"junk\n" * 500)
+    assert reply.rejects == 500 and len(reply.examples) == 3
+
+
+def test_data_after_the_closing_tag_is_not_dropped_silently() -> None:
+    _, _, body = _data(10)
+    with pytest.raises(MalformedReply, match="after the end"):
+        parse_logger_reply(WRAP[0] + body + b"</pre>1700000001.0 5</body></html>").check("t")
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (b"logger_get: B:FOO is not logged on node MLrn\n", DeviceNotLogged),
+        (b"<html><body>Invalid device name 'B;X'</body></html>", BadRequest),
+        (b"DPM server timeout, try again later\n", GatewayErrorText),
+        (b"", GatewayErrorText),
+    ],
+)
+def test_gateway_text_becomes_a_typed_error(text: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_logger_reply(text).check("test")
+    assert issubclass(GatewayErrorText, LoggerUnavailable)  # retried, then reported
+
+
+def test_no_values_beside_data_is_malformed() -> None:
+    _, _, body = _data(5)
+    with pytest.raises(MalformedReply, match="marker beside 5 rows"):
+        parse_logger_reply(body + b"No values\n").check("test")
+
+
+def test_event_log_reply_keeps_local_wall_clock_times() -> None:
+    body = EVENT_HEADER + (
+        b"01-NOV-2026 01:59:59.950 12.5\n"
+        b"01-NOV-2026 01:00:00.017 12.567\n"  # the clock stepped back: second pass
+    )
+    reply = parse_event_reply(body)
+    reply.check("test")
+    assert reply.columns["local"].astype("datetime64[ms]").astype(str).tolist() == [
+        "2026-11-01T01:59:59.950", "2026-11-01T01:00:00.017"]
+    assert reply.columns["sc_seconds"].tolist() == [12.5, 12.567]
+
+
+@pytest.mark.parametrize(
+    "body", [EVENT_HEADER + b"No occurrences of event\n", b"No occurrences of event\n"]
+)
+def test_event_log_without_occurrences(body: bytes) -> None:
+    reply = parse_event_reply(body)
+    reply.check("test")
+    assert reply.rows == 0
+
+
+def test_event_log_header_that_is_data_is_an_error() -> None:
+    body = b"one header line\n10-MAR-2026 00:00:00.016 0.016\n10-MAR-2026 00:00:00.083 0.083\n"
+    p = EventLogParser()
+    p.feed(body)
+    with pytest.raises(LoggerUnavailable):
+        p.finish().check("test")
+
+
+def test_event_log_bad_time_is_counted() -> None:
+    body = EVENT_HEADER + b"10-MAR-2026 00:00:00.016 0.016\n10-MAR-2026 25:61:00.083 0.083\n"
+    reply = parse_event_reply(body)
+    assert reply.rows == 1 and reply.rejects == 1
+
+
+def test_read_reply() -> None:
+    assert parse_read_reply(b"60.066666\n", "r") == 60.066666
+    assert parse_read_reply(b"<html><body><pre>\n12.5\n</pre></body></html>", "r") == 12.5
+    with pytest.raises(DeviceNotLogged):
+        parse_read_reply(b"read: no such device 'G:XYZ'\n", "r")
+
+
+def test_timeline_table_round_trips() -> None:
+    entries = [TimelineEntry(0, 0x00, 0.0), TimelineEntry(1, 0x11, 0.018),
+               TimelineEntry(2, 0xE3, 0.204), TimelineEntry(3, 0xF1, 60.055)]
+    text = format_timeline_table(entries, 60.0667, {0: "Supercycle start", 0xF1: "Clear $0E"})
+    assert parse_timeline_table(text.encode()) == entries
+    assert parse_timeline_table((WRAP[0].decode() + text + WRAP[1].decode()).encode()) == entries
+
+
+def test_timeline_columns_are_found_from_the_dashes() -> None:
+    good = ("Some other gateway\n\nEVENT  NOTE  ENTRY      TIME\n-----  ----  -----  --------\n"
+            "  $0C  x         0  0.000000\n  $13  y         1  1.5\n")
+    # a NOTE that spills into ENTRY's column makes that row an error, never a silent guess
+    with pytest.raises(MalformedReply, match="1 row"):
+        parse_timeline_table(good.replace("y         1", "long note 1").encode())
+    assert parse_timeline_table(good.encode()) == [TimelineEntry(0, 0x0C, 0.0),
+                                                   TimelineEntry(1, 0x13, 1.5)]
+
+
+def test_timeline_error_text() -> None:
+    with pytest.raises(GatewayErrorText):
+        parse_timeline_table(b"TLG service unavailable\n")
