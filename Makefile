@@ -39,8 +39,14 @@ test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
+# The daemon (schedules, sensors, run queue, backfills) in the background, the UI in the
+# foreground; Ctrl-C stops both. They run from inside $(DAGSTER_HOME) so the instance's
+# dagster.yaml is also the one in the working directory.
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT) -w workspace.yaml
+	cd $(DAGSTER_HOME) || exit 1; \
+	$(CURDIR)/$(BIN)/dagster-daemon run -w $(CURDIR)/workspace.yaml & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null' INT TERM EXIT; \
+	$(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) -w $(CURDIR)/workspace.yaml
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
