@@ -36,8 +36,7 @@ class EventDataConfig(dg.Config):
     partitions_def=daily_partitions,
     group_name="booster_data",
     kinds={"hdf5", "python"},
-    # One partition per run, as for param_data: one bad day must not fail a long backfill.
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    # No backfill_policy, as for param_data: one partition per run (README, "Backfill policy").
     description=(
         "Occurrences of every TCLK event $00..$FF (those that occurred) over one Fermilab local "
         "day, as UTC epoch seconds and seconds into the supercycle, in one HDF5 file "
