@@ -34,6 +34,8 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_COMPLETENESS_ERROR": ("completeness_error", "0.5"),
     "GMPSAI_SIM_SC_TICKS": ("sim_sc_ticks", "901"),
     "GMPSAI_MAX_EVENT": ("max_event", "ff"),
+    "GMPSAI_PUBLISH_DIR": ("publish_dir", ""),
+    "GMPSAI_PUBLISH_JSON_NAME": ("publish_json_name", "StatsHistoryBoringHolyMoly.json"),
     "GMPSAI_ACL_TIMEOUT_S": ("acl_timeout_s", "60"),
     "GMPSAI_ACL_RETRIES": ("acl_retries", "4"),
     "GMPSAI_ACL_CHUNK_S": ("acl_chunk_s", "7200"),
@@ -56,6 +58,8 @@ class Settings:
     completeness_error: str = "0.5"  # ... and fails (ERROR) below this one
     sim_sc_ticks: str = "901"  # simulated supercycle length in 15 Hz ticks (901 = 60.0667 s)
     max_event: str = "ff"  # event_data fetches TCLK events 00..max_event (hex)
+    publish_dir: str = ""  # the published site; empty: <data dir>/site
+    publish_json_name: str = "StatsHistoryBoringHolyMoly.json"  # the old plotly figure's name
     acl_timeout_s: str = "60"  # ACL: seconds to wait for a connection or the next bytes
     acl_retries: str = "4"  # ACL: further attempts of a failed request
     acl_chunk_s: str = "7200"  # ACL: longest window asked for in one request
@@ -153,6 +157,10 @@ class Settings:
     @property
     def drafts_dir(self) -> Path:
         return self.root / "drafts"
+
+    @property
+    def site_dir(self) -> Path:
+        return Path(self.publish_dir) if self.publish_dir else self.root / "site"
 
 
 def _int(text: str, var: str) -> int:

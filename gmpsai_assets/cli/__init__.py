@@ -11,13 +11,22 @@ import sys
 from collections.abc import Sequence
 
 from gmpsai_assets import __version__
-from gmpsai_assets.cli import acl_server, backfill, grab_events, grab_params, materialize_day
+from gmpsai_assets.cli import (
+    acl_server,
+    backfill,
+    db_to_json,
+    grab_events,
+    grab_params,
+    materialize_day,
+    serve_site,
+)
 from gmpsai_assets.cli.common import USER_ERRORS, UsageError, make_parser_class
 
 # Each subcommand module has NAME, HELP, add_arguments(parser) and run(args) -> int.
 COMMANDS = [grab_params, materialize_day, backfill]
 COMMANDS.append(grab_events)
 COMMANDS.append(acl_server)
+COMMANDS += [db_to_json, serve_site]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gmpsai_assets.window import last_complete_day, parse_date
@@ -81,8 +82,57 @@ def print_day(day: dt.date, result: dg.ExecuteInProcessResult) -> None:
         print(f"  {line}")
 
 
+# ---- publishing: distil the day's files, then publish the page ------------------------------
+
+
+def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) -> bool:
+    """Distil the data files the day's run wrote (one file_stats run per file, as the
+    data_files_sensor would start) and publish the page (published_json), whatever the day's
+    outcome: the page then shows what is missing. Prints where the page is and how to serve it."""
+    import dagster as dg
+
+    from gmpsai_assets.definitions import defs
+    from gmpsai_assets.defs.file_stats import data_files_partitions, file_stats
+    from gmpsai_assets.defs.published_json import published_json
+
+    files = []
+    for event in result.get_asset_materialization_events():
+        path = event.step_materialization_data.materialization.metadata.get("path")
+        if path is not None and str(path.value).endswith(".h5"):
+            files.append(Path(str(path.value)))
+    known = set(inst.get_dynamic_partitions(data_files_partitions.name))
+    new_keys = sorted({f.name for f in files} - known)
+    if new_keys:
+        inst.add_dynamic_partitions(data_files_partitions.name, new_keys)
+    common = {"resources": defs.resources, "instance": inst, "raise_on_error": False,
+              "tags": {"gmpsai/launched_by": "cli"},
+              "run_config": {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}}
+    ok = True
+    print("\npublishing")
+    for f in files:
+        distilled = dg.materialize([file_stats], partition_key=f.name, **common)
+        ok = ok and distilled.success
+        print(f"  file_stats[{f.name}]: {'ok' if distilled.success else 'FAILED'}")
+        for line in failure_lines(distilled):
+            print(f"      {line}")
+    published = dg.materialize([published_json], **common)
+    for event in published.get_asset_materialization_events():
+        meta = {k: v.value for k, v in
+                event.step_materialization_data.materialization.metadata.items()}
+        print(f"  published_json: {meta['path']}")
+        for key in ("devices", "device_days", "days_with_problems", "days_with_warnings"):
+            print(f"      {key:18s} {meta[key]}")
+        print(f"\npage:  {Path(str(meta['path'])).resolve().as_uri()}")
+        print(f"serve: {meta['serve']}   (then open http://127.0.0.1:8000/)")
+    for line in failure_lines(published):
+        print(f"  {line}")
+    return ok and published.success
+
+
 def run(args: argparse.Namespace) -> int:
     day = parse_date(args.date) if args.date else last_complete_day()
-    result = run_day(day, instance())
+    inst = instance()
+    result = run_day(day, inst)
     print_day(day, result)
-    return 0 if result.success else 1
+    published = publish_step(result, inst)
+    return 0 if result.success and published else 1

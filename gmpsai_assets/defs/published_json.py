@@ -1,0 +1,98 @@
+"""`published_json`: the statistics history as the old plotly JSON and as a static web page.
+
+Unpartitioned, downstream of every `file_stats` partition. Declarative automation re-publishes
+it whenever statistics land: `eager` without its "no upstream partition missing" clause, since
+with one partition per data file some file is always not distilled (yet, or ever: an unreadable
+file) and that must not stop the page. `publishing_automation_sensor` evaluates it and starts
+RUNNING, so no one has to switch anything on. On demand: Materialize in the UI, or
+`gmpsai materialize-day`, which ends with it.
+"""
+
+import dagster as dg
+
+from gmpsai_assets.defs.file_stats import StatsResource, file_stats
+from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource, env_or_default
+from gmpsai_assets.publish.site import publish_from_store
+
+
+class PublishResource(dg.ConfigurableResource):
+    """Where the site goes (GMPSAI_PUBLISH_DIR, empty: <data dir>/site) and the old figure's
+    file name (GMPSAI_PUBLISH_JSON_NAME)."""
+
+    publish_dir: str
+    publish_json_name: str
+
+
+def publish_resource() -> PublishResource:
+    return PublishResource(
+        publish_dir=env_or_default("GMPSAI_PUBLISH_DIR"),
+        publish_json_name=env_or_default("GMPSAI_PUBLISH_JSON_NAME"),
+    )
+
+
+PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
+    ~dg.AutomationCondition.any_deps_missing()
+).with_label("eager, even with undistilled files")
+
+
+@dg.asset(
+    deps=[file_stats],
+    group_name="publishing",
+    kinds={"json", "html"},
+    pool="duckdb",  # reads the store: queue behind its writers rather than fight for the lock
+    automation_condition=PUBLISH_CONDITION,
+    description=(
+        "The statistics history, published into <data dir>/site (GMPSAI_PUBLISH_DIR): the old "
+        "plotly figure StatsHistoryBoringHolyMoly.json (GMPSAI_PUBLISH_JSON_NAME) that the "
+        "existing site loads, and a static page (index.html with bundled plotly.js, works "
+        "offline) with a band plot per device, per-day completeness and gaps, and each day's "
+        "numbers and file, fed by gmpsai-site.json. Every file is written atomically. Serve it "
+        "with `gmpsai serve-site`. Re-published automatically when new statistics land."
+    ),
+)
+def published_json(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    stats: StatsResource,
+    datalogger: DataLoggerResource,
+    publish: PublishResource,
+) -> dg.MaterializeResult:
+    settings = stats.settings(storage).with_overrides(
+        param_list=datalogger.param_list,
+        publish_dir=publish.publish_dir,
+        publish_json_name=publish.publish_json_name,
+    )
+    result, found = publish_from_store(settings)
+    if not found:
+        context.log.warning(
+            f"no statistics database at {settings.stats_db_path} yet: published an empty page"
+        )
+    context.log.info(
+        f"published {result.devices} devices, {result.days} device-days into {result.directory}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.index)),
+            "legacy_json": dg.MetadataValue.path(str(result.legacy_json)),
+            "database": dg.MetadataValue.path(str(settings.stats_db_path)),
+            "devices": result.devices,
+            "device_days": result.days,
+            "days_with_problems": result.bad_days,
+            "days_with_warnings": result.warn_days,
+            "bytes_written": result.bytes,
+            "files_written": dg.MetadataValue.json(result.written),
+            "serve": f"gmpsai serve-site --dir {result.directory}",
+        }
+    )
+
+
+publishing_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "publishing_automation_sensor",
+    target=dg.AssetSelection.assets(published_json),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description=(
+        "Evaluates published_json's automation condition: re-publish once new file statistics "
+        "have landed and no file_stats run is in progress."
+    ),
+)

@@ -1,0 +1,106 @@
+"""Read what the page and the old figure need from the statistics store, read-only.
+
+Everything comes through the store's own views, so the rules of which statistics count (newest
+file of a window, distilled before imported) live in one place, stats/store.py:
+`ACNETparameterStats` for the old figure, exactly as the old DB_to_JSON read its sqlite table, and
+`param_stats_current` (+ `data_files` for paths) for the page, topped up with imported old rows
+that have no distilled twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import duckdb
+
+from gmpsai_assets.publish.figure import StatPoint
+from gmpsai_assets.publish.rich import DayStats
+from gmpsai_assets.stats import store
+
+# The old statistics pivoted to one row per device and time; `Interval_<device>` rows describe
+# sample intervals, which the old figure never plotted.
+_PIVOT = """
+    SELECT paramname AS device, epochUTCsec AS epoch,
+           max(statval) FILTER (WHERE statname = 'mode') AS mode,
+           max(statval) FILTER (WHERE statname = 'std') AS std,
+           max(statval) FILTER (WHERE statname = 'min') AS min,
+           max(statval) FILTER (WHERE statname = 'max') AS max
+    FROM ACNETparameterStats
+    WHERE NOT starts_with(paramname, 'Interval_')
+    GROUP BY paramname, epochUTCsec
+"""
+
+_DAY_COLUMNS = [f.name for f in fields(DayStats)
+                if f.name not in ("device", "start_utc", "end_utc", "source", "file_path")]
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """What one read of the store saw."""
+
+    points: list[StatPoint]  # for the old figure
+    days: list[DayStats]  # for the page
+    devices: list[str]  # every device with statistics, by name
+
+
+def stat_points(
+    con: duckdb.DuckDBPyConnection,
+    devices: Sequence[str] | None = None,
+    max_rows: int | None = None,
+) -> list[StatPoint]:
+    """The old figure's rows: of `devices` (all when None), the newest `max_rows` per device
+    (all when None), oldest first."""
+    sql = f"SELECT *, row_number() OVER (PARTITION BY device ORDER BY epoch DESC) AS age " \
+          f"FROM ({_PIVOT})"
+    where, params = [], []
+    if devices is not None:
+        where.append("list_contains(?, device)")
+        params.append(list(devices))
+    if max_rows is not None:
+        where.append("age <= ?")
+        params.append(max_rows)
+    query = (f"SELECT device, epoch, mode, std, min, max FROM ({sql})"
+             + (" WHERE " + " AND ".join(where) if where else "")
+             + " ORDER BY device, epoch")
+    return [StatPoint(*row) for row in con.execute(query, params).fetchall()]
+
+
+def day_stats(con: duckdb.DuckDBPyConnection) -> list[DayStats]:
+    """One row per device and current data file, then the imported old rows (source legacy)
+    whose device and time no distilled file covers."""
+    cols = ", ".join(f's."{c}"' for c in _DAY_COLUMNS if c != "file_name")
+    distilled = con.execute(
+        f"""SELECT s.device, s.window_start_utc, s.window_end_utc, f.path, s.file_name, {cols}
+            FROM param_stats_current s JOIN data_files f ON f.name = s.file_name
+            ORDER BY s.device, s.window_start_utc"""
+    ).fetchall()
+    names = [c for c in _DAY_COLUMNS if c != "file_name"]
+    out = [
+        DayStats(device=r[0], start_utc=r[1], end_utc=r[2], source="distilled", file_path=r[3],
+                 file_name=r[4], **dict(zip(names, r[5:], strict=True)))
+        for r in distilled
+    ]
+    legacy = con.execute(
+        f"""SELECT p.device, p.epoch, p.mode, p.std, p.min, p.max FROM ({_PIVOT}) p
+            WHERE NOT EXISTS (SELECT 1 FROM param_stats_current s
+                              WHERE s.device = p.device AND s.window_start_utc = p.epoch)
+            ORDER BY p.device, p.epoch"""
+    ).fetchall()
+    out.extend(
+        DayStats(device=d, start_utc=t, end_utc=None, source="legacy", status="ok",
+                 mode=mode, std=std, min=lo, max=hi)
+        for d, t, mode, std, lo, hi in legacy
+    )
+    return out
+
+
+def read_store(db_path: str | Path, max_rows: int | None = None) -> StoreSnapshot:
+    """Everything the publisher needs, in one read-only connection (waits out a writer).
+    StoreMissingError when the database was never created."""
+    with store.reader(db_path) as con:
+        points = stat_points(con, max_rows=max_rows)
+        days = day_stats(con)
+    devices = sorted({p.device for p in points} | {d.device for d in days})
+    return StoreSnapshot(points, days, devices)

@@ -1,0 +1,223 @@
+"""The page's JSON: per device and day, the statistics, completeness, gaps and source file.
+
+Built from plain rows (one per device and data file, as the store's `param_stats_current` view
+gives them, plus statistics imported from an old GMPSAI.db that have no distilled twin), so it is
+testable without a database. Columnar per device (one list per field, index = day) because a
+few years of 47 devices is ~10^5 day rows and repeating every key would double the file. File
+names and paths appear once, in `files`, and days refer to them by index.
+
+Whether a day is a problem is decided here, once, so the page, the asset metadata and the
+tests agree, with the completeness limits the param_data checks use (GMPSAI_COMPLETENESS_WARN /
+_ERROR): `bad` (no statistics for the day, the device failed or was empty, completeness below the
+error limit), `warn` (completeness below the warn limit, any gap, non-finite value or
+non-increasing timestamp), `ok`, or `unknown` (imported old statistics carry no completeness).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+
+from gmpsai_assets.publish.figure import finite
+from gmpsai_assets.publish.labels import label_of
+from gmpsai_assets.window import FERMILAB_TZ, to_local
+
+FORMAT = "gmpsai-site/1"
+DEFAULT_LIMITS = (0.95, 0.5)  # (warn, error) shares of the expected samples, as Settings
+
+
+@dataclass(frozen=True)
+class DayStats:
+    """One device in one data file (or one imported old row: source "legacy", no file)."""
+
+    device: str
+    start_utc: float
+    end_utc: float | None
+    source: str = "distilled"  # distilled | legacy | none (a day with no statistics at all)
+    file_name: str | None = None
+    file_path: str | None = None
+    node: str | None = None
+    status: str = "ok"  # as the file says: ok | empty | failed | missing
+    reason: str = ""
+    rows: int | None = None
+    expected_rows: int | None = None
+    completeness: float | None = None
+    gap_count: int | None = None
+    gap_seconds: float | None = None
+    nan_count: int | None = None
+    inf_count: int | None = None
+    nonincreasing: int | None = None
+    min: float | None = None
+    p01: float | None = None
+    mode: float | None = None
+    mean: float | None = None
+    p50: float | None = None
+    p99: float | None = None
+    max: float | None = None
+    std: float | None = None
+    first_utc: float | None = None
+    last_utc: float | None = None
+    interval_mode: float | None = None
+    interval_max: float | None = None
+
+
+STAT_FIELDS = [f.name for f in fields(DayStats)][3:]  # everything after device/start/end
+# Per-day lists written for each device, in this order (file_name/file_path become `file`).
+DAY_FIELDS = ["day", "start_local", "start_utc", "end_utc", "file", "level", "problem",
+              *[f for f in STAT_FIELDS if f not in ("file_name", "file_path")]]
+
+
+def local_day(epoch: float) -> str:
+    return to_local(epoch).date().isoformat()
+
+
+def assess(d: DayStats, limits: tuple[float, float] = DEFAULT_LIMITS) -> tuple[str, str]:
+    """(level, why) of one day; `why` is what the page prints beside a highlighted day."""
+    warn_below, error_below = limits
+    if d.source == "none":
+        return "bad", "no statistics for this day"
+    if d.source == "legacy":
+        return "unknown", "imported old statistics: completeness not recorded"
+    if d.status != "ok":
+        return "bad", f"device {d.status}" + (f": {d.reason}" if d.reason else "")
+    bad, warn = [], []
+    if d.completeness is not None and d.completeness < warn_below:
+        low = bad if d.completeness < error_below else warn
+        low.append(f"completeness {100 * d.completeness:.1f}%")
+    if d.gap_count:
+        warn.append(f"{d.gap_count} gap{'s' if d.gap_count != 1 else ''} "
+                    f"({_duration(d.gap_seconds or 0.0)} missing)")
+    if d.nan_count or d.inf_count:
+        warn.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
+    if d.nonincreasing:
+        warn.append(f"{d.nonincreasing} non-increasing timestamps")
+    return ("bad" if bad else "warn" if warn else "ok"), "; ".join(bad + warn)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def y_range(days: Sequence[DayStats]) -> tuple[list[float] | None, bool]:
+    """A y range an operator can read: everything when min/max stay within 20 band-widths of
+    the mode +/- std band, else the band widened by 3 of its widths each side and clipped to
+    min/max (one spike or a day of zeros must not flatten years of a drifting supply).
+    Returns (range or None when there is nothing to plot, whether min/max were clipped)."""
+    lows = [x for d in days for x in (finite(d.min), _band(d, -1)) if x is not None]
+    highs = [x for d in days for x in (finite(d.max), _band(d, +1)) if x is not None]
+    band = [x for d in days for x in (_band(d, -1), _band(d, +1)) if x is not None]
+    if not lows or not highs:
+        return None, False
+    full_lo, full_hi = min(lows), max(highs)
+    lo, hi, clipped = full_lo, full_hi, False
+    if band:
+        b_lo, b_hi = min(band), max(band)
+        width = b_hi - b_lo
+        if width > 0 and (full_hi - full_lo) > 20 * width:
+            lo, hi = max(full_lo, b_lo - 3 * width), min(full_hi, b_hi + 3 * width)
+            clipped = True
+    span = hi - lo
+    pad = 0.05 * span if span > 0 else max(abs(hi) * 1e-3, 1e-9)
+    return [lo - pad, hi + pad], clipped
+
+
+def _band(d: DayStats, sign: float) -> float | None:
+    m, s = finite(d.mode), finite(d.std)
+    if m is None:
+        return None
+    return m + sign * s if s is not None else m
+
+
+def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[DayStats]:
+    """Add a `none` row for each local day between the first and last day of the whole data
+    set on which a device has no statistics: a day the logger or the grabber lost is the most
+    important thing for the page to show, and an absent row shows nothing."""
+    if not days:
+        return []
+    first = min(dt.date.fromisoformat(local_day(d.start_utc)) for d in days)
+    last = max(dt.date.fromisoformat(local_day(d.start_utc)) for d in days)
+    have: dict[str, set[str]] = {dev: set() for dev in devices}
+    for d in days:
+        have.setdefault(d.device, set()).add(local_day(d.start_utc))
+    out = list(days)
+    for dev in devices:
+        day = first
+        while day <= last:
+            if day.isoformat() not in have[dev]:
+                start = dt.datetime(day.year, day.month, day.day, tzinfo=FERMILAB_TZ)
+                nxt = day + dt.timedelta(days=1)
+                end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=FERMILAB_TZ)
+                out.append(DayStats(dev, start.timestamp(), end.timestamp(), source="none",
+                                    status="missing"))
+            day += dt.timedelta(days=1)
+    return out
+
+
+def device_order(listed: Sequence[str], present: Iterable[str]) -> list[str]:
+    """Devices of the list in list order, then any other device found in the store by name."""
+    seen = set(listed)
+    return [*listed, *sorted(set(present) - seen)]
+
+
+def _json_number(x: object) -> object:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def site_document(
+    days: Iterable[DayStats],
+    devices: Sequence[str],
+    generated_utc: float,
+    limits: tuple[float, float] = DEFAULT_LIMITS,
+) -> dict:
+    """The page's JSON document for `devices` (in that order) from their day rows."""
+    rows = fill_missing_days(devices, [d for d in days if d.device in set(devices)])
+    files: list[dict] = []
+    file_index: dict[str, int] = {}
+    by_device: dict[str, list[DayStats]] = {dev: [] for dev in devices}
+    for d in rows:
+        by_device[d.device].append(d)
+        if d.file_name is not None and d.file_name not in file_index:
+            file_index[d.file_name] = len(files)
+            files.append({"name": d.file_name, "path": d.file_path, "node": d.node,
+                          "start_utc": d.start_utc, "end_utc": d.end_utc})
+    out_devices = []
+    for dev in devices:
+        ordered = sorted(by_device[dev], key=lambda d: (d.start_utc, d.file_name or ""))
+        label = label_of(dev)
+        yr, clipped = y_range(ordered)
+        columns: dict[str, list] = {name: [] for name in DAY_FIELDS}
+        levels = {"ok": 0, "warn": 0, "bad": 0, "unknown": 0}
+        for d in ordered:
+            level, why = assess(d, limits)
+            levels[level] += 1
+            values = {
+                "day": local_day(d.start_utc),
+                "start_local": to_local(d.start_utc).strftime("%Y-%m-%d %H:%M:%S"),
+                "file": file_index.get(d.file_name) if d.file_name else None,
+                "level": level, "problem": why,
+            }
+            for name in DAY_FIELDS:
+                value = values[name] if name in values else getattr(d, name)
+                columns[name].append(_json_number(value))
+        out_devices.append({
+            "name": dev, "kind": label.kind, "description": label.description,
+            "units": label.units, "y_range": yr, "y_clipped": clipped,
+            "counts": levels, "days": columns,
+        })
+    return {
+        "format": FORMAT,
+        "generated_utc": generated_utc,
+        "generated_local": to_local(generated_utc).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "timezone": "America/Chicago",
+        "completeness_limits": {"warn": limits[0], "error": limits[1]},
+        "files": files,
+        "devices": out_devices,
+    }

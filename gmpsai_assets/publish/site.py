@@ -1,0 +1,159 @@
+"""Write the published site: the page, its data and the old figure, each file atomically.
+
+    <publish dir>/index.html, app.js, style.css   the page (copied from publish/static)
+                 plotly.min.js                    plotly.js as bundled in the `plotly` package
+                 gmpsai-site.json                 the page's data (publish/rich.py)
+                 gmpsai-site.js                   the same data as a script, for file:// pages
+                 StatsHistoryBoringHolyMoly.json  the old figure (publish/figure.py), name set by
+                                                  GMPSAI_PUBLISH_JSON_NAME
+
+Every file goes through files/drafts.drafted: written in the draft directory, renamed into place
+when complete, so a web server or a reader never sees half a file. Unchanged files (the page,
+plotly.js) are left alone, which keeps their modification times meaningful to browsers' caches.
+Data goes before index.html, so a browser that sees a new page also finds its data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from gmpsai_assets.acnet.devices import load_device_list
+from gmpsai_assets.files.drafts import drafted
+from gmpsai_assets.publish.figure import legacy_figure
+from gmpsai_assets.publish.load import StoreSnapshot, read_store
+from gmpsai_assets.publish.rich import device_order, site_document
+from gmpsai_assets.settings import Settings
+from gmpsai_assets.stats.store import StoreMissingError
+
+SITE_JSON = "gmpsai-site.json"
+SITE_JS = "gmpsai-site.js"
+PAGE_FILES = ("style.css", "app.js")  # index.html is written last
+# The page's only sources are its own files: no inline script, no eval, no other origin.
+# Styles: style.css, plus only *empty* inline <style> elements (the hash is SHA-256 of ""), which
+# is what plotly.js creates before filling them with rules through the CSSOM (insertRule, which
+# CSP does not govern). So no 'unsafe-inline' is needed; a test drives the page in Chromium and
+# fails on any CSP report. img-src allows data: URLs for plotly's own snapshot images only.
+EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+CSP = ("default-src 'none'; script-src 'self'; "
+       f"style-src 'self' {EMPTY_STYLE_HASH}; img-src 'self' data:; connect-src 'self'; "
+       "base-uri 'none'; form-action 'none'")
+# plotly.js also carries maplibre's CSS and injects it as a filled <style> at load unless an
+# element with the id it checks for exists. We draw no maps, so the page provides that element.
+_CSS_GUARD = re.compile(
+    rb'if\(!document\.getElementById\("([0-9a-f]{16,128})"\)\)\{var \w+=document\.createElement'
+    rb'\("style"\)'
+)
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    directory: Path
+    index: Path
+    legacy_json: Path
+    devices: int
+    days: int  # device-days shown
+    bad_days: int
+    warn_days: int
+    bytes: int  # of the files this publication wrote
+    written: list[str] = field(default_factory=list)  # names (re)written, unchanged ones not
+
+
+def plotly_js() -> Path:
+    """The plotly.js bundled in the `plotly` Python package: offline, version pinned by pip."""
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def _static(name: str) -> bytes:
+    return (resources.files("gmpsai_assets.publish") / "static" / name).read_bytes()
+
+
+def page_html(bundle: bytes) -> bytes:
+    """index.html with the CSP and the style guards the bundled plotly.js needs."""
+    guards = "".join(f'<meta name="plotly-css-guard" id="{m.decode()}">\n'
+                     for m in dict.fromkeys(_CSS_GUARD.findall(bundle)))
+    page = _static("index.html").decode()
+    return page.replace("__CSP__", CSP).replace("<!--__PLOTLY_GUARDS__-->\n", guards).encode()
+
+
+def write_atomic(final: Path, data: bytes, drafts_dir: Path, only_if_changed: bool = False) -> bool:
+    """Publish `data` as `final` via a draft and a rename; False when `only_if_changed` and the
+    file already holds exactly these bytes."""
+    if only_if_changed and final.is_file() and final.stat().st_size == len(data) \
+            and final.read_bytes() == data:
+        return False
+    with drafted(final, drafts_dir) as draft:
+        draft.write_bytes(data)
+    return True
+
+
+def json_bytes(doc: dict) -> bytes:
+    """Strict JSON (no NaN: every reader can parse it), ASCII so the encoding never matters."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
+def data_script(doc: dict) -> bytes:
+    """The page's data as a script that sets a global. `<` is escaped so the text stays inert
+    even if someone pastes it inside a <script> element."""
+    text = json_bytes(doc).decode().replace("<", "\\u003c")
+    return f"window.GMPSAI_SITE = {text};\n".encode()
+
+
+def publish_site(
+    out_dir: Path, drafts_dir: Path, figure: dict, document: dict,
+    json_name: str = "StatsHistoryBoringHolyMoly.json",
+) -> SiteResult:
+    """Write the whole site into `out_dir` (created if needed)."""
+    if "/" in json_name or json_name in ("", ".", "..") or json_name.startswith("."):
+        raise ValueError(f"the old figure's file name must be a plain file name: {json_name!r}")
+    written: list[str] = []
+    total = 0
+
+    def put(name: str, data: bytes, only_if_changed: bool) -> None:
+        nonlocal total
+        if write_atomic(out_dir / name, data, drafts_dir, only_if_changed):
+            written.append(name)
+            total += len(data)
+
+    bundle = plotly_js().read_bytes()
+    put("plotly.min.js", bundle, True)
+    for name in PAGE_FILES:
+        put(name, _static(name), True)
+    put(SITE_JSON, json_bytes(document), False)
+    put(SITE_JS, data_script(document), False)
+    put(json_name, json_bytes(figure), False)
+    put("index.html", page_html(bundle), True)
+    levels = [lv for d in document["devices"] for lv in d["days"]["level"]]
+    return SiteResult(
+        directory=out_dir, index=out_dir / "index.html", legacy_json=out_dir / json_name,
+        devices=len(document["devices"]), days=len(levels), bad_days=levels.count("bad"),
+        warn_days=levels.count("warn"), bytes=total, written=written,
+    )
+
+
+def publish_from_store(
+    settings: Settings, out_dir: Path | None = None, now: float | None = None
+) -> tuple[SiteResult, bool]:
+    """Read the statistics store and publish the site; every device with statistics, those of
+    the configured list first in list order. A store that does not exist yet publishes an
+    empty page rather than failing. Returns (result, whether the store existed)."""
+    try:
+        snapshot = read_store(settings.stats_db_path)
+        found = True
+    except StoreMissingError:
+        snapshot, found = StoreSnapshot([], [], []), False
+    listed = [e.device for e in load_device_list(settings.param_list or None)]
+    present = set(snapshot.devices)
+    devices = device_order([d for d in listed if d in present], present)
+    document = site_document(
+        snapshot.days, devices, time.time() if now is None else now,
+        settings.completeness_limits(),
+    )
+    figure = legacy_figure(devices, snapshot.points)
+    result = publish_site(out_dir or settings.site_dir, settings.drafts_dir, figure, document,
+                          settings.publish_json_name)
+    return result, found
