@@ -110,23 +110,23 @@ def publish_site(
     """Write the whole site into `out_dir` (created if needed)."""
     if "/" in json_name or json_name in ("", ".", "..") or json_name.startswith("."):
         raise ValueError(f"the old figure's file name must be a plain file name: {json_name!r}")
+    bundle = plotly_js().read_bytes()
+    # Everything is serialized before anything is written: a document that cannot be
+    # published (say a NaN) leaves the previous site untouched, not half replaced.
+    files = [  # (name, bytes, only if changed), in writing order
+        ("plotly.min.js", bundle, True),
+        *[(name, _static(name), True) for name in PAGE_FILES],
+        (SITE_JSON, json_bytes(document), False),
+        (SITE_JS, data_script(document), False),
+        (json_name, json_bytes(figure), False),
+        ("index.html", page_html(bundle), True),
+    ]
     written: list[str] = []
     total = 0
-
-    def put(name: str, data: bytes, only_if_changed: bool) -> None:
-        nonlocal total
+    for name, data, only_if_changed in files:
         if write_atomic(out_dir / name, data, drafts_dir, only_if_changed):
             written.append(name)
             total += len(data)
-
-    bundle = plotly_js().read_bytes()
-    put("plotly.min.js", bundle, True)
-    for name in PAGE_FILES:
-        put(name, _static(name), True)
-    put(SITE_JSON, json_bytes(document), False)
-    put(SITE_JS, data_script(document), False)
-    put(json_name, json_bytes(figure), False)
-    put("index.html", page_html(bundle), True)
     levels = [lv for d in document["devices"] for lv in d["days"]["level"]]
     return SiteResult(
         directory=out_dir, index=out_dir / "index.html", legacy_json=out_dir / json_name,

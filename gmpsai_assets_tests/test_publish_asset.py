@@ -1,0 +1,115 @@
+"""The `published_json` asset on the real chain: a simulated parameter file, distilled by
+`file_stats` into the DuckDB store, published; and its automation condition asks for a new
+publication exactly when new statistics land, even while other files are not distilled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from gmpsai_assets.acnet.simulator import SimulatedBooster
+from gmpsai_assets.defs.file_stats import StatsResource, data_files_partitions, file_stats
+from gmpsai_assets.defs.published_json import (
+    PublishResource,
+    published_json,
+    publishing_automation_sensor,
+)
+from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
+from gmpsai_assets.grab import grab_params
+from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.stats.distill import distill_file
+from gmpsai_assets.window import Window, local_midnight, parse_date
+
+DEVICES = ["B:VIMIN", "I:IB"]
+
+
+def _resources(data: Path, plist: Path) -> dict:
+    d = {field: default for field, default in ENV_DEFAULTS.values()}
+    return {
+        "datalogger": DataLoggerResource(
+            source="simulated", acl_url=d["acl_url"], logger_node="MLrn",
+            param_list=str(plist), sim_seed=d["sim_seed"], max_in_flight="2"),
+        "storage": StorageResource(data_dir=str(data)),
+        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
+                               completeness_error="0.5"),
+        "publish": PublishResource(publish_dir="", publish_json_name="Old.json"),
+    }
+
+
+@pytest.fixture
+def chain(tmp_path):
+    data = tmp_path / "data"
+    plist = tmp_path / "list.txt"
+    plist.write_text("".join(f"MLrn {d}\n" for d in DEVICES))
+    start = local_midnight(parse_date("2026-03-10"))
+    grabbed = grab_params(SimulatedBooster(), DEVICES, Window(start, start + 600.0),
+                          data / "params", data / "drafts")
+    return data, _resources(data, plist), grabbed.path
+
+
+def _requested(instance, resources, cursor=None):
+    defs = dg.Definitions(assets=[file_stats, published_json], resources=resources)
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    return result.get_num_requested(published_json.key), result.cursor
+
+
+def test_publishes_what_file_stats_distilled(chain):
+    data, resources, path = chain
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(data_files_partitions.name, [path.name])
+        assert dg.materialize([file_stats], partition_key=path.name, instance=instance,
+                              resources=resources).success
+        result = dg.materialize([published_json], instance=instance, resources=resources)
+    assert result.success
+    meta = result.asset_materializations_for_node("published_json")[0].metadata
+    site = data / "site"
+    assert meta["path"].value == str(site / "index.html")
+    assert meta["legacy_json"].value == str(site / "Old.json")
+    assert meta["devices"].value == 2
+    assert meta["serve"].value == f"gmpsai serve-site --dir {site}"
+    doc = json.loads((site / "gmpsai-site.json").read_text())
+    truth = {p.device: p for p in distill_file(path).params}
+    assert [d["name"] for d in doc["devices"]] == DEVICES
+    for dev in doc["devices"]:
+        cols, ps = dev["days"], truth[dev["name"]]
+        assert cols["day"] == ["2026-03-10"]
+        assert doc["files"][cols["file"][0]]["name"] == path.name
+        for field in ("rows", "completeness", "gap_count", "mode", "std", "min", "max"):
+            assert cols[field][0] == pytest.approx(getattr(ps, field))
+    old = json.loads((site / "Old.json").read_text())
+    assert [t["name"] for t in old["data"][:5]] == [
+        "B:VIMIN max", "B:VIMIN +1sigma", "B:VIMIN mode", "B:VIMIN -1sigma", "B:VIMIN min"]
+    assert old["data"][2]["y"] == [pytest.approx(truth["B:VIMIN"].mode)]
+
+
+def test_new_statistics_trigger_a_publication(chain):
+    _, resources, path = chain
+    with dg.instance_for_test() as instance:
+        # One file distilled, another known but never distilled (as an unreadable file).
+        instance.add_dynamic_partitions(data_files_partitions.name, [path.name, "other.h5"])
+        _, cursor = _requested(instance, resources)
+        assert dg.materialize([published_json], instance=instance, resources=resources).success
+        n, cursor = _requested(instance, resources, cursor)
+        assert n == 0  # published, nothing new since
+        assert dg.materialize([file_stats], partition_key=path.name, instance=instance,
+                              resources=resources).success
+        n, cursor = _requested(instance, resources, cursor)
+        assert n == 1  # new statistics landed, although other.h5 is still missing
+        assert dg.materialize([published_json], instance=instance, resources=resources).success
+        n, _ = _requested(instance, resources, cursor)
+        assert n == 0
+
+
+def test_registered_with_its_sensor_running():
+    from gmpsai_assets.definitions import defs
+
+    assert published_json.key in defs.resolve_asset_graph().get_all_asset_keys()
+    sensor = defs.resolve_sensor_def("publishing_automation_sensor")
+    assert sensor is not None
+    assert publishing_automation_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    spec = published_json.specs_by_key[published_json.key]
+    assert spec.group_name == "publishing" and set(spec.kinds) == {"json", "html"}
+    assert [d.asset_key for d in spec.deps] == [file_stats.key]

@@ -1,0 +1,123 @@
+"""The page's JSON (gmpsai-site.json): every number matches the store, problem days are judged
+with the configured limits, lost days appear, device names stay data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gmpsai_assets.publish.load import day_stats, read_store
+from gmpsai_assets.publish.rich import (
+    DAY_FIELDS,
+    DayStats,
+    assess,
+    device_order,
+    site_document,
+    y_range,
+)
+from gmpsai_assets.stats import store
+from gmpsai_assets_tests.test_publish_support import (
+    DAYS,
+    DEVICES,
+    EVIL,
+    LEVELS,
+    MISSING_DAY,
+    build_store,
+)
+
+NUMBERS = ("rows", "expected_rows", "completeness", "gap_count", "gap_seconds", "nan_count",
+           "min", "p01", "mode", "mean", "p50", "p99", "max", "std", "first_utc", "last_utc",
+           "interval_mode", "interval_max")
+
+
+@pytest.fixture
+def doc_and_store(tmp_path):
+    small = build_store(tmp_path)
+    with store.reader(small.db) as con:
+        days = day_stats(con)
+    doc = site_document(days, list(DEVICES), generated_utc=1_772_700_000.0)
+    return json.loads(json.dumps(doc, allow_nan=False)), small  # what a browser would parse
+
+
+def test_every_number_matches_the_database(doc_and_store):
+    doc, small = doc_and_store
+    assert doc["format"] == "gmpsai-site/1"
+    assert [d["name"] for d in doc["devices"]] == list(DEVICES)
+    for dev in doc["devices"]:
+        cols = dev["days"]
+        assert set(cols) == set(DAY_FIELDS)
+        assert cols["day"] == ["2026-03-01", "2026-03-02", MISSING_DAY, "2026-03-04"]
+        for day in DAYS:
+            i = cols["day"].index(day)
+            ps = small.expected[(dev["name"], day)]
+            for field in NUMBERS:
+                want = getattr(ps, field)
+                assert cols[field][i] == pytest.approx(want), (dev["name"], day, field)
+            assert cols["status"][i] == ps.status
+            file = doc["files"][cols["file"][i]]
+            assert file["name"] == small.files[day]
+            assert file["path"].endswith(small.files[day])
+            assert cols["start_utc"][i] == small.windows[day].start
+            assert cols["start_local"][i] == f"{day} 00:00:00"
+
+
+def test_problem_days_are_highlighted_with_a_reason(doc_and_store):
+    doc, _ = doc_and_store
+    for dev in doc["devices"]:
+        cols = dev["days"]
+        for day in DAYS:
+            i = cols["day"].index(day)
+            assert cols["level"][i] == LEVELS[(dev["name"], day)], (dev["name"], day)
+        lost = cols["day"].index(MISSING_DAY)
+        assert (cols["level"][lost], cols["source"][lost], cols["file"][lost]) == (
+            "bad", "none", None)
+        assert cols["problem"][lost] == "no statistics for this day"
+    vimin = doc["devices"][0]["days"]
+    assert vimin["problem"][1] == "1 gap (2.0 s missing)"
+    iib = doc["devices"][1]["days"]
+    assert iib["problem"][1] == "device empty: No values"
+    assert doc["devices"][1]["counts"] == {"ok": 2, "warn": 0, "bad": 2, "unknown": 0}
+
+
+def test_device_names_stay_plain_data(doc_and_store):
+    doc, _ = doc_and_store
+    assert doc["devices"][2]["name"] == EVIL
+    assert doc["devices"][2]["kind"] == ""  # not an ACNET name, so no property is claimed
+
+
+def test_completeness_limits_decide_the_level():
+    day = DayStats("B:X", 0.0, 86400.0, completeness=0.9, rows=9, expected_rows=10,
+                   gap_count=0, nan_count=0, inf_count=0, nonincreasing=0)
+    assert assess(day, (0.95, 0.5)) == ("warn", "completeness 90.0%")
+    assert assess(day, (0.95, 0.92)) == ("bad", "completeness 90.0%")
+    assert assess(day, (0.85, 0.5)) == ("ok", "")
+    legacy = DayStats("B:X", 0.0, None, source="legacy", mode=1.0)
+    assert assess(legacy)[0] == "unknown"
+
+
+def test_y_range_follows_the_band_unless_an_outlier_would_flatten_it():
+    days = [DayStats("B:X", float(i), None, mode=100.0 + 0.1 * i, std=0.05, min=99.8,
+                     max=100.5) for i in range(5)]
+    (lo, hi), clipped = y_range(days)
+    assert not clipped and lo < 99.8 and hi > 100.5
+    spike = [*days, DayStats("B:X", 9.0, None, mode=100.2, std=0.05, min=0.0, max=1e6)]
+    (lo, hi), clipped = y_range(spike)
+    assert clipped and 98 < lo < 99.95 and 100.5 < hi < 103  # band 99.95..100.45
+    flat = [DayStats("B_X", 0.0, None, mode=103.393, std=0.0, min=103.393, max=103.393)]
+    (lo, hi), _ = y_range(flat)
+    assert lo < 103.393 < hi
+    assert y_range([DayStats("B:X", 0.0, None, source="none")]) == (None, False)
+
+
+def test_device_order_puts_the_list_first():
+    assert device_order(["B:B", "B:A"], {"B:A", "B:C", "A:Z"}) == ["B:B", "B:A", "A:Z", "B:C"]
+
+
+def test_read_store_sees_every_device_once(tmp_path):
+    small = build_store(tmp_path)
+    snap = read_store(small.db)
+    assert snap.devices == sorted(DEVICES)
+    assert len(snap.days) == 9  # 3 devices x 3 files, I:IB's empty day included
+    assert all(d.source == "distilled" for d in snap.days)
+    assert len(snap.points) == 8  # the empty day has no statistics for the old figure
