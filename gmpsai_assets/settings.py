@@ -39,6 +39,10 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_ACL_TIMEOUT_S": ("acl_timeout_s", "60"),
     "GMPSAI_ACL_RETRIES": ("acl_retries", "4"),
     "GMPSAI_ACL_CHUNK_S": ("acl_chunk_s", "7200"),
+    "GMPSAI_TIMELINE_DB": ("timeline_db", ""),
+    "GMPSAI_TIMELINE_MAX_OUTAGE_S": ("timeline_max_outage_s", "600"),
+    "GMPSAI_TIMELINE_MAX_GAP_S": ("timeline_max_gap_s", "300"),
+    "GMPSAI_TIMELINE_SENSOR_S": ("timeline_sensor_s", "30"),
 }
 
 
@@ -63,6 +67,10 @@ class Settings:
     acl_timeout_s: str = "60"  # ACL: seconds to wait for a connection or the next bytes
     acl_retries: str = "4"  # ACL: further attempts of a failed request
     acl_chunk_s: str = "7200"  # ACL: longest window asked for in one request
+    timeline_db: str = ""  # timeline DuckDB file; empty: <data dir>/timeline.duckdb
+    timeline_max_outage_s: str = "600"  # the logger's run fails after a source outage this long
+    timeline_max_gap_s: str = "300"  # timeline_records check fails on a longer gap
+    timeline_sensor_s: str = "30"  # how often the timeline sensors look (read at code load)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -141,6 +149,22 @@ class Settings:
                 f"{error:g} and {warn:g}"
             )
         return warn, error
+
+    @property
+    def timeline_db_path(self) -> Path:
+        return Path(self.timeline_db) if self.timeline_db else self.root / "timeline.duckdb"
+
+    def timeline_max_outage(self) -> float:
+        return _positive(self.timeline_max_outage_s, "GMPSAI_TIMELINE_MAX_OUTAGE_S")
+
+    def timeline_max_gap(self) -> float:
+        return _positive(self.timeline_max_gap_s, "GMPSAI_TIMELINE_MAX_GAP_S")
+
+    def timeline_sensor_interval(self) -> int:
+        n = _int(self.timeline_sensor_s, "GMPSAI_TIMELINE_SENSOR_S")
+        if n < 1:
+            raise SettingsError("GMPSAI_TIMELINE_SENSOR_S must be at least 1 (second)")
+        return n
 
     @property
     def root(self) -> Path:
