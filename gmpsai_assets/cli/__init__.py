@@ -15,8 +15,10 @@ from gmpsai_assets.cli import (
     acl_server,
     backfill,
     db_to_json,
+    distill,
     grab_events,
     grab_params,
+    import_legacy_db,
     materialize_day,
     serve_site,
 )
@@ -27,6 +29,7 @@ COMMANDS = [grab_params, materialize_day, backfill]
 COMMANDS.append(grab_events)
 COMMANDS.append(acl_server)
 COMMANDS += [db_to_json, serve_site]
+COMMANDS += [distill, import_legacy_db]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,8 @@ from gmpsai_assets.files.drafts import OutputDirError
 from gmpsai_assets.files.paramfile import DataFileError
 from gmpsai_assets.grab import NoDataError
 from gmpsai_assets.settings import SettingsError
+from gmpsai_assets.stats.legacy_db import LegacyDbError
+from gmpsai_assets.stats.store import StoreError
 from gmpsai_assets.window import WindowError
 
 
@@ -23,6 +25,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     WindowError, DeviceListError, DeviceNameError, SettingsError, OutputDirError,
     NoDataError, DataFileError, DataLoggerError,
 )
+USER_ERRORS += (StoreError, LegacyDbError)
 
 
 def make_parser_class() -> type[argparse.ArgumentParser]:

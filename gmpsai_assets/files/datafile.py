@@ -87,6 +87,8 @@ class DataFile:
             yield from self._read(names, max_rows)
         except BadDataFile:
             raise
+        except DataFileError as exc:  # a key laid out unlike any old grabber wrote it
+            raise BadDataFile(self.info.path, "unknown-layout", _one_line(exc)) from None
         except _READ_ERRORS as exc:
             raise BadDataFile(self.info.path, "corrupt", _one_line(exc)) from None
 

@@ -100,8 +100,9 @@ def summarize(x: np.ndarray, percentiles: bool = True) -> Summary:
     if n == 0:
         return Summary(0, None, None, None, None, None, None, None, None)
     s = np.sort(x)
-    mean = float(np.mean(x))
-    std = float(np.std(x, ddof=1)) if n > 1 else math.nan
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf gives NaN, as in pandas
+        mean = float(np.mean(x))
+        std = float(np.std(x, ddof=1)) if n > 1 else math.nan
     pct = [_percentile_sorted(s, q) for q in PERCENTILES] if percentiles else [None] * 3
     return Summary(n, mean, std, float(s[0]), float(s[-1]), _first_mode_sorted(s), *pct)
 
