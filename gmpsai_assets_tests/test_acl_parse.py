@@ -110,6 +110,16 @@ def test_many_garbage_lines_are_all_counted() -> None:
     assert reply.rejects == 500 and len(reply.examples) == 3
 
 
+def test_a_reply_without_line_ends_is_malformed_not_buffered_forever() -> None:
+    _, _, body = _data(10)
+    p = LoggerReplyParser(batch_bytes=1000)
+    p.feed(body)
+    for _ in range(50):
+        p.feed(b"x" * 999)
+    with pytest.raises(MalformedReply, match="endless line"):
+        p.finish().check("test")
+
+
 def test_data_after_the_closing_tag_is_not_dropped_silently() -> None:
     _, _, body = _data(10)
     with pytest.raises(MalformedReply, match="after the end"):

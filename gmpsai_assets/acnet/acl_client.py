@@ -129,11 +129,7 @@ class AclDataLogger:
             raise BadRequest(str(exc)) from None
         parts = []
         for piece in window.split(self.chunk_s):
-            start, end = acl_local_bounds(piece)
-            command = (
-                f"logger_get/date_format='utc_seconds'/ignore_db_format"
-                f'/start="{start}"/end="{end}"/node={self.node} {device}'
-            )
+            command = self.logger_get_command(device, piece)
             reply = self._get(command, LoggerReplyParser, f"logger_get {device} {piece}")
             t, v = reply.columns["utc_seconds"], reply.columns["value"]
             keep = (t >= piece.start) & (t < piece.end)
@@ -175,6 +171,14 @@ class AclDataLogger:
         return self._request("tlg_info/all_event_info", parse_timeline_table, "tlg_info")
 
     # ---- requests -----------------------------------------------------------------------
+
+    def logger_get_command(self, device: str, piece: Window) -> str:
+        """The `logger_get` command for one chunk (the device must have been checked)."""
+        start, end = acl_local_bounds(piece)
+        return (
+            f"logger_get/date_format='utc_seconds'/ignore_db_format"
+            f'/start="{start}"/end="{end}"/node={self.node} {check_device_name(device)}'
+        )
 
     def target(self, command: str) -> bytes:
         """The request target for an ACL command: `+` for spaces, every other byte raw."""

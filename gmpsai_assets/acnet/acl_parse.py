@@ -109,8 +109,8 @@ class _Unwrapper:
             return b""
         if not self.html:
             return data
-        buf = self._carry + data
-        m = _END_RE.search(buf)
+        buf = self._carry + data if self._carry else data
+        m = _END_RE.search(buf) if b"</" in buf else None
         if m:
             self.closed = True
             self._keep_tail(buf[m.start():])
@@ -208,7 +208,8 @@ class _TableParser:
 
     def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
         self._unwrap = _Unwrapper()
-        self._buf = bytearray()
+        self._pieces: list[bytes] = []  # body bytes not parsed yet (joined once per batch)
+        self._pending = 0
         self._batch_bytes = batch_bytes
         self._header_left = self.header_lines
         self._parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
@@ -219,21 +220,29 @@ class _TableParser:
         self.empty_marker = False
 
     def feed(self, data: bytes) -> None:
-        self._buf += self._unwrap.feed(data)
-        if len(self._buf) >= self._batch_bytes:
-            cut = self._buf.rfind(b"\n") + 1
-            if cut:
-                batch = bytes(self._buf[:cut])
-                del self._buf[:cut]
-                self._batch(batch)
+        body = self._unwrap.feed(data)
+        if body:
+            self._pieces.append(body)
+            self._pending += len(body)
+        if self._pending >= self._batch_bytes:
+            joined = b"".join(self._pieces)
+            cut = joined.rfind(b"\n") + 1
+            if not cut:  # a batch without one line end: not a line reply, and no end to wait for
+                self._reject(joined[:60].decode("utf-8", "replace"), "endless line: ")
+                self._pieces, self._pending = [], 0
+                return
+            self._pieces = [joined[cut:]] if cut < len(joined) else []
+            self._pending = len(joined) - cut
+            self._batch(joined[:cut] if cut < len(joined) else joined)
 
     def finish(self) -> TableReply:
-        self._buf += self._unwrap.feed(b"", final=True)
-        cut = self._buf.rfind(b"\n") + 1
+        self._pieces.append(self._unwrap.feed(b"", final=True))
+        joined = b"".join(self._pieces)
+        self._pieces, self._pending = [], 0
+        cut = joined.rfind(b"\n") + 1
         if cut:
-            self._batch(bytes(self._buf[:cut]))
-        rest = bytes(self._buf[cut:])
-        self._buf = bytearray()
+            self._batch(joined[:cut])
+        rest = joined[cut:]
         truncated = None
         if rest.strip():
             if self._unwrap.closed or self.rows == 0:
@@ -256,11 +265,13 @@ class _TableParser:
             batch = self._skip_header(batch)
         if not batch:
             return
-        if not self._unwrap.html:
-            parsed = self._fast(batch)
-            if parsed is not None:
-                self._keep(parsed)
-                return
+        batch = batch.lstrip(b"\r\n")  # as after `<pre>`: nothing to account for
+        if not batch:
+            return
+        parsed = self._fast(batch)  # tags (`<br>`) or anything odd: the line-by-line pass
+        if parsed is not None:
+            self._keep(parsed)
+            return
         self._robust(batch)
 
     def _skip_header(self, batch: bytes) -> bytes:
@@ -351,7 +362,8 @@ def _read_fields(batch: bytes, schema: dict[str, pl.DataType]) -> pl.DataFrame |
     except pl.exceptions.PolarsError:
         return None
     if df.height != batch.count(b"\n") or df.null_count().sum_horizontal().item():
-        return None  # blank lines or missing fields: let the line-by-line pass account for them
+        return None  # blank lines (which the reader skips) or missing fields: let the
+        # line-by-line pass account for every line
     return df
 
 
