@@ -68,12 +68,16 @@ def test_import_legacy_db_twice_is_idempotent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old, db = _old_db(tmp_path / "GMPSAI.db"), tmp_path / "stats.duckdb"
-    assert main(["import-legacy-db", str(old), "--db", str(db)]) == 0
-    assert main(["import-legacy-db", str(old), "--db", str(db)]) == 0
+    timeline_db = tmp_path / "timeline.duckdb"
+    for _ in range(2):
+        assert main(["import-legacy-db", str(old), "--db", str(db),
+                     "--timeline-db", str(timeline_db)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == out[1]
-    assert "16 statistics rows (2 parameters) and 5 timeline rows" in out[1]
-    assert "(now 16 and 5)" in out[1]
+    assert out[0] == out[2]
+    assert "ACNETparameterStats: 16 rows (2 parameters)" in out[2]
+    assert "(it now holds 16 imported rows)" in out[2]
+    assert "TimeLineLogs: 5 rows, 1 supercycles (1 new)" in out[1]
+    assert "TimeLineLogs: 5 rows, 1 supercycles (0 new)" in out[3]
     junk = tmp_path / "junk.db"
     junk.write_text("no")
     assert main(["import-legacy-db", str(junk), "--db", str(db)]) == 2

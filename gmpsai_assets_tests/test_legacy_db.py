@@ -1,4 +1,4 @@
-"""Importing an old sqlite GMPSAI.db: idempotent, epochs corrected, merged into the old view."""
+"""Importing an old GMPSAI.db's statistics: idempotent, epochs corrected, merged into the view."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.compute import param_stats
-from gmpsai_assets.stats.legacy_db import LegacyDbError, import_legacy_db
+from gmpsai_assets.stats.legacy_db import LegacyDbError, import_legacy_stats
 from gmpsai_assets.window import day_window
 
 # DistillFileStatsToDB's epoch for a file starting 2020-03-10+00:00:00: local time read as UTC
@@ -38,10 +38,10 @@ def _old_db(path: Path) -> Path:
 
 def test_import_is_idempotent_and_corrects_the_epoch(tmp_path: Path) -> None:
     sqlite_db, db = _old_db(tmp_path / "GMPSAI.db"), tmp_path / "gmpsai.duckdb"
-    first = import_legacy_db(sqlite_db, db)
-    second = import_legacy_db(sqlite_db, db)
-    assert (first.stats_rows, first.timeline_rows, first.params) == (16, 5, 2)
-    assert (second.stats_rows_in_store, second.timeline_rows_in_store) == (16, 5)
+    first = import_legacy_stats(sqlite_db, db)
+    second = import_legacy_stats(sqlite_db, db)
+    assert (first.rows, first.params, first.rows_in_store) == (16, 2, 16)
+    assert (second.rows, second.rows_in_store) == (16, 16)
     with store.reader(db) as con:
         epochs = con.execute("SELECT DISTINCT epoch_as_written, epoch_utc_sec "
                              "FROM legacy_param_stats ORDER BY 1").fetchall()
@@ -53,7 +53,7 @@ def test_import_is_idempotent_and_corrects_the_epoch(tmp_path: Path) -> None:
 
 def test_distilled_rows_win_over_imported_rows_with_the_same_key(tmp_path: Path) -> None:
     sqlite_db, db = _old_db(tmp_path / "GMPSAI.db"), tmp_path / "gmpsai.duckdb"
-    import_legacy_db(sqlite_db, db)
+    import_legacy_stats(sqlite_db, db)
     t = DAY.start + np.arange(30) / 15.0
     rec = store.FileRecord("MLParamData_1_x.h5", "/x", "params", "pandas-params", "old", "MLrn",
                            DAY.start, DAY.end, 1.0, 1, 1.0, None, "ok", "", 2.0, 0.1)
@@ -70,10 +70,10 @@ def test_files_that_are_not_old_databases_are_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(LegacyDbError, match="not a readable sqlite"):
-        import_legacy_db(junk, tmp_path / "s.duckdb")
+        import_legacy_stats(junk, tmp_path / "s.duckdb")
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(LegacyDbError, match="neither"):
-        import_legacy_db(other, tmp_path / "s.duckdb")
+        import_legacy_stats(other, tmp_path / "s.duckdb")
     with pytest.raises(LegacyDbError, match="no such file"):
-        import_legacy_db(tmp_path / "absent.db", tmp_path / "s.duckdb")
+        import_legacy_stats(tmp_path / "absent.db", tmp_path / "s.duckdb")

@@ -14,6 +14,7 @@ from gmpsai_assets.grab import NoDataError
 from gmpsai_assets.settings import SettingsError
 from gmpsai_assets.stats.legacy_db import LegacyDbError
 from gmpsai_assets.stats.store import StoreError
+from gmpsai_assets.timeline.store import LegacyImportError, TimelineStoreError
 from gmpsai_assets.window import WindowError
 
 
@@ -25,7 +26,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     WindowError, DeviceListError, DeviceNameError, SettingsError, OutputDirError,
     NoDataError, DataFileError, DataLoggerError,
 )
-USER_ERRORS += (StoreError, LegacyDbError)
+USER_ERRORS += (StoreError, LegacyDbError, LegacyImportError, TimelineStoreError)
 
 
 def make_parser_class() -> type[argparse.ArgumentParser]:

@@ -1,5 +1,6 @@
-"""Copy an old sqlite GMPSAI.db (ACNETparameterStats, TimeLineLogs) into the DuckDB statistics
-database. Safe to repeat: rows with the same key are replaced, never duplicated.
+"""Copy an old sqlite GMPSAI.db into the new stores: ACNETparameterStats into the statistics
+database, TimeLineLogs into the timeline database. Safe to repeat: rows with the same key are
+replaced (statistics) or left as they are (supercycles already recorded), never duplicated.
 
 The old epochUTCsec (the file's local start time read as UTC) is kept as written and also
 converted to the true UTC instant, which the ACNETparameterStats view shows.
@@ -11,10 +12,11 @@ import argparse
 from pathlib import Path
 
 from gmpsai_assets.settings import Settings
-from gmpsai_assets.stats.legacy_db import import_legacy_db
+from gmpsai_assets.stats.legacy_db import TIMELINE_TABLE, import_legacy_stats, legacy_tables
+from gmpsai_assets.timeline.store import TimelineStore, import_legacy_timeline_sqlite
 
 NAME = "import-legacy-db"
-HELP = "copy an old sqlite GMPSAI.db into the DuckDB statistics database (idempotent)"
+HELP = "copy an old sqlite GMPSAI.db into the statistics and timeline databases (idempotent)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,12 +24,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="PATH",
                    help="statistics database (default: $GMPSAI_STATS_DB or "
                         "<data dir>/gmpsai.duckdb)")
+    p.add_argument("--timeline-db", metavar="PATH",
+                   help="timeline database (default: $GMPSAI_TIMELINE_DB or "
+                        "<data dir>/timeline.duckdb)")
 
 
 def run(args: argparse.Namespace) -> int:
-    db = Path(args.db) if args.db else Settings.from_env().stats_db_path
-    result = import_legacy_db(args.sqlite, db)
-    print(f"{result.source}: {result.stats_rows} statistics rows ({result.params} parameters) and "
-          f"{result.timeline_rows} timeline rows copied into {db} "
-          f"(now {result.stats_rows_in_store} and {result.timeline_rows_in_store})")
+    settings = Settings.from_env()
+    db = Path(args.db) if args.db else settings.stats_db_path
+    tables = legacy_tables(args.sqlite)  # refuses anything that is not an old GMPSAI.db first
+    stats = import_legacy_stats(args.sqlite, db)
+    print(f"ACNETparameterStats: {stats.rows} rows ({stats.params} parameters) copied into {db} "
+          f"(it now holds {stats.rows_in_store} imported rows)")
+    if TIMELINE_TABLE in tables:
+        timeline_db = Path(args.timeline_db) if args.timeline_db else settings.timeline_db_path
+        done = import_legacy_timeline_sqlite(TimelineStore(timeline_db), args.sqlite)
+        print(f"TimeLineLogs: {done.rows} rows, {done.supercycles} supercycles "
+              f"({done.new_supercycles} new) copied into {timeline_db}")
     return 0

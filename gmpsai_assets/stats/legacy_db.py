@@ -1,13 +1,14 @@
-"""Copy an old sqlite GMPSAI.db (ACNETparameterStats, TimeLineLogs) into the statistics store.
+"""Copy the statistics of an old sqlite GMPSAI.db (ACNETparameterStats) into the stats store.
 
-Idempotent: rows are keyed as the old tables were written (`REPLACE INTO` on
-(epochUTCsec, paramname, statname); (SC_StartTime, SCentry_index) for the timeline), so importing
-the same database twice, or two overlapping copies, replaces rather than duplicates.
+Idempotent: rows are keyed as the old table was written (`REPLACE INTO` on
+(epochUTCsec, paramname, statname)), so importing the same database twice, or two overlapping
+copies, replaces rather than duplicates. The old TimeLineLogs table belongs to the timeline store
+(timeline/store.py imports it); `gmpsai import-legacy-db` does both.
 
-DistillFileStatsToDB wrote the file's start time, local wall-clock, read as if it were UTC into
+DistillFileStatsToDB wrote the file's start time, local wall-clock, read as if it were UTC, into
 epochUTCsec. The store keeps that value (`epoch_as_written`) and the true UTC instant
 (`epoch_utc_sec`, what the ACNETparameterStats view shows), so imported history lines up with
-newly distilled files. TimeLineLogs rows are copied as they are.
+newly distilled files.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from gmpsai_assets.window import local_wall_to_utc
 
 STATS_TABLE, TIMELINE_TABLE = "ACNETparameterStats", "TimeLineLogs"
 STATS_COLUMNS = ("epochUTCsec", "paramname", "statname", "statval")
-TIMELINE_COLUMNS = ("SC_StartTime", "SCentry_index", "eventHex", "SC_EventTime")
 
 
 class LegacyDbError(ValueError):
@@ -34,11 +34,9 @@ class LegacyDbError(ValueError):
 @dataclass(frozen=True)
 class ImportResult:
     source: Path
-    stats_rows: int
-    timeline_rows: int
+    rows: int  # rows read (after dropping duplicate keys)
     params: int
-    stats_rows_in_store: int
-    timeline_rows_in_store: int
+    rows_in_store: int
 
 
 def _read_table(con: sqlite3.Connection, wanted: str, columns: tuple[str, ...],
@@ -58,25 +56,38 @@ def _read_table(con: sqlite3.Connection, wanted: str, columns: tuple[str, ...],
     return frame
 
 
-def read_legacy_db(path: str | Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The two old tables (None for one that is absent), opened read-only."""
+def legacy_tables(path: str | Path) -> set[str]:
+    """Which of the old tables a sqlite file has; LegacyDbError if it is not an old GMPSAI.db."""
     path = Path(path)
     if not path.is_file():
         raise LegacyDbError(f"{path}: no such file")
     try:
         con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            names = {row[0].lower() for row in con.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        finally:
+            con.close()
     except sqlite3.Error as exc:
-        raise LegacyDbError(f"{path}: cannot open as sqlite ({exc})") from None
-    try:
-        stats = _read_table(con, STATS_TABLE, STATS_COLUMNS, path)
-        timeline = _read_table(con, TIMELINE_TABLE, TIMELINE_COLUMNS, path)
-    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
         raise LegacyDbError(f"{path}: not a readable sqlite database ({exc})") from None
+    found = {t for t in (STATS_TABLE, TIMELINE_TABLE) if t.lower() in names}
+    if not found:
+        raise LegacyDbError(f"{path}: has neither {STATS_TABLE} nor {TIMELINE_TABLE}")
+    return found
+
+
+def read_legacy_stats(path: str | Path) -> pd.DataFrame | None:
+    """The old ACNETparameterStats table (None if absent), opened read-only."""
+    path = Path(path)
+    if STATS_TABLE not in legacy_tables(path):
+        return None
+    con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    try:
+        return _read_table(con, STATS_TABLE, STATS_COLUMNS, path)
+    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+        raise LegacyDbError(f"{path}: cannot read {STATS_TABLE} ({exc})") from None
     finally:
         con.close()
-    if stats is None and timeline is None:
-        raise LegacyDbError(f"{path}: has neither {STATS_TABLE} nor {TIMELINE_TABLE}")
-    return stats, timeline
 
 
 def _prepare_stats(stats: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -94,61 +105,31 @@ def _prepare_stats(stats: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
-def _prepare_timeline(timeline: pd.DataFrame, source: str) -> pd.DataFrame:
-    out = pd.DataFrame({
-        "sc_start_time": pd.to_numeric(timeline["SC_StartTime"], errors="coerce"),
-        "sc_entry_index": pd.to_numeric(timeline["SCentry_index"], errors="coerce"),
-        "event_hex": timeline["eventHex"].astype(str),
-        "sc_event_time": pd.to_numeric(timeline["SC_EventTime"], errors="coerce"),
-    }).dropna(subset=["sc_start_time", "sc_entry_index"])
-    out["sc_entry_index"] = out["sc_entry_index"].astype("int64")
-    out = out.drop_duplicates(["sc_start_time", "sc_entry_index"], keep="last")
-    out["source_db"] = source
-    return out
-
-
-def import_legacy_db(
+def import_legacy_stats(
     sqlite_path: str | Path,
     db_path: str | Path,
     busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
 ) -> ImportResult:
-    """Copy both old tables into the store in one transaction, replacing rows with equal keys."""
+    """Copy ACNETparameterStats into the store in one transaction, replacing equal keys."""
     sqlite_path = Path(sqlite_path)
-    stats, timeline = read_legacy_db(sqlite_path)
-    source = str(sqlite_path.resolve())
-    new_stats = _prepare_stats(stats, source) if stats is not None else None
-    new_timeline = _prepare_timeline(timeline, source) if timeline is not None else None
+    stats = read_legacy_stats(sqlite_path)
+    if stats is None:
+        return ImportResult(sqlite_path, 0, 0, 0)
+    rows = _prepare_stats(stats, str(sqlite_path.resolve()))
     with store.writer(db_path, timeout_s=busy_timeout_s) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            if new_stats is not None:
-                con.register("incoming_stats", new_stats)
-                con.execute("""DELETE FROM legacy_param_stats l USING incoming_stats i
-                    WHERE l.epoch_as_written = i.epoch_as_written
-                      AND l.paramname = i.paramname AND l.statname = i.statname""")
-                con.execute("""INSERT INTO legacy_param_stats
-                    SELECT epoch_utc_sec, epoch_as_written, paramname, statname, statval,
-                           source_db FROM incoming_stats""")
-                con.unregister("incoming_stats")
-            if new_timeline is not None:
-                con.register("incoming_timeline", new_timeline)
-                con.execute("""DELETE FROM legacy_timeline_logs l USING incoming_timeline i
-                    WHERE l.sc_start_time = i.sc_start_time
-                      AND l.sc_entry_index = i.sc_entry_index""")
-                con.execute("""INSERT INTO legacy_timeline_logs
-                    SELECT sc_start_time, sc_entry_index, event_hex, sc_event_time, source_db
-                    FROM incoming_timeline""")
-                con.unregister("incoming_timeline")
+            con.register("incoming_stats", rows)
+            con.execute("""DELETE FROM legacy_param_stats l USING incoming_stats i
+                WHERE l.epoch_as_written = i.epoch_as_written
+                  AND l.paramname = i.paramname AND l.statname = i.statname""")
+            con.execute("""INSERT INTO legacy_param_stats
+                SELECT epoch_utc_sec, epoch_as_written, paramname, statname, statval, source_db
+                FROM incoming_stats""")
+            con.unregister("incoming_stats")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        in_store = con.execute("SELECT (SELECT count(*) FROM legacy_param_stats), "
-                               "(SELECT count(*) FROM legacy_timeline_logs)").fetchone()
-    return ImportResult(
-        sqlite_path,
-        len(new_stats) if new_stats is not None else 0,
-        len(new_timeline) if new_timeline is not None else 0,
-        int(new_stats["paramname"].nunique()) if new_stats is not None else 0,
-        int(in_store[0]), int(in_store[1]),
-    )
+        in_store = con.execute("SELECT count(*) FROM legacy_param_stats").fetchone()[0]
+    return ImportResult(sqlite_path, len(rows), int(rows["paramname"].nunique()), int(in_store))

@@ -7,8 +7,8 @@ Tables (schema version in `schema_version`, created and migrated by `ensure_sche
                         superseded | missing), error, when distilled and how long it took
     param_stats         one row per (file, device): see stats/compute.ParamStats
     event_stats         one row per (file, event): see stats/compute.EventStats
-    legacy_param_stats  rows imported from an old GMPSAI.db ACNETparameterStats
-    legacy_timeline_logs rows imported from an old GMPSAI.db TimeLineLogs
+    legacy_param_stats  rows imported from an old GMPSAI.db ACNETparameterStats (the old
+                        TimeLineLogs go to the timeline store, timeline/store.py)
 
 Views:
 
@@ -142,10 +142,6 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
         """CREATE TABLE legacy_param_stats (
     epoch_utc_sec DOUBLE NOT NULL, epoch_as_written DOUBLE NOT NULL, paramname VARCHAR NOT NULL,
     statname VARCHAR NOT NULL, statval DOUBLE, source_db VARCHAR
-)""",
-        """CREATE TABLE legacy_timeline_logs (
-    sc_start_time DOUBLE NOT NULL, sc_entry_index BIGINT NOT NULL, event_hex VARCHAR,
-    sc_event_time DOUBLE, source_db VARCHAR
 )""",
         """CREATE VIEW param_stats_current AS
 SELECT f.window_start_utc, f.window_end_utc, f.node, f.format, f.generation, s.*
