@@ -85,6 +85,10 @@ class DataLogger(Protocol):
         """All samples of `device` logged in [window.start, window.end)."""
         ...
 
+    def close(self) -> None:
+        """Release connections; the source is not used afterwards."""
+        ...
+
 
 @dataclass(frozen=True)
 class FetchOutcome:

@@ -154,6 +154,9 @@ class SimulatedBooster:
 
     # ---- the DataLogger interface -------------------------------------------------------
 
+    def close(self) -> None:
+        """Nothing to release: the simulator holds no connections."""
+
     def fetch(self, device: str, window: Window) -> Samples:
         try:
             check_device_name(device)

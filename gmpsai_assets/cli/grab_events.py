@@ -50,10 +50,13 @@ def run(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir) if args.outdir else settings.events_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-    result = grab_events(
-        source, window, outdir, draftdir, max_event=max_event, first_only=args.first_only,
-        progress=progress,
-    )
+    try:
+        result = grab_events(
+            source, window, outdir, draftdir, max_event=max_event, first_only=args.first_only,
+            progress=progress,
+        )
+    finally:
+        source.close()
     failed = [event_label(e) for e in result.events_with("failed")]
     found = result.events_with("ok")
     print(

@@ -63,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"file    {outdir / name}")
         return 0
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
-    result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
+    try:
+        result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
+    finally:
+        logger.close()
     failed = result.devices_with("failed")
     print(
         f"{result.path} ({result.bytes} bytes, {result.rows} rows; "

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.devices import load_device_list
@@ -31,12 +32,21 @@ class DataLoggerResource(dg.ConfigurableResource):
     acl_timeout_s: str = ENV_DEFAULTS["GMPSAI_ACL_TIMEOUT_S"][1]
     acl_retries: str = ENV_DEFAULTS["GMPSAI_ACL_RETRIES"][1]
     acl_chunk_s: str = ENV_DEFAULTS["GMPSAI_ACL_CHUNK_S"][1]
+    _logger: DataLogger | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
         return Settings.from_env({}).with_overrides(**self.model_dump())
 
     def open(self) -> DataLogger:
-        return open_datalogger(self.settings())
+        """The step's source, made once and closed when the step ends (its HTTP pool too)."""
+        if self._logger is None:
+            self._logger = open_datalogger(self.settings())
+        return self._logger
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._logger is not None:
+            self._logger.close()
+            self._logger = None
 
     def devices(self) -> list[str]:
         return [entry.device for entry in load_device_list(self.param_list or None)]
