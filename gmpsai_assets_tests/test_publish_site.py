@@ -21,8 +21,8 @@ from gmpsai_assets.publish.site import (
 from gmpsai_assets.settings import Settings
 from gmpsai_assets_tests.test_publish_support import EVIL, build_store
 
-SITE_FILES = {"index.html", "app.js", "style.css", "plotly.min.js", SITE_JSON, SITE_JS,
-              "StatsHistoryBoringHolyMoly.json"}
+SITE_FILES = {"index.html", "app.js", "style.css", "favicon.svg", "plotly.min.js", SITE_JSON,
+              SITE_JS, "StatsHistoryBoringHolyMoly.json"}
 
 
 def _settings(tmp_path, **env):

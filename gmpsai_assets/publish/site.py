@@ -1,6 +1,7 @@
 """Write the published site: the page, its data and the old figure, each file atomically.
 
-    <publish dir>/index.html, app.js, style.css   the page (copied from publish/static)
+    <publish dir>/index.html, app.js, style.css,  the page (copied from publish/static)
+                 favicon.svg
                  plotly.min.js                    plotly.js as bundled in the `plotly` package
                  gmpsai-site.json                 the page's data (publish/rich.py)
                  gmpsai-site.js                   the same data as a script, for file:// pages
@@ -32,7 +33,7 @@ from gmpsai_assets.stats.store import StoreMissingError
 
 SITE_JSON = "gmpsai-site.json"
 SITE_JS = "gmpsai-site.js"
-PAGE_FILES = ("style.css", "app.js")  # index.html is written last
+PAGE_FILES = ("style.css", "app.js", "favicon.svg")  # index.html is written last
 # The page's only sources are its own files: no inline script, no eval, no other origin.
 # Styles: style.css, plus only *empty* inline <style> elements (the hash is SHA-256 of ""), which
 # is what plotly.js creates before filling them with rules through the CSSOM (insertRule, which

@@ -316,9 +316,12 @@
     $("shown").textContent = shown + " of " + state.cards.length + " devices";
   }
 
-  function setRange(from, to) {
+  // `moved` is the control the user just changed; the other one follows it if they cross.
+  function setRange(from, to, moved) {
     if (!from || !to) return;
-    if (from > to) [from, to] = [to, from];
+    if (from > to) {
+      if (moved === "to") from = to; else to = from;
+    }
     state.from = from;
     state.to = to;
     $("from").value = from;
@@ -365,11 +368,18 @@
     for (const c of state.cards) draw(c);
     $("search").addEventListener("input", applyFilter);
     $("problems-only").addEventListener("change", applyFilter);
-    $("from").addEventListener("change", () => setRange($("from").value, $("to").value));
-    $("to").addEventListener("change", () => setRange($("from").value, $("to").value));
+    $("from").addEventListener("change", () => setRange($("from").value, $("to").value, "from"));
+    $("to").addEventListener("change", () => setRange($("from").value, $("to").value, "to"));
     for (const b of document.querySelectorAll(".quick button")) {
       b.addEventListener("click", () => quickRange(b.dataset.days));
     }
+    // Plots follow their column's width (the detail panel narrows it), not only the window's.
+    let lastWidth = section.clientWidth;
+    new ResizeObserver(() => {
+      if (section.clientWidth === lastWidth) return;
+      lastWidth = section.clientWidth;
+      for (const c of state.cards) if (c.drawn && !c.card.hidden) Plotly.Plots.resize(c.plot);
+    }).observe(section);
     $("controls").addEventListener("submit", (ev) => ev.preventDefault());
     $("detail-close").addEventListener("click", () => { $("detail").hidden = true; });
     document.body.dataset.ready = "1";

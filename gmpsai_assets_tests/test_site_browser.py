@@ -1,0 +1,245 @@
+"""The published page in real headless Chromium (Debian's, driven by Playwright): served over
+loopback and opened from disk, with no console error and no CSP report; one plot per device,
+the filter, the date range, a day's detail; device names as text; a screenshot that is not
+blank. Also the old figure JSON drawn by the bundled plotly.js, as the existing site does."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gmpsai_assets.cli.serve_site import make_server
+from gmpsai_assets.publish.site import publish_from_store
+from gmpsai_assets.settings import Settings
+from gmpsai_assets_tests.test_publish_support import DEVICES, EVIL, build_store
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                reason="Debian chromium is installed by `make test`")
+
+WATCH = """
+window.__reports = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__reports.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Iterator[tuple[Path, object, str]]:
+    root = tmp_path_factory.mktemp("site")
+    small = build_store(root)
+    result, _ = publish_from_store(Settings.from_env({"GMPSAI_DATA_DIR": str(root)}))
+    server = make_server(result.directory, 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield result.directory, small, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Page:
+    """A page that records every console error, page error, dialog and CSP report."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror {e}"))
+        self.page.on("dialog", lambda d: (self.problems.append(f"dialog {d.message}"),
+                                          d.dismiss()))
+        self.page.add_init_script(WATCH)
+        self.page.goto(url)
+        self.page.wait_for_selector("body[data-ready]", timeout=30_000)
+
+    def clean(self) -> list[str]:
+        reports = self.page.evaluate("window.__reports")
+        pwned = self.page.evaluate("window.__pwned === undefined ? null : window.__pwned")
+        return [*self.problems, *reports, *([f"injected {pwned}"] if pwned else [])]
+
+    def visible_devices(self) -> list[str]:
+        return self.page.eval_on_selector_all(
+            "article.device:not([hidden]) h2 .name", "els => els.map(e => e.textContent)")
+
+    def x_range(self, k: int) -> list[str]:
+        return self.page.evaluate(
+            "k => document.querySelectorAll('.plot')[k].layout.xaxis.range", k)
+
+    def set_dates(self, start: str, end: str) -> None:
+        for sel, value in (("#from", start), ("#to", end)):
+            self.page.fill(sel, value)
+            self.page.dispatch_event(sel, "change")
+
+
+def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    _, small, url = published
+    p = Page(browser, url)
+    page = p.page
+    assert page.evaluate("document.body.dataset.ready") == "1"
+    # one plot per device, each drawn by plotly
+    assert page.locator("article.device").count() == len(DEVICES)
+    assert page.locator("article.device .plot .main-svg").count() >= len(DEVICES)
+    assert page.locator(".js-plotly-plot").count() == len(DEVICES)
+    assert p.visible_devices() == list(DEVICES)
+    assert page.text_content("#shown") == "3 of 3 devices"
+    # the device named like markup is shown as that text and nothing of it ran
+    assert page.locator("article.device h2 .name").nth(2).text_content() == EVIL
+    assert page.locator("#devices script, #devices img").count() == 0
+
+    # filter and search
+    page.fill("#search", "vimin")
+    assert p.visible_devices() == ["B:VIMIN"]
+    assert page.text_content("#shown") == "1 of 3 devices"
+    page.fill("#search", "SCRIPT")
+    assert p.visible_devices() == [EVIL]
+    page.fill("#search", "")
+    assert p.visible_devices() == list(DEVICES)
+
+    # the date range moves every x axis and the tables follow
+    before = p.x_range(0)
+    assert before == ["2026-02-28 12:00:00", "2026-03-04 12:00:00"]
+    p.set_dates("2026-03-02", "2026-03-02")
+    assert [p.x_range(k) for k in range(3)] == [["2026-03-01 12:00:00",
+                                                 "2026-03-02 12:00:00"]] * 3
+    full = page.evaluate("document.querySelector('.plot')._fullLayout.xaxis.range")
+    assert full[0].startswith("2026-03-01 12:00") and full[1].startswith("2026-03-02 12:00")
+    rows = page.locator("article.device").first.locator("tbody tr")
+    assert rows.count() == 1 and rows.first.locator("td").first.text_content() == "2026-03-02"
+    # problem days are highlighted: only the gap day of B:VIMIN and I:IB's empty day here
+    assert page.locator("tbody tr.lv-warn").count() == 1
+    assert page.locator("tbody tr.lv-bad").count() == 1
+    page.check("#problems-only")
+    assert p.visible_devices() == ["B:VIMIN", "I:IB"]
+    p.set_dates("2026-03-04", "2026-03-04")
+    assert p.visible_devices() == []
+    page.uncheck("#problems-only")
+
+    # a click on a day (table row) shows its numbers and file
+    page.click("button[data-days=all]")
+    assert p.x_range(0) == before
+    ps = small.expected[("B:VIMIN", "2026-03-02")]
+    row = page.locator("article.device").first.locator("tbody tr", has_text="2026-03-02")
+    row.click()
+    assert page.is_visible("#detail")
+    assert page.text_content("#detail-title") == "B:VIMIN — 2026-03-02"
+    detail = page.text_content("#detail-list")
+    assert small.files["2026-03-02"] in detail
+    assert f"{100 * ps.completeness:.2f} %" in detail and "Gaps1" in detail
+    assert f"mode{round(ps.mode, 7):g}" in detail
+    assert "gap" in page.text_content("#detail-problem")
+    # ... and a click on a point of the plot does too, once the plots made room for the detail
+    _until(page, "() => [...document.querySelectorAll('.plot .main-svg')].every("
+                 "s => s.getBoundingClientRect().right <= "
+                 "document.getElementById('devices').getBoundingClientRect().right)")
+    point = page.locator(".plot").nth(1).locator(".scatterlayer .trace").nth(3).locator(
+        ".points path").last
+    page.locator(".plot").nth(1).evaluate("e => e.scrollIntoView({block: 'center'})")
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator("#detail-title")).to_have_text("I:IB — 2026-03-04")
+
+    shot = tmp_path / "page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert p.clean() == []
+    page.close()
+    _assert_not_blank(browser, shot)
+
+
+def _until(page, js: str, timeout_s: float = 10.0) -> None:
+    """Poll a predicate through Playwright's evaluate (wait_for_function would need eval,
+    which the page's CSP forbids)."""
+    end = time.monotonic() + timeout_s
+    while not page.evaluate(js):
+        assert time.monotonic() < end, f"timed out waiting for {js}"
+        page.wait_for_timeout(50)
+
+
+def _assert_not_blank(browser, shot: Path) -> None:
+    """Decode the PNG in a blank page's canvas: many colours and real contrast."""
+    blank = browser.new_page()
+    stats = blank.evaluate("""async (b64) => {
+        const img = new Image();
+        img.src = 'data:image/png;base64,' + b64;
+        await img.decode();
+        const c = document.createElement('canvas');
+        c.width = img.width; c.height = img.height;
+        const ctx = c.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        const colours = new Set();
+        let s = 0, s2 = 0, n = 0;
+        for (let i = 0; i < d.length; i += 4 * 5) {
+            const v = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+            s += v; s2 += v * v; n++;
+            colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        }
+        const mean = s / n;
+        const std = Math.sqrt(s2 / n - mean * mean);
+        return {w: c.width, h: c.height, colours: colours.size, std};
+    }""", base64.b64encode(shot.read_bytes()).decode())
+    blank.close()
+    assert stats["w"] >= 1000 and stats["h"] >= 1000, stats
+    assert stats["colours"] > 100 and stats["std"] > 10, stats
+
+
+def test_page_works_opened_from_disk(published, browser):
+    site, _, _ = published
+    p = Page(browser, (site / "index.html").as_uri())
+    assert p.page.evaluate("document.body.dataset.ready") == "1"
+    assert p.page.locator(".js-plotly-plot").count() == len(DEVICES)
+    assert p.clean() == []
+    p.page.close()
+
+
+def test_old_figure_draws_one_titled_row_per_device(published, browser):
+    """What the existing site does with StatsHistoryBoringHolyMoly.json: Plotly.newPlot on it.
+    A test-only page in a copy of the site, strict CSP, scripts as files."""
+    site, _, _ = published
+    copy = site.parent / "old-site"
+    shutil.copytree(site, copy, dirs_exist_ok=True)
+    fig = json.loads((copy / "StatsHistoryBoringHolyMoly.json").read_text())
+    (copy / "fig.js").write_text(f"window.FIG = {json.dumps(fig)};")
+    (copy / "draw.js").write_text(
+        "Plotly.newPlot('g', FIG.data, FIG.layout).then(() => document.body.dataset.ready = 1);")
+    (copy / "old.html").write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-'
+        "Policy\" content=\"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-"
+        "inline'\"></head><body><div id=\"g\"></div><script src=\"plotly.min.js\"></script>"
+        '<script src="fig.js"></script><script src="draw.js"></script></body></html>')
+    p = Page(browser, (copy / "old.html").as_uri())
+    assert p.page.locator(".cartesianlayer .subplot").count() == len(DEVICES)
+    titles = p.page.eval_on_selector_all(
+        ".infolayer g[class^=g-y][class$=title] text", "els => els.map(e => e.textContent)")
+    assert titles[:2] == ["B:VIMIN", "I:IB"]  # the first row's title too (see figure.py)
+    assert p.page.locator(".scatterlayer .trace").count() == 5 * len(DEVICES)
+    assert p.page.locator("#g script, #g img").count() == 0
+    assert p.clean() == []
+    p.page.close()
