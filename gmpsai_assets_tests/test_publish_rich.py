@@ -121,3 +121,38 @@ def test_read_store_sees_every_device_once(tmp_path):
     assert len(snap.days) == 9  # 3 devices x 3 files, I:IB's empty day included
     assert all(d.source == "distilled" for d in snap.days)
     assert len(snap.points) == 8  # the empty day has no statistics for the old figure
+
+
+def test_imported_old_statistics_fill_in_where_nothing_was_distilled(tmp_path):
+    """An old GMPSAI.db imported with the store's importer: its days show as `unknown`
+    (completeness was never recorded) and a distilled file of the same day wins."""
+    import calendar
+    import datetime as dt
+    import sqlite3
+
+    from gmpsai_assets.stats.legacy_db import import_legacy_stats
+
+    small = build_store(tmp_path)
+    old = tmp_path / "GMPSAI.db"
+
+    def as_written(day: str) -> float:  # the old tool's local wall clock read as UTC
+        return float(calendar.timegm(dt.date.fromisoformat(day).timetuple()))
+
+    with sqlite3.connect(old) as con:
+        con.execute("CREATE TABLE ACNETparameterStats "
+                    "(epochUTCsec REAL, paramname TEXT, statname TEXT, statval REAL)")
+        for day, base in (("2026-02-27", 50.0), ("2026-03-01", 60.0)):
+            con.executemany("INSERT INTO ACNETparameterStats VALUES (?, 'B:VIMIN', ?, ?)",
+                            [(as_written(day), s, base + k) for k, s in
+                             enumerate(("mode", "std", "min", "max"))])
+    import_legacy_stats(old, small.db)
+    with store.reader(small.db) as con:
+        days = day_stats(con)
+    doc = site_document(days, list(DEVICES), generated_utc=1_772_700_000.0)
+    cols = doc["devices"][0]["days"]
+    assert cols["day"][:3] == ["2026-02-27", "2026-02-28", "2026-03-01"]
+    assert (cols["source"][0], cols["level"][0], cols["file"][0]) == ("legacy", "unknown", None)
+    assert (cols["mode"][0], cols["std"][0], cols["min"][0], cols["max"][0]) == (50, 51, 52, 53)
+    assert cols["level"][1] == "bad"  # nothing at all on 02-28
+    distilled = small.expected[("B:VIMIN", "2026-03-01")]
+    assert (cols["source"][2], cols["mode"][2]) == ("distilled", pytest.approx(distilled.mode))
