@@ -162,6 +162,7 @@ def _beats(proc: subprocess.Popen, n: int) -> list[float]:
     return out
 
 
+@pytest.mark.slow
 def test_killing_the_logger_mid_supercycle_loses_at_most_that_supercycle(tmp_path):
     db = tmp_path / "timeline.duckdb"
     timing = SimulatedTiming(11, sc_ticks=30)

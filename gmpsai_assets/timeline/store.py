@@ -356,11 +356,15 @@ def _legacy_supercycles(rows: Iterable[Sequence[object]]) -> Iterator[tuple[int,
     """Group rows ordered by (SC_StartTime, SCentry_index) into supercycles (with row counts)."""
     start: float | None = None
     entries: list[TimelineEntry] = []
+    codes: dict[object, int] = {}  # a few dozen distinct spellings among millions of rows
     for n, row in enumerate(rows, 1):
         try:
             sc_start, index, hex_text, sc_time = row
             t = _legacy_start(sc_start)
-            entry = TimelineEntry(int(index), parse_event(str(hex_text)), float(sc_time))
+            code = codes.get(hex_text)
+            if code is None:
+                code = codes[hex_text] = parse_event(str(hex_text))
+            entry = TimelineEntry(int(index), code, float(sc_time))
         except (ValueError, TypeError, EventCodeError, WindowError) as exc:
             raise LegacyImportError(f"TimeLineLogs row {n} {tuple(row)!r}: {exc}") from None
         if start is not None and t < start:

@@ -1,0 +1,133 @@
+"""End to end with the real Dagster daemon: the keep-alive sensor starts the timeline logger, we
+kill the run's process, and the restart sensor brings a new run that records again; terminated
+as from the UI, it stops cleanly and (sensors still on) the keep-alive sensor starts it again.
+
+A temporary DAGSTER_HOME holds the repository's dagster.yaml; the code location is the repo's
+workspace.yaml, served by the daemon's own code server on loopback. Supercycles are 2 s
+(GMPSAI_SIM_SC_TICKS=30) and the sensors look every 5 s (GMPSAI_TIMELINE_SENSOR_S), the daemon's
+own loop interval, so the whole round trip takes well under a minute. Every process the daemon
+started is in its process group, which is killed at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import dagster as dg
+import pytest
+
+from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG
+from gmpsai_assets.timeline.store import TimelineStore
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SC_TICKS = 30  # 2 s supercycles
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], deadline_s: float,
+             daemon: subprocess.Popen, log: Path) -> T:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if daemon.poll() is not None:
+            raise AssertionError(f"the daemon exited ({daemon.returncode}):\n{log.read_text()}")
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {deadline_s:g} s; daemon log:\n"
+                         f"{log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, dg.DagsterInstance, Path]]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    data = tmp_path / "data"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "GMPSAI_DATA_DIR": str(data),
+           "GMPSAI_SOURCE": "simulated", "GMPSAI_SIM_SC_TICKS": str(SC_TICKS),
+           "GMPSAI_TIMELINE_SENSOR_S": "5", "DAGSTER_DISABLE_TELEMETRY": "1"}
+    # Create the instance's sqlite storage before the daemon does, so the two never race to it.
+    instance = dg.DagsterInstance.from_config(str(home))
+    log = home / "daemon.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc, log, instance, data
+    finally:
+        workers = {int(r.dagster_run.tags[PID_TAG]) for r in instance.get_run_records(
+            dg.RunsFilter(job_name=JOB_NAME)) if PID_TAG in r.dagster_run.tags}
+        instance.dispose()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # daemon, code server, run workers
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group ignored SIGTERM
+        proc.wait()
+        for pid in workers:  # a run worker that somehow left the group
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _live_run(instance: dg.DagsterInstance, not_id: str | None = None) -> dg.DagsterRun | None:
+    for rec in instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME,
+                                                      statuses=[dg.DagsterRunStatus.STARTED])):
+        run = rec.dagster_run
+        if run.run_id != not_id and PID_TAG in run.tags:
+            return run
+    return None
+
+
+@pytest.mark.slow
+def test_daemon_keeps_the_logger_running_across_a_killed_run(daemon):
+    proc, log, instance, data = daemon
+    store = TimelineStore(data / "timeline.duckdb")
+
+    first = wait_for("keep-alive sensor starts the logger",
+                     lambda: _live_run(instance), 90, proc, log)
+    assert first.tags.get("gmpsai/started_by") == "timeline_keepalive_sensor"
+    wait_for("first supercycles recorded", lambda: len(store.supercycles(0, 2e9)) >= 2,
+             30, proc, log)
+
+    os.kill(int(first.tags[PID_TAG]), signal.SIGKILL)
+    killed_at = time.time()
+    wait_for("the killed run is marked failed",
+             lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE,
+             30, proc, log)
+    second = wait_for("the restart sensor relaunches it",
+                      lambda: _live_run(instance, not_id=first.run_id), 60, proc, log)
+    assert second.tags.get("gmpsai/restart_of") == first.run_id
+    assert second.tags.get("dagster/sensor_name") == "timeline_restart_sensor"
+    wait_for("the new run records again",
+             lambda: [s for s in store.supercycles(killed_at, 2e9)], 30, proc, log)
+
+    runs = instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME))
+    assert len(runs) == 2, [(r.dagster_run.run_id, r.dagster_run.status) for r in runs]
+    assert not any("dagster/parent_run_id" in r.dagster_run.tags for r in runs)  # no run retry
+
+    # Terminate it as the UI does: it stops cleanly, and with the sensors on it comes back.
+    instance.run_coordinator.cancel_run(second.run_id)
+    wait_for("the terminated run is canceled",
+             lambda: instance.get_run_by_id(second.run_id).status
+             == dg.DagsterRunStatus.CANCELED, 30, proc, log)
+    said = [e.user_message for e in instance.all_logs(second.run_id) if e.user_message]
+    assert any("every recorded supercycle is committed" in m for m in said)
+    third = wait_for("the keep-alive sensor starts it again",
+                     lambda: _live_run(instance, not_id=second.run_id), 60, proc, log)
+    assert third.tags.get("gmpsai/started_by") == "timeline_keepalive_sensor"
+
+    starts = [s.start_utc for s in store.supercycles(0, 2e9)]
+    assert starts == sorted(set(starts))
