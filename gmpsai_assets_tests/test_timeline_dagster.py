@@ -152,7 +152,8 @@ def _run(instance: dg.DagsterInstance, status: dg.DagsterRunStatus | None = None
                                        remote_job_origin=origin)
 
 
-def test_restart_sensor_requests_exactly_one_relaunch_per_failed_run(instance):
+def test_restart_sensor_requests_exactly_one_relaunch_per_failed_run(instance, monkeypatch):
+    monkeypatch.setattr(T, "QUICK_FAILURE_S", 0.0)  # these runs had been logging for a while
     cursor = _tick(T.timeline_restart_sensor, instance).cursor  # the first tick sets the cursor
     failed = []
     for _ in range(3):
@@ -177,6 +178,25 @@ def test_restart_sensor_stands_back_while_a_run_is_live(instance):
     instance.report_run_failed(_run(instance))
     data = _tick(T.timeline_restart_sensor, instance, cursor)
     assert data.run_requests == [] and "already logging" in data.skip_message
+
+
+def test_a_crash_loop_backs_off_instead_of_restarting_every_tick(instance, monkeypatch):
+    cursor = _tick(T.timeline_restart_sensor, instance).cursor
+    first = _run(instance)
+    instance.report_run_failed(first)  # failed at once, e.g. an unwritable data directory
+    data = _tick(T.timeline_restart_sensor, instance, cursor)
+    assert [r.run_key for r in data.run_requests] == [first.run_id]  # one quick failure: retry
+    instance.report_run_failed(_run(instance))  # ... and the retry failed at once too
+    data = _tick(T.timeline_restart_sensor, instance, data.cursor)
+    assert data.run_requests == [] and "2 runs in a row" in data.skip_message
+    keep = _tick(T.timeline_keepalive_sensor, instance)
+    assert keep.run_requests == [] and "crash loop: next start 60 s" in keep.skip_message
+    assert [T.restart_backoff(n) for n in (0, 1, 2, 3, 4, 10)] == [0, 0, 60, 120, 240, 3600]
+    monkeypatch.setattr(T, "QUICK_FAILURE_S", 0.0)  # had they run for a while: no crash loop
+    assert T.quick_failures(instance) == 0
+    assert len(_tick(T.timeline_keepalive_sensor, instance).run_requests) == 0  # grace only
+    monkeypatch.setattr(T, "RESTART_GRACE_S", 0.0)
+    assert len(_tick(T.timeline_keepalive_sensor, instance).run_requests) == 1
 
 
 def test_keepalive_starts_the_logger_only_when_no_run_is_active(instance, monkeypatch):
@@ -218,6 +238,7 @@ def test_keepalive_fails_a_run_whose_process_is_gone(instance, monkeypatch):
 
 def test_job_tags_leave_restarts_to_the_sensor():
     assert T.timeline_logger_job.tags["dagster/max_retries"] == "0"
+    assert int(T.timeline_logger_job.tags["dagster/priority"]) > 0  # first out of a full queue
     assert T.timeline_logger_job.executor_def is dg.in_process_executor
 
 

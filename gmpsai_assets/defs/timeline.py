@@ -6,7 +6,8 @@ allowed, a crash noticed by the code server or by us), `timeline_restart_sensor`
 once per failed run (run_key = failed run id); `timeline_keepalive_sensor` starts it whenever no
 run of it is queued or in progress (first start, after a cancel, after a reboot). Dagster's own
 run retries are off for this job (tag dagster/max_retries=0) so nothing else doubles up, and a
-run that finds an older live run of the job steps aside, should two ever start together. Both
+run that finds an older live run of the job steps aside, should two ever start together. Runs
+failing soon after they start (a crash loop) are restarted with exponential backoff. Both
 sensors default to running, so `make dev` brings the logger up by itself; to stop it on purpose,
 turn both sensors off, then terminate the run (README).
 """
@@ -39,6 +40,10 @@ SENSOR_S = Settings.from_env().timeline_sensor_interval()
 # two before stepping in itself (e.g. when the restart sensor is off), so they do not double up.
 RESTART_GRACE_S = 2 * SENSOR_S
 ZOMBIE_AFTER_S = 60.0  # a STARTED run whose process is gone this long after starting is dead
+# A run failing this soon after it began is a crash loop in the making (bad configuration, an
+# unwritable disk): after two in a row, restarts back off exponentially, up to an hour.
+QUICK_FAILURE_S = 120.0
+MAX_BACKOFF_S = 3600.0
 
 
 class TimelineResource(dg.ConfigurableResource):
@@ -108,6 +113,25 @@ def active_runs(instance: dg.DagsterInstance, mark_zombies: bool = False) -> lis
     return sorted(alive, key=lambda r: r.create_timestamp)
 
 
+def quick_failures(instance: dg.DagsterInstance) -> int:
+    """How many of the latest runs of the job failed soon after they began, in a row."""
+    n = 0
+    for rec in instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=10):
+        if rec.dagster_run.status != dg.DagsterRunStatus.FAILURE:
+            break
+        began = rec.start_time or rec.create_timestamp.timestamp()
+        ended = rec.end_time or rec.update_timestamp.timestamp()
+        if ended - began >= QUICK_FAILURE_S:
+            break
+        n += 1
+    return n
+
+
+def restart_backoff(quick: int) -> float:
+    """Seconds to wait after the last failure: none for one, then doubling from a minute."""
+    return 0.0 if quick < 2 else min(MAX_BACKOFF_S, 60.0 * 2 ** (quick - 2))
+
+
 def _older_live_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
     """Another live run of the job created before `run_id`: the one that keeps logging."""
     mine = instance.get_run_record_by_id(run_id)
@@ -170,7 +194,9 @@ def record_timeline(
     # In-process: the logger lives in the run worker itself, so killing that process stops it
     # (a step subprocess could outlive its run worker and log twice).
     executor_def=dg.in_process_executor,
-    tags={"dagster/max_retries": "0"},  # the restart sensor is the only restarter
+    # The restart sensor is the only restarter; in a full run queue (a backfill) the logger
+    # takes the next free slot.
+    tags={"dagster/max_retries": "0", "dagster/priority": "10"},
     description=(
         "Runs until stopped: once per supercycle reads the supercycle length and time and the "
         "Timeline Generator's table and records them in <data dir>/timeline.duckdb. Kept running "
@@ -198,6 +224,10 @@ def timeline_restart_sensor(context: dg.RunFailureSensorContext):
     if live:
         return dg.SkipReason(f"run {failed.run_id} failed but run "
                              f"{live[0].dagster_run.run_id} is already logging")
+    quick = quick_failures(context.instance)
+    if restart_backoff(quick):
+        return dg.SkipReason(f"{quick} runs in a row failed soon after starting; "
+                             f"timeline_keepalive_sensor retries in {restart_backoff(quick):.0f} s")
     return dg.RunRequest(run_key=failed.run_id, tags={"gmpsai/restart_of": failed.run_id})
 
 
@@ -219,9 +249,12 @@ def timeline_keepalive_sensor(context: dg.SensorEvaluationContext):
     latest = context.instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=1)
     if latest and latest[0].dagster_run.status == dg.DagsterRunStatus.FAILURE:
         ended = latest[0].end_time or latest[0].update_timestamp.timestamp()
-        if time.time() - ended < RESTART_GRACE_S:
-            return dg.SkipReason(f"run {latest[0].dagster_run.run_id} failed just now; "
-                                 "timeline_restart_sensor relaunches it")
+        backoff = restart_backoff(quick_failures(context.instance))
+        if time.time() - ended < max(RESTART_GRACE_S, backoff):
+            return dg.SkipReason(
+                f"run {latest[0].dagster_run.run_id} failed just now; "
+                + (f"crash loop: next start {backoff:.0f} s after it" if backoff
+                   else "timeline_restart_sensor relaunches it"))
     # No run_key: the check above is what prevents doubles, and a key would be deduplicated
     # forever if the run it started were ever deleted.
     return dg.RunRequest(tags={"gmpsai/started_by": "timeline_keepalive_sensor"})
@@ -273,7 +306,9 @@ def timeline_records(
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
     store = timeline.store()
-    summary = summarize_day(store, window, time.time(), _current_length(datalogger))
+    summary = summarize_day(store, window, time.time())
+    if summary.length_s is None:  # nothing recorded to tell the length: ask the source
+        summary = summarize_day(store, window, time.time(), _current_length(datalogger))
     settings = timeline.settings()
     final = timeline.records_dir / f"TimelineLog_{context.partition_key}.parquet"
     with drafted(final, settings.drafts_dir) as draft:
