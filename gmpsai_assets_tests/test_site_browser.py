@@ -103,8 +103,9 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     p = Page(browser, url)
     page = p.page
     assert page.evaluate("document.body.dataset.ready") == "1"
-    # one plot per device, each drawn by plotly
+    # one plot per device, each drawn by plotly (as it comes near the viewport)
     assert page.locator("article.device").count() == len(DEVICES)
+    expect(page.locator(".js-plotly-plot")).to_have_count(len(DEVICES))
     assert page.locator("article.device .plot .main-svg").count() >= len(DEVICES)
     assert page.locator(".js-plotly-plot").count() == len(DEVICES)
     assert p.visible_devices() == list(DEVICES)
@@ -121,6 +122,13 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     assert p.visible_devices() == [EVIL]
     page.fill("#search", "")
     assert p.visible_devices() == list(DEVICES)
+
+    # the per-day tables open on demand; problem days are highlighted
+    for summary in page.locator("details.days summary").all():
+        summary.click()
+    assert page.locator("article.device").first.locator("tbody tr").count() == 4
+    assert "(1 with problems, 1 with warnings)" in page.locator(
+        "details.days summary").first.text_content()
 
     # the date range moves every x axis and the tables follow
     before = p.x_range(0)
@@ -212,9 +220,11 @@ def _assert_not_blank(browser, shot: Path) -> None:
 
 def test_page_works_opened_from_disk(published, browser):
     site, _, _ = published
+    from playwright.sync_api import expect
+
     p = Page(browser, (site / "index.html").as_uri())
     assert p.page.evaluate("document.body.dataset.ready") == "1"
-    assert p.page.locator(".js-plotly-plot").count() == len(DEVICES)
+    expect(p.page.locator(".js-plotly-plot")).to_have_count(len(DEVICES))
     assert p.clean() == []
     p.page.close()
 

@@ -177,6 +177,8 @@
     }
     const details = el("details", "days");
     const sum = el("summary", null, "Per-day completeness and gaps");
+    const sumCount = el("span", "count");
+    sum.append(sumCount);
     const table = el("table");
     const head = el("tr");
     for (const t of ["Day", "Completeness", "Samples", "Gaps", "Missing time", "Status"]) {
@@ -189,7 +191,9 @@
     table.append(body);
     details.append(sum, table);
     card.append(details);
-    const c = { dev, card, plot, body, summary, details, drawn: false };
+    const c = { dev, card, plot, body, summary, sumCount, details, drawn: false };
+    // The table is built when opened: a year of 47 devices is 17,000 rows nobody reads at once.
+    details.addEventListener("toggle", () => { if (details.open) fillTable(c, inRange(c)); });
     body.addEventListener("click", (ev) => {
       const tr = ev.target.closest("tr");
       if (tr && tr.dataset.index) showDetail(dev, Number(tr.dataset.index), tr);
@@ -244,7 +248,8 @@
       bad + " with problems · " + warn + " with warnings" +
       (last !== null && d.mode[last] !== null ? " · latest mode " + num(d.mode[last]) +
         (c.dev.units ? " " + c.dev.units : "") + " on " + d.day[last] : "");
-    fillTable(c, rows);
+    c.sumCount.textContent = " (" + bad + " with problems, " + warn + " with warnings)";
+    if (c.details.open) fillTable(c, rows);
     if (c.drawn) Plotly.relayout(c.plot, xAxisUpdate(true));
   }
 
@@ -258,6 +263,7 @@
       if (p && p.customdata !== undefined) showDetail(c.dev, Number(p.customdata), null);
     });
     c.drawn = true;
+    document.body.dataset.plots = String(state.cards.filter((x) => x.drawn).length);
   }
 
   // ---- the day detail ------------------------------------------------------------------
@@ -364,8 +370,16 @@
       section.append(c.card);
     }
     setRange(state.first, state.last);
-    for (const c of state.cards) c.details.open = c.problems > 0; // problem days in view
-    for (const c of state.cards) draw(c);
+    // Plots are drawn as they come near the viewport (each takes ~0.1 s with a year of days).
+    const near = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        near.unobserve(e.target);
+        const c = state.cards.find((x) => x.plot === e.target);
+        if (c && !c.drawn) draw(c);
+      }
+    }, { rootMargin: "100% 0px" });
+    for (const c of state.cards) near.observe(c.plot);
     $("search").addEventListener("input", applyFilter);
     $("problems-only").addEventListener("change", applyFilter);
     $("from").addEventListener("change", () => setRange($("from").value, $("to").value, "from"));
