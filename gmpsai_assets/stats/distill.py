@@ -6,7 +6,7 @@ outcome in one short write transaction, so the database lock is held for millise
 seconds of reading happen outside it.
 
 Reading and computing overlap: a helper thread reads the next dataset (h5py decompression) while
-the caller sorts the current one (numpy releases the GIL), and a second helper hashes the file.
+two others sort the datasets already read (numpy releases the GIL), and one more hashes the file.
 """
 
 from __future__ import annotations
@@ -16,14 +16,21 @@ import hashlib
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from gmpsai_assets.acnet.tclk import EventCodeError, parse_event
-from gmpsai_assets.files.datafile import EVENTS, BadDataFile, DataFileInfo, open_data_file
+from gmpsai_assets.files.datafile import (
+    EVENTS,
+    BadDataFile,
+    DataFileInfo,
+    Dataset,
+    open_data_file,
+)
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.compute import (
     DEFAULT_GAP_TICKS,
@@ -34,6 +41,9 @@ from gmpsai_assets.stats.compute import (
 )
 
 T = TypeVar("T")
+# Datasets whose statistics are computed at once: numpy's sort releases the GIL, so on two cores
+# two sorts and the HDF5 reads of the next dataset share the machine.
+COMPUTE_THREADS = 2
 Progress = Callable[[str], None]
 
 
@@ -128,26 +138,40 @@ def distill_file(
         size, mtime = st.st_size, st.st_mtime
     except OSError:
         size = mtime = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as pool:
+    with ThreadPoolExecutor(max_workers=1 + COMPUTE_THREADS, thread_name_prefix="distill") as pool:
         digest = pool.submit(sha256_of, path) if size and checksum else None
+        pending: deque[Future[ParamStats | EventStats]] = deque()
         try:
             datafile = open_data_file(path)
             info = datafile.info
             params: list[ParamStats] = []
             events: list[EventStats] = []
-            for ds in read_ahead(datafile.datasets(max_datasets, max_rows)):
+
+            def compute(ds: Dataset) -> ParamStats | EventStats:
                 if info.kind == EVENTS:
-                    ev = event_stats(ds.name, ds.utc_seconds, _code(ds.name))
-                    events.append(ev)
-                    say(f"  {ds.name}: {ev.count} occurrences")
+                    return event_stats(ds.name, ds.utc_seconds, _code(ds.name))
+                return param_stats(ds.name, ds.utc_seconds, ds.values, info.window, gap_ticks,
+                                   ds.status, ds.reason)
+
+            def collect(stats: ParamStats | EventStats) -> None:
+                if isinstance(stats, EventStats):
+                    events.append(stats)
+                    say(f"  {stats.event}: {stats.count} occurrences")
                 else:
-                    ps = param_stats(ds.name, ds.utc_seconds, ds.values, info.window, gap_ticks,
-                                     ds.status, ds.reason)
-                    params.append(ps)
-                    say(f"  {ds.name}: {ps.status}, {ps.rows} rows, completeness "
-                        f"{_pct(ps.completeness)}, {ps.gap_count} gaps")
+                    params.append(stats)
+                    say(f"  {stats.device}: {stats.status}, {stats.rows} rows, completeness "
+                        f"{_pct(stats.completeness)}, {stats.gap_count} gaps")
+
+            for ds in read_ahead(datafile.datasets(max_datasets, max_rows)):
+                pending.append(pool.submit(compute, ds))
+                while len(pending) > COMPUTE_THREADS:
+                    collect(pending.popleft().result())
+            while pending:
+                collect(pending.popleft().result())
             sha256 = digest.result() if digest else None
         except BadDataFile as exc:
+            for fut in pending:
+                fut.cancel()
             record = _record(path, None, size, mtime, None, "failed",
                              f"{exc.problem}: {exc.detail}", began)
             return DistillResult(record)
