@@ -30,7 +30,7 @@ FAST = LoggerPolicy(heartbeat_s=0, backoff_initial_s=0.05, backoff_max_s=0.4, ma
 
 
 def assert_complete_and_unique(
-    store: TimelineStore, timing: SimulatedTiming, start_tolerance_s: float = 2e-3
+    store: TimelineStore, timing: SimulatedTiming, start_tolerance_s: float = 0.05
 ) -> list[float]:
     """Every stored supercycle is a real one, with the timeline it ran; none twice."""
     starts = [s.start_utc for s in store.supercycles(0, 2e9)]
@@ -137,12 +137,13 @@ def test_a_bad_request_is_a_bug_not_an_outage(tmp_path):
 # ---- real processes --------------------------------------------------------------------------
 
 LOGGER_SCRIPT = textwrap.dedent("""
-    import sys
+    import sys, time
     from gmpsai_assets.acnet.sim_timing import SimulatedTiming
     from gmpsai_assets.timeline.logger import LoggerPolicy, TimelineLogger
     from gmpsai_assets.timeline.store import TimelineStore
     store = TimelineStore(sys.argv[1])
     beat = lambda hb: print(hb.last_start_utc, hb.last_outcome.new, flush=True)
+    print("ready", time.time(), flush=True)  # imports done: the loop starts now
     TimelineLogger(SimulatedTiming(11, sc_ticks=30), store, policy=LoggerPolicy(heartbeat_s=0),
                    heartbeat=beat).run()
 """)
@@ -151,6 +152,12 @@ LOGGER_SCRIPT = textwrap.dedent("""
 def _start_logger(db: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", LOGGER_SCRIPT, str(db)], cwd=REPO,
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _ready(proc: subprocess.Popen) -> float:
+    line = proc.stdout.readline()
+    assert line.startswith("ready"), f"logger exited with {proc.wait()}"
+    return float(line.split()[1])
 
 
 def _beats(proc: subprocess.Popen, n: int) -> list[float]:
@@ -169,11 +176,14 @@ def test_killing_the_logger_mid_supercycle_loses_at_most_that_supercycle(tmp_pat
     length = timing.supercycle_length()
     procs = [_start_logger(db)]
     try:
+        _ready(procs[0])
         last = _beats(procs[0], 2)[-1]
         time.sleep(max(0.0, last + length / 2 - time.time()))  # mid-supercycle
         os.killpg(procs[0].pid, signal.SIGKILL)
+        killed_at = time.time()
         assert procs[0].wait() == -signal.SIGKILL
         procs.append(_start_logger(db))  # what the restart sensor does, minus the wait
+        back_at = _ready(procs[1])
         _beats(procs[1], 2)
     finally:
         for p in procs:
@@ -183,7 +193,17 @@ def test_killing_the_logger_mid_supercycle_loses_at_most_that_supercycle(tmp_pat
             p.stdout.close()
     starts = assert_complete_and_unique(TimelineStore(db), timing)
     assert len(starts) >= 3
-    assert all(m <= 1 for m in missing_between(starts, length)), starts
+    # Lost: only supercycles that ran entirely while no logger was running, beside at most the
+    # one in flight at the kill. (With a restart quicker than a supercycle that is at most one.)
+    first, k = starts[0], round((starts[-1] - starts[0]) / length)
+    lost = [first + i * length for i in range(k + 1)
+            if all(abs(s - (first + i * length)) > length / 4 for s in starts)]
+    in_flight = [t for t in lost if t <= killed_at < t + length]
+    assert len(in_flight) <= 1
+    assert all(killed_at < t and t + length <= back_at + length / 2
+               for t in lost if t not in in_flight), (lost, killed_at, back_at)
+    if back_at - killed_at < length / 2:
+        assert len(lost) <= 1
 
 
 STATS_WRITER = textwrap.dedent("""
