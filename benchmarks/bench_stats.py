@@ -35,13 +35,27 @@ from gmpsai_assets.window import day_window
 DAY = "2020-03-10"
 
 
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+def _seconds(fn: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+def _cpu(fn: Callable[[], object]) -> float:
+    """CPU seconds of this process (all threads) spent in `fn`: the work, whatever the load."""
+    began = time.process_time()
+    fn()
+    return time.process_time() - began
+
+
+def _medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Median time of each function, the functions interleaved round by round so that a shared
+    machine's changing load falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
+        for fn, out in zip(fns, times, strict=True):
+            out.append(_seconds(fn))
+    return [statistics.median(t) for t in times]
 
 
 def _bare_h5py(path: Path) -> None:
@@ -88,17 +102,24 @@ def main() -> None:
               f"old format {old_file.stat().st_size / 1e6:.0f} MB "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
-        floor = _median(lambda: _bare_h5py(new_file), repeat)
-        ours = _median(lambda: distill_file(new_file, checksum=False), repeat)
         db = tmp / "gmpsai.duckdb"
-        stored = _median(lambda: distill_into_store(new_file, db), repeat)
-        old = _median(lambda: _old_approach(old_file), old_repeat)
-        ours_old = _median(lambda: distill_file(old_file, checksum=False), old_repeat)
+        floor, ours, stored = _medians([
+            lambda: _bare_h5py(new_file),
+            lambda: distill_file(new_file, checksum=False),
+            lambda: distill_into_store(new_file, db),
+        ], repeat)
+        cpu_floor, cpu_ours = (_cpu(lambda: _bare_h5py(new_file)),
+                               _cpu(lambda: distill_file(new_file, checksum=False)))
+        kept: dict[str, dict[str, tuple[float, ...]]] = {}
+        old, ours_old = _medians([
+            lambda: kept.update(reference=_old_approach(old_file)),
+            lambda: distill_file(old_file, checksum=False),
+        ], old_repeat)
 
         # Same numbers as the old tool? (mode/std/min/max of values and of intervals)
-        reference = _old_approach(old_file) if quick else None
+        reference = kept["reference"]
         result = distill_file(new_file, checksum=False)
-        if reference is not None:
+        if reference:
             worst = max(
                 abs(a - b) / max(abs(b), 1e-300)
                 for p in result.params
@@ -116,6 +137,8 @@ def main() -> None:
             "bare h5py read of the same datasets", "<= 2x"),
         Row("  + sha256 + DuckDB write (distill_into_store)", stored, floor, "s",
             "bare h5py read of the same datasets", ""),
+        Row("  CPU seconds, all threads (one run)", cpu_ours, cpu_floor, "cpu s",
+            "bare h5py read", ""),
         Row("stats, old-format file (our pandas reader)", ours_old, old, "s",
             "old approach: read_hdf + pandas stats", ""),
         Row("stats, new file", ours, old, "s", "old approach: read_hdf + pandas stats", ""),
