@@ -79,9 +79,9 @@ class Settings:
         return cls(**values)
 
     def with_overrides(self, **changes: str | None) -> Settings:
-        """A copy with the given fields replaced, ignoring None (options the user did not give)."""
+        """A copy with the given fields replaced, ignoring None and "" (values not given)."""
         known = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in changes.items() if v is not None and k in known})
+        return replace(self, **{k: v for k, v in changes.items() if v and k in known})
 
     # ---- checked views ----------------------------------------------------------------
 

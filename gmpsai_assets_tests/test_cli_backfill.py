@@ -20,6 +20,7 @@ def home(tmp_path, monkeypatch, data_dir):
     plist = tmp_path / "list.txt"
     plist.write_text("MLrn B:IMINER\n")
     monkeypatch.setenv("GMPSAI_PARAM_LIST", str(plist))
+    monkeypatch.setenv("GMPSAI_MAX_EVENT", "0c")  # events $00..$0C keep each day quick
     return home
 
 

@@ -10,6 +10,7 @@ def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, 
     plist = tmp_path / "list.txt"
     plist.write_text("MLrn B:VIMIN\nMLrn B:NOTLOG\n")
     monkeypatch.setenv("GMPSAI_PARAM_LIST", str(plist))
+    monkeypatch.setenv("GMPSAI_MAX_EVENT", "0c")  # events $00..$0C keep the day quick
     code = main(["materialize-day", "--date", "2026-03-10"])
     out = capsys.readouterr().out
     assert code == 0, out

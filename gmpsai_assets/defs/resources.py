@@ -15,8 +15,11 @@ from gmpsai_assets.settings import ENV_DEFAULTS, Settings
 
 
 def env_or_default(var: str) -> str | dg.EnvVar:
-    """`EnvVar(var)` when set (so the UI shows where a value came from), else the default."""
-    return dg.EnvVar(var) if os.environ.get(var) else ENV_DEFAULTS[var][1]
+    """`EnvVar(var)` when set as the code loads (so the UI shows where a value comes from);
+    otherwise "", which resources read as "the environment when the run starts, else the
+    default" (Settings.from_env), so a value is never frozen at import time."""
+    assert var in ENV_DEFAULTS, var
+    return dg.EnvVar(var) if os.environ.get(var) else ""
 
 
 class DataLoggerResource(dg.ConfigurableResource):
@@ -35,7 +38,7 @@ class DataLoggerResource(dg.ConfigurableResource):
     _logger: DataLogger | None = PrivateAttr(default=None)
 
     def settings(self) -> Settings:
-        return Settings.from_env({}).with_overrides(**self.model_dump())
+        return Settings.from_env().with_overrides(**self.model_dump())
 
     def open(self) -> DataLogger:
         """The step's source, made once and closed when the step ends (its HTTP pool too)."""
@@ -49,7 +52,7 @@ class DataLoggerResource(dg.ConfigurableResource):
             self._logger = None
 
     def devices(self) -> list[str]:
-        return [entry.device for entry in load_device_list(self.param_list or None)]
+        return [entry.device for entry in load_device_list(self.settings().param_list or None)]
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -58,7 +61,7 @@ class StorageResource(dg.ConfigurableResource):
     data_dir: str
 
     def settings(self) -> Settings:
-        return Settings.from_env({}).with_overrides(data_dir=self.data_dir)
+        return Settings.from_env().with_overrides(data_dir=self.data_dir)
 
     @property
     def params_dir(self) -> Path:

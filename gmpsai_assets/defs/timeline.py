@@ -55,7 +55,7 @@ class TimelineResource(dg.ConfigurableResource):
     timeline_max_gap_s: str
 
     def settings(self) -> Settings:
-        return Settings.from_env({}).with_overrides(**self.model_dump())
+        return Settings.from_env().with_overrides(**self.model_dump())
 
     def store(self) -> TimelineStore:
         return TimelineStore(self.settings().timeline_db_path)
