@@ -77,12 +77,12 @@ def test_definitions_load_and_schedule_runs_at_one_for_yesterday():
     assert schedule.cron_schedule == "0 1 * * *"
     assert schedule.execution_timezone == "America/Chicago"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    with dg.instance_for_test() as instance:
-        ctx = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=dt.datetime(2026, 3, 11, 1, 0,
-                                                 tzinfo=dt.timezone(dt.timedelta(hours=-5))),
-        )
+    # both as context managers: a context left open leaks Dagster's per-instance global state
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=dt.datetime(2026, 3, 11, 1, 0,
+                                             tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ) as ctx:
         requests = list(schedule.evaluate_tick(ctx).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-03-10"]
     spec = defs.get_assets_def("param_data")
