@@ -5,6 +5,7 @@ import dagster as dg
 from gmpsai_assets.defs import checks as checks_defs
 from gmpsai_assets.defs import event_data as event_data_defs
 from gmpsai_assets.defs import file_stats as file_stats_defs
+from gmpsai_assets.defs import housekeeping as housekeeping_defs
 from gmpsai_assets.defs import param_data as param_data_defs
 from gmpsai_assets.defs import published_json as published_json_defs
 from gmpsai_assets.defs import timeline as timeline_defs
@@ -26,8 +27,10 @@ defs = dg.Definitions(
     assets=[*DAILY_ASSETS, file_stats_defs.file_stats, *PUBLISH_ASSETS],
     asset_checks=[*DAILY_CHECKS],
     jobs=[param_data_defs.param_data_job, event_data_defs.event_data_job,
-          file_stats_defs.file_stats_job, timeline_defs.timeline_logger_job],
-    schedules=[param_data_defs.param_data_schedule, event_data_defs.event_data_schedule],
+          file_stats_defs.file_stats_job, timeline_defs.timeline_logger_job,
+          housekeeping_defs.housekeeping_job],
+    schedules=[param_data_defs.param_data_schedule, event_data_defs.event_data_schedule,
+               housekeeping_defs.housekeeping_schedule],
     sensors=[file_stats_defs.data_files_sensor, timeline_defs.timeline_restart_sensor,
              timeline_defs.timeline_keepalive_sensor,
              published_json_defs.publishing_automation_sensor],

@@ -43,6 +43,7 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_TIMELINE_MAX_OUTAGE_S": ("timeline_max_outage_s", "600"),
     "GMPSAI_TIMELINE_MAX_GAP_S": ("timeline_max_gap_s", "300"),
     "GMPSAI_TIMELINE_SENSOR_S": ("timeline_sensor_s", "30"),
+    "GMPSAI_RUN_RETENTION_DAYS": ("run_retention_days", "90"),
 }
 
 
@@ -71,6 +72,7 @@ class Settings:
     timeline_max_outage_s: str = "600"  # the logger's run fails after a source outage this long
     timeline_max_gap_s: str = "300"  # timeline_records check fails on a longer gap
     timeline_sensor_s: str = "30"  # how often the timeline sensors look (read at code load)
+    run_retention_days: str = "90"  # housekeeping deletes failed and logger runs older than this
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -165,6 +167,13 @@ class Settings:
         if n < 1:
             raise SettingsError("GMPSAI_TIMELINE_SENSOR_S must be at least 1 (second)")
         return n
+
+    def run_retention(self) -> float:
+        """GMPSAI_RUN_RETENTION_DAYS in days (at least one)."""
+        days = _positive(self.run_retention_days, "GMPSAI_RUN_RETENTION_DAYS")
+        if days < 1:
+            raise SettingsError("GMPSAI_RUN_RETENTION_DAYS must be at least 1 (day)")
+        return days
 
     @property
     def root(self) -> Path:
