@@ -107,6 +107,11 @@ def test_y_range_follows_the_band_unless_an_outlier_would_flatten_it():
     flat = [DayStats("B_X", 0.0, None, mode=103.393, std=0.0, min=103.393, max=103.393)]
     (lo, hi), _ = y_range(flat)
     assert lo < 103.393 < hi
+    # a constant setting whose std is float rounding noise still gets a readable axis
+    noisy_flat = [DayStats("B_X", 0.0, None, mode=103.391, std=1.4e-14, min=103.391,
+                           max=103.391)]
+    (lo, hi), _ = y_range(noisy_flat)
+    assert lo < 103.391 < hi and hi - lo > 0.1
     assert y_range([DayStats("B:X", 0.0, None, source="none")]) == (None, False)
 
 

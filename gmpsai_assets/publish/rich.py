@@ -122,8 +122,11 @@ def y_range(days: Sequence[DayStats]) -> tuple[list[float] | None, bool]:
         if width > 0 and (full_hi - full_lo) > 20 * width:
             lo, hi = max(full_lo, b_lo - 3 * width), min(full_hi, b_hi + 3 * width)
             clipped = True
-    span = hi - lo
-    pad = 0.05 * span if span > 0 else max(abs(hi) * 1e-3, 1e-9)
+    span, mid = hi - lo, (hi + lo) / 2
+    if span < max(abs(mid) * 1e-6, 1e-12):  # a constant setting (std is rounding noise):
+        half = max(abs(mid) * 1e-3, 1e-9)  # show +/-0.1% around it, not a 1e-14-wide axis
+        return [mid - half, mid + half], clipped
+    pad = 0.05 * span
     return [lo - pad, hi + pad], clipped
 
 
