@@ -26,6 +26,12 @@ def small_list(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_writes_into_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own GMPSAI_DATA_DIR, so a default (./data) never lands in the repo."""
+    monkeypatch.setenv("GMPSAI_DATA_DIR", str(tmp_path / "default-data"))
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh GMPSAI_DATA_DIR for the test."""
