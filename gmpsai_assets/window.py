@@ -8,6 +8,7 @@ commands and the old file names want it. A local day is 23 or 25 hours on DST ch
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ _DATETIME_RE = re.compile(
 )
 
 
+_MIN_EPOCH = -2208988800.0  # 1900-01-01 UTC: no logger data before, and datetime copes
+_MAX_EPOCH = 7258118400.0  # 2200-01-01 UTC
+
+
 class WindowError(ValueError):
     """A date, time or window the user gave that cannot be used."""
 
@@ -37,6 +42,10 @@ class Window:
     end: float
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.start) and math.isfinite(self.end)) or not (
+            self.start >= _MIN_EPOCH and self.end <= _MAX_EPOCH
+        ):
+            raise WindowError(f"window [{self.start}, {self.end}) is not between 1900 and 2200")
         if not self.end > self.start:
             raise WindowError(
                 f"window end {format_local(self.end)} is not after start {format_local(self.start)}"

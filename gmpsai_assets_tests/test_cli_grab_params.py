@@ -78,6 +78,9 @@ def test_dryrun_writes_nothing(capsys, tmp_path):
         (["--logger", "ML;rn"], "not a valid DataLogger node"),
         (["--hours", "x"], "invalid float value"),
         (["--maxcount", "0"], "--maxcount must be at least 1"),
+        (["--days", "nan"], "is not between 1900 and 2200"),
+        (["--hours", "inf"], "is not between 1900 and 2200"),
+        (["--days", "1e7"], "is not between 1900 and 2200"),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(capsys, tmp_path, argv, message):
@@ -99,6 +102,13 @@ def test_unwritable_outdir(capsys, tmp_path):
     blocker.write_text("x")
     code, _, err = run_cli(capsys, "grab-params", "--outdir", str(blocker / "sub"))
     assert code == 2 and "output directory" in err and "not writable" in err
+
+
+def test_malformed_acl_url(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GMPSAI_SOURCE", "acl")
+    monkeypatch.setenv("GMPSAI_ACL_URL", "http://[::1/acl.pl")
+    code, _, err = run_cli(capsys, "grab-params", "--outdir", str(tmp_path / "o"))
+    assert code == 2 and "GMPSAI_ACL_URL is not a valid URL" in err
 
 
 def test_unknown_source(capsys, tmp_path, monkeypatch):

@@ -14,7 +14,12 @@ import pytest
 
 from gmpsai_assets.acnet.datalogger import LoggerUnavailable, Samples
 from gmpsai_assets.files import drafts
-from gmpsai_assets.files.naming import PARAM_PREFIX, parse_data_file_name, same_partition_files
+from gmpsai_assets.files.naming import (
+    PARAM_PREFIX,
+    SupersededError,
+    parse_data_file_name,
+    same_partition_files,
+)
 from gmpsai_assets.files.paramfile import (
     FORMAT,
     DataFileError,
@@ -22,7 +27,7 @@ from gmpsai_assets.files.paramfile import (
     read_param_device,
 )
 from gmpsai_assets.grab import NoDataError, grab_params
-from gmpsai_assets.window import Window, day_window
+from gmpsai_assets.window import Window, day_window, parse_local_datetime
 
 W = Window(day_window("2026-03-10").start + 3600, day_window("2026-03-10").start + 3660)
 DEVICES = ["B:VIMIN", "B:NOTLOG", "I:IB"]
@@ -170,3 +175,35 @@ def test_reader_errors(tmp_path, sim):
     path = grab_params(sim, ["B:VIMIN"], W, tmp_path / "o", tmp_path / "d").path
     with pytest.raises(DataFileError, match="no device I:IB"):
         read_param_device(path, "I:IB")
+
+
+def test_a_newer_file_of_the_partition_wins_over_a_late_publisher(sim, tmp_path):
+    out = tmp_path / "out"
+    first = grab_params(sim, ["B:VIMIN"], W, out, tmp_path / "d").path
+    newer = first.with_name(first.name.replace(first.name.split("_")[1], "4000000000"))
+    first.rename(newer)  # another run of the same partition created later, published first
+    with pytest.raises(SupersededError, match="superseded by the newer"):
+        grab_params(sim, ["B:VIMIN"], W, out, tmp_path / "d")
+    assert _listing(out) == [newer.name]
+
+
+def test_windows_sharing_a_name_in_the_repeated_hour_both_survive(sim, tmp_path):
+    cdt = parse_local_datetime("2026-11-01 01:00")  # first 01:00, still CDT
+    cst = cdt + 3600  # the second 01:00, CST: the same local name
+    a = grab_params(sim, ["B:VIMIN"], Window(cdt, cdt + 600), tmp_path / "o", tmp_path / "d")
+    b = grab_params(sim, ["B:VIMIN"], Window(cst, cst + 600), tmp_path / "o", tmp_path / "d")
+    assert a.path.name.split("_From_")[1] == b.path.name.split("_From_")[1]
+    assert a.path.exists() and b.path.exists() and b.superseded == []
+
+
+def test_draft_is_fsynced_before_it_gets_its_name(sim, tmp_path, monkeypatch):
+    synced = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(drafts.os, "fsync", lambda fd: (synced.append(
+        os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
+    order = []
+    monkeypatch.setattr(drafts.os, "replace", lambda a, b: (order.append(len(synced)),
+                                                            real_replace(a, b))[1])
+    grab_params(sim, ["B:VIMIN"], W, tmp_path / "out", tmp_path / "drafts")
+    assert synced[0].endswith(".draft") and order == [1]  # file synced, then renamed
+    assert synced[-1] == str(tmp_path / "out")  # and the directory entry made durable

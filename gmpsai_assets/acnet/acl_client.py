@@ -75,7 +75,10 @@ class AclDataLogger:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.node = check_node_name(node)
-        self.url = httpx.URL(url)
+        try:
+            self.url = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise SettingsError(f"GMPSAI_ACL_URL is not a valid URL ({exc}): {url!r}") from None
         if self.url.scheme not in ("http", "https") or not self.url.host or self.url.query:
             raise SettingsError(
                 f"GMPSAI_ACL_URL must be an http(s) URL of the acl.pl CGI without a query, "
@@ -146,11 +149,14 @@ class AclDataLogger:
         code = event_hex(event)
         utc_parts, sc_parts = [], []
         for piece in window.split(self.chunk_s):
-            start, end = acl_local_bounds(piece)
+            request = acl_request_window(piece)
+            start, end = request.acl_bounds()
             command = f'event_log/start_time="{start}"/stop_time="{end}"/event={code}'
             reply = self._get(command, EventLogParser, f"event_log ${code} {piece}")
             wall = reply.columns["local"].astype(np.int64) / 1000.0
-            utc = local_wall_to_utc(wall, piece)
+            # the window actually asked for settles a repeated-hour series, not `piece`: the
+            # request may begin before the repeated hour while `piece` begins inside it
+            utc = local_wall_to_utc(wall, request)
             utc = np.round(utc * 1000.0) / 1000.0  # the reply's millisecond resolution
             keep = (utc >= piece.start) & (utc < piece.end)
             utc_parts.append(utc[keep])
@@ -275,13 +281,18 @@ def _ambiguous(epoch: float) -> bool:
     return a != b
 
 
-def acl_local_bounds(window: Window) -> tuple[str, str]:
-    """Local `YYYY-MM-DD+HH:MM:SS` bounds that surely cover `window`, whatever the gateway
-    makes of a reading in the repeated hour: seconds rounded outwards, an ambiguous bound moved
-    out of the repeated hour (the caller keeps only what falls inside the UTC window)."""
+def acl_request_window(window: Window) -> Window:
+    """A window whose local bounds surely cover `window`, whatever the gateway makes of a
+    reading in the repeated hour: seconds rounded outwards, an ambiguous bound moved out of the
+    repeated hour (the caller keeps only what falls inside the UTC window)."""
     start, end = float(math.floor(window.start)), float(math.ceil(window.end))
     while _ambiguous(start):
         start -= 900.0
     while _ambiguous(end):
         end += 900.0
-    return Window(start, end).acl_bounds()
+    return Window(start, end)
+
+
+def acl_local_bounds(window: Window) -> tuple[str, str]:
+    """`acl_request_window`'s bounds as the ACL commands write them (local, `+`)."""
+    return acl_request_window(window).acl_bounds()

@@ -10,6 +10,7 @@ from gmpsai_assets.acnet.datalogger import DataLoggerError
 from gmpsai_assets.acnet.devices import DeviceListError, DeviceNameError
 from gmpsai_assets.files.drafts import OutputDirError
 from gmpsai_assets.files.paramfile import DataFileError
+from gmpsai_assets.files.naming import SupersededError
 from gmpsai_assets.grab import NoDataError
 from gmpsai_assets.settings import SettingsError
 from gmpsai_assets.stats.legacy_db import LegacyDbError
@@ -24,7 +25,7 @@ class UsageError(ValueError):
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     WindowError, DeviceListError, DeviceNameError, SettingsError, OutputDirError,
-    NoDataError, DataFileError, DataLoggerError,
+    NoDataError, DataFileError, DataLoggerError, SupersededError,
 )
 USER_ERRORS += (StoreError, LegacyDbError, LegacyImportError, TimelineStoreError)
 

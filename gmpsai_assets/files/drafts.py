@@ -48,6 +48,8 @@ def _fsync_dir(path: Path) -> None:
 
 def publish(draft: Path, final: Path) -> Path:
     """Move a finished draft to `final` atomically (rename, or copy+fsync+rename across devices)."""
+    with open(draft, "rb+") as fh:  # the data is on disk before its name is in the directory
+        os.fsync(fh.fileno())
     try:
         os.replace(draft, final)
     except OSError as exc:

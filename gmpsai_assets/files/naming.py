@@ -11,7 +11,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gmpsai_assets.window import Window, format_local, parse_local_datetime
+import h5py
+
+from gmpsai_assets.window import (
+    FERMILAB_TZ,
+    Window,
+    format_local,
+    parse_local_datetime,
+    to_local,
+)
 
 PARAM_PREFIX = "MLParamData"
 EVENT_PREFIX = "MLEventData"
@@ -64,11 +72,44 @@ def same_partition_files(directory: Path, prefix: str, node: str, window: Window
                   if (n := parse_data_file_name(p.name)) and n.prefix == prefix)
 
 
+class SupersededError(RuntimeError):
+    """A newer file of the same partition was published while this one was being written."""
+
+
 def remove_superseded(published: Path, prefix: str, node: str, window: Window) -> list[Path]:
-    """Delete older files of the same partition once `published` is in place."""
-    removed = []
-    for path in same_partition_files(published.parent, prefix, node, window):
-        if path != published:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
+    """Delete older files of the same partition once `published` is in place.
+
+    The newest creation time wins, as in the statistics store: should two runs of one
+    partition overlap and a newer file already be there, `published` is the one removed and
+    SupersededError says so. Near the repeated hour of DST's end two windows can share a name,
+    so there a file is only treated as the same partition if its UTC window attributes agree.
+    """
+    mine = parse_data_file_name(published.name)
+    assert mine is not None, published
+    others = [p for p in same_partition_files(published.parent, prefix, node, window)
+              if p != published and _same_window(p, window)]
+    newer = [p for p in others if (n := parse_data_file_name(p.name)) and n.created > mine.created]
+    if newer:
+        published.unlink(missing_ok=True)
+        raise SupersededError(f"{published.name} was superseded by the newer {newer[-1].name}")
+    for path in others:
+        path.unlink(missing_ok=True)
+    return others
+
+
+def _same_window(path: Path, window: Window) -> bool:
+    """Does `path` (same name shape) really hold `window`? Only doubtful in the repeated hour."""
+    if not (_repeated_hour(window.start) or _repeated_hour(window.end)):
+        return True
+    try:
+        with h5py.File(path, "r") as f:
+            start, end = f.attrs["window_start_utc"], f.attrs["window_end_utc"]
+    except (OSError, KeyError):
+        return False  # cannot tell: keep it rather than delete another window's data
+    return abs(float(start) - window.start) < 1e-3 and abs(float(end) - window.end) < 1e-3
+
+
+def _repeated_hour(epoch: float) -> bool:
+    local = to_local(epoch).replace(tzinfo=None)
+    return (local.replace(tzinfo=FERMILAB_TZ, fold=0).timestamp()
+            != local.replace(tzinfo=FERMILAB_TZ, fold=1).timestamp())
