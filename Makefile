@@ -5,10 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export GMPSAI_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME    ?= $(CURDIR)/.dagster_home
+# Paths the user gives relative to the checkout stay right inside `make dev`, which runs from
+# inside $(DAGSTER_HOME).
+export GMPSAI_DATA_DIR := $(abspath $(GMPSAI_DATA_DIR))
+export DAGSTER_HOME := $(abspath $(DAGSTER_HOME))
+$(foreach v,GMPSAI_STATS_DB GMPSAI_PUBLISH_DIR GMPSAI_TIMELINE_DB GMPSAI_PARAM_LIST,\
+  $(if $($(v)),$(eval export $(v) := $(abspath $($(v))))))
 DAGSTER_PORT ?= 3000
 # Browser tests drive Debian's chromium; `make test` installs it when missing (root or sudo).
 CHROMIUM ?= /usr/bin/chromium
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# `sudo -n` fails at once, with sudo's own message, where a password would be needed (no stdin).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
 .PHONY: run test dev bench lint clean install
 

@@ -168,6 +168,17 @@ class Settings:
             raise SettingsError("GMPSAI_TIMELINE_SENSOR_S must be at least 1 (second)")
         return n
 
+    def first_day(self) -> str:
+        """GMPSAI_START_DATE, checked: the first daily partition (YYYY-MM-DD)."""
+        import datetime as dt
+
+        try:
+            return dt.date.fromisoformat(self.start_date).isoformat()
+        except ValueError:
+            raise SettingsError(
+                f"GMPSAI_START_DATE must be a date YYYY-MM-DD, got {self.start_date!r}"
+            ) from None
+
     def run_retention(self) -> float:
         """GMPSAI_RUN_RETENTION_DAYS in days (at least one)."""
         days = _positive(self.run_retention_days, "GMPSAI_RUN_RETENTION_DAYS")

@@ -82,6 +82,8 @@ def test_one_failed_day_does_not_stop_the_range(home, capsys, monkeypatch):
     (["--from", "2026-02-03", "--to", "2026-02-01"], "is before --from"),
     (["--from", "2026-02-30", "--to", "2026-03-01"], "not a date"),
     (["--from", "2000-01-01", "--to", "2026-03-01"], "split the range"),
+    (["--from", "2019-12-31", "--to", "2020-01-01"], "is not a daily partition"),
+    (["--from", "2099-12-30", "--to", "2100-01-01", "--dryrun"], "is not a daily partition"),
 ])
 def test_bad_ranges(home, capsys, argv, message):
     code, _, err = _cli(capsys, "backfill", *argv)

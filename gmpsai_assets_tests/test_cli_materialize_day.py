@@ -25,3 +25,11 @@ def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, 
 def test_materialize_day_bad_date(capsys):
     assert main(["materialize-day", "--date", "2026-3-1x"]) == 2
     assert "not a date" in capsys.readouterr().err
+    assert main(["materialize-day", "--date", "2099-01-01"]) == 2  # not over yet
+    assert "is not a daily partition" in capsys.readouterr().err
+
+
+def test_materialize_day_bad_settings(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DAGSTER_HOME", "relative/home")
+    assert main(["materialize-day", "--date", "2026-01-01"]) == 2
+    assert "DAGSTER_HOME must be an existing absolute directory" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from gmpsai_assets.settings import Settings, SettingsError
 def open_datalogger(settings: Settings) -> DataLogger:
     """The DataLogger named by `settings.source`, or SettingsError for an unknown name."""
     source = settings.checked_source()
+    settings.in_flight()  # a bad GMPSAI_MAX_IN_FLIGHT is an error for every source
     if source == "simulated":
         return SimulatedBooster(
             seed=settings.seed(), node=settings.logger_node, sc_ticks=settings.sc_ticks()

@@ -54,9 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, *USER_ERRORS) as exc:
         print(f"{args.prog}: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a full disk, a permission change mid-run: no traceback either
+    except OSError as exc:  # a path that cannot be used, a full disk: no traceback either
         print(f"{args.prog}: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print(f"{args.prog}: interrupted", file=sys.stderr)
         return 130

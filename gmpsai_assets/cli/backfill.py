@@ -14,7 +14,7 @@ import sys
 import time
 
 from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.cli.materialize_day import failure_lines, instance, run_day
+from gmpsai_assets.cli.materialize_day import check_partition, failure_lines, instance, run_day
 from gmpsai_assets.window import parse_date
 
 NAME = "backfill"
@@ -38,6 +38,8 @@ def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
     n = (last - first).days + 1
     if n > MAX_DAYS:
         raise UsageError(f"{n} days is more than {MAX_DAYS}; split the range")
+    check_partition(first)
+    check_partition(last)
     return [first + dt.timedelta(days=i) for i in range(n)]
 
 

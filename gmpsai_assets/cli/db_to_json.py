@@ -77,8 +77,8 @@ def _check_db(db: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    if args.maxparams < 1 or args.maxrows < 1:
-        raise UsageError("--maxparams and --maxrows must be at least 1")
+    if args.maxparams < 1 or not 1 <= args.maxrows < 1e12:
+        raise UsageError("--maxparams and --maxrows must be at least 1 (and finite)")
     name = args.outfilename or settings.publish_json_name
     if not name or "/" in name or name.startswith("."):
         raise UsageError(f"-o wants a plain file name, got {name!r}")

@@ -40,8 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    if args.maxparams < 1 or args.maxrows < 1:
-        raise UsageError("--maxparams and --maxrows must be at least 1")
+    if args.maxparams < 1 or not 1 <= args.maxrows < 1e12:
+        raise UsageError("--maxparams and --maxrows must be at least 1 (and finite)")
     gap_ticks = settings.gap_tick_limit()
     db = Path(args.db) if args.db else settings.stats_db_path
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None

@@ -34,8 +34,25 @@ def instance() -> dg.DagsterInstance:
     """The instance of $DAGSTER_HOME when set, so runs show in the UI; else an ephemeral one."""
     import dagster as dg
 
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else (
-        dg.DagsterInstance.ephemeral())
+    from gmpsai_assets.cli.common import UsageError
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    if not os.path.isabs(home) or not os.path.isdir(home):
+        raise UsageError(f"DAGSTER_HOME must be an existing absolute directory, got {home!r}")
+    return dg.DagsterInstance.get()
+
+
+def check_partition(day: dt.date) -> None:
+    """A one-line error for a day that is not a daily partition (too early, not yet over)."""
+    from gmpsai_assets.cli.common import UsageError
+    from gmpsai_assets.defs.partitions import daily_partitions
+
+    if not daily_partitions.has_partition_key(day.isoformat()):
+        first = daily_partitions.start.date().isoformat()
+        raise UsageError(f"{day} is not a daily partition: days run from {first} "
+                         f"(GMPSAI_START_DATE) to the last complete local day")
 
 
 def run_day(day: dt.date, inst: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
@@ -133,6 +150,7 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
 def run(args: argparse.Namespace) -> int:
     day = parse_date(args.date) if args.date else last_complete_day()
     inst = instance()
+    check_partition(day)
     result = run_day(day, inst)
     print_day(day, result)
     published = publish_step(result, inst)
