@@ -28,8 +28,10 @@ def small_list(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_writes_into_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own GMPSAI_DATA_DIR, so a default (./data) never lands in the repo."""
+    """Every test gets its own GMPSAI_DATA_DIR, so a default (./data) never lands in the repo,
+    and no DAGSTER_HOME from the caller (make exports one): tests that want one make their own."""
     monkeypatch.setenv("GMPSAI_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
 
 
 @pytest.fixture

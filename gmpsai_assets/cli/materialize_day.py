@@ -149,8 +149,8 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
 
 def run(args: argparse.Namespace) -> int:
     day = parse_date(args.date) if args.date else last_complete_day()
-    inst = instance()
     check_partition(day)
+    inst = instance()
     result = run_day(day, inst)
     print_day(day, result)
     published = publish_step(result, inst)
