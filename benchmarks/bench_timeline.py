@@ -15,18 +15,16 @@ Figures, each beside a floor measured in the same run:
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import Row, print_table
+from benchmarks.common import Row, median_seconds, print_table
 from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.acnet.tclk import TimelineEntry
 from gmpsai_assets.timeline.day import summarize_day
@@ -40,15 +38,6 @@ from gmpsai_assets.window import Window, day_window
 DAY = "2026-03-10"
 LONG_DDL = ("CREATE TABLE long (sc_start_utc DOUBLE, entry_index INTEGER, event_hex VARCHAR, "
             "sc_event_time DOUBLE, PRIMARY KEY (sc_start_utc, entry_index))")
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
 
 
 def _day(timing: SimulatedTiming, window: Window) -> list[Supercycle]:
@@ -88,7 +77,7 @@ def main() -> None:
 
         # one supercycle per minute, timeline already known
         spare = iter(scs[1:])
-        ours = _median(lambda: store.record(next(spare)), 25)
+        ours = median_seconds(lambda: store.record(next(spare)), 25)
         bare = tmp / "bare.duckdb"
         with duckdb.connect(str(bare)) as con:
             con.execute("CREATE TABLE sc (t DOUBLE PRIMARY KEY, tid VARCHAR)")
@@ -98,7 +87,7 @@ def main() -> None:
             with duckdb.connect(str(bare)) as con:
                 con.execute("INSERT INTO sc VALUES (?, 'x')", [float(next(counter))])
         rows.append(Row("record one supercycle (open+txn+close)", ours * 1e3,
-                        _median(bare_one, 25) * 1e3, "ms", "bare connect+insert+close",
+                        median_seconds(bare_one, 25) * 1e3, "ms", "bare connect+insert+close",
                         "<< 60 s"))
 
         # a supercycle whose timeline is new: its entries are written once
@@ -107,7 +96,7 @@ def main() -> None:
                             (*sc.entries[:-1], TimelineEntry(last.index, last.event, 99.0 + i)))
                  for i, sc in enumerate(scs[:7])]
         it = iter(fresh)
-        ours_new = _median(lambda: store.record(next(it)), 7)
+        ours_new = median_seconds(lambda: store.record(next(it)), 7)
         frame = long[long.sc_start_utc == long.sc_start_utc.iloc[0]].copy()
         n = iter(range(10**6))
 
@@ -117,7 +106,7 @@ def main() -> None:
                 con.execute("CREATE TABLE IF NOT EXISTS e AS SELECT * FROM frame LIMIT 0")
                 con.execute("INSERT INTO e SELECT * FROM frame")
         rows.append(Row(f"record one with a new timeline ({len(frame)} entries)",
-                        ours_new * 1e3, _median(bare_entries, 7) * 1e3, "ms",
+                        ours_new * 1e3, median_seconds(bare_entries, 7) * 1e3, "ms",
                         "bare bulk insert of the entries", "<< 60 s"))
 
         # the whole day, normalized, against the old long form
@@ -133,21 +122,22 @@ def main() -> None:
                         f"old long form, {len(long)} rows", "smaller"))
 
         out = tmp / "day.parquet"
-        ours_export = _median(lambda: day_store.export_parquet(window.start, window.end, out), 3)
+        ours_export = median_seconds(
+            lambda: day_store.export_parquet(window.start, window.end, out), 3)
 
         def bare_export() -> None:
             with duckdb.connect(str(long_db), read_only=True) as con:
                 con.execute(f"COPY (SELECT * FROM long ORDER BY 1, 2) TO '{tmp / 'b.parquet'}' "
                             "(FORMAT parquet, COMPRESSION zstd)")
-        rows.append(Row("export the day to Parquet", ours_export, _median(bare_export, 3), "s",
-                        "bare COPY of the long table", "<= 2x"))
+        rows.append(Row("export the day to Parquet", ours_export, median_seconds(bare_export, 3),
+                        "s", "bare COPY of the long table", "<= 2x"))
 
-        ours_sum = _median(lambda: summarize_day(day_store, window, window.end + 1), 5)
+        ours_sum = median_seconds(lambda: summarize_day(day_store, window, window.end + 1), 5)
 
         def bare_select() -> None:
             with duckdb.connect(str(long_db), read_only=True) as con:
                 con.execute("SELECT DISTINCT sc_start_utc FROM long ORDER BY 1").fetchall()
-        rows.append(Row("summarize the day", ours_sum, _median(bare_select, 5), "s",
+        rows.append(Row("summarize the day", ours_sum, median_seconds(bare_select, 5), "s",
                         "bare distinct starts of the long table", "<= 2x"))
 
         legacy_rows = list(long.itertuples(index=False, name=None))
@@ -164,7 +154,7 @@ def main() -> None:
                 con.register("long_frame", long)
                 con.execute("INSERT INTO long SELECT * FROM long_frame")
         rows.append(Row(f"import the day as old rows ({len(long)})", ours_import,
-                        _median(bare_import, 1), "s", "bare bulk insert, keyed long table",
+                        median_seconds(bare_import, 1), "s", "bare bulk insert, keyed long table",
                         "any"))
     print_table(f"timeline store, {len(scs)} supercycles of {DAY}"
                 f"{' (quarter day)' if quick else ''}", rows)
