@@ -17,6 +17,7 @@ from gmpsai_assets.files import drafts
 from gmpsai_assets.files.naming import (
     PARAM_PREFIX,
     SupersededError,
+    newest_partition_file,
     parse_data_file_name,
     same_partition_files,
 )
@@ -207,3 +208,12 @@ def test_draft_is_fsynced_before_it_gets_its_name(sim, tmp_path, monkeypatch):
     grab_params(sim, ["B:VIMIN"], W, tmp_path / "out", tmp_path / "drafts")
     assert synced[0].endswith(".draft") and order == [1]  # file synced, then renamed
     assert synced[-1] == str(tmp_path / "out")  # and the directory entry made durable
+
+
+def test_newest_partition_file_is_the_latest_created(sim, tmp_path):
+    out = tmp_path / "out"
+    assert newest_partition_file(out, PARAM_PREFIX, "MLrn", W) is None  # no directory yet
+    path = grab_params(sim, ["B:VIMIN"], W, out, tmp_path / "d").path
+    older = path.with_name(path.name.replace(path.name.split("_")[1], "999999999"))  # 9 digits
+    older.write_bytes(b"")
+    assert newest_partition_file(out, PARAM_PREFIX, "MLrn", W) == path

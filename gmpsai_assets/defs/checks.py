@@ -9,12 +9,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from gmpsai_assets.defs.event_data import _newest, event_data  # the day's newest file
+from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.file_stats import StatsResource
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX
+from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
 from gmpsai_assets.stats.quality import ERROR, WARN, Verdict, assess_event_file, assess_param_file
 from gmpsai_assets.window import day_window
 
@@ -64,7 +64,7 @@ def param_data_quality(
     window = day_window(context.partition_key)
     settings = stats.settings(storage)
     node = datalogger.settings().logger_node
-    path = _newest(settings.params_dir, PARAM_PREFIX, node, window)
+    path = newest_partition_file(settings.params_dir, PARAM_PREFIX, node, window)
     if path is None:
         for name in PARAM_CHECKS:
             yield dg.AssetCheckResult(
@@ -92,7 +92,7 @@ def event_times_increasing(
     storage: StorageResource,
 ) -> dg.AssetCheckResult:
     window = day_window(context.partition_key)
-    path = _newest(storage.settings().events_dir, EVENT_PREFIX,
+    path = newest_partition_file(storage.settings().events_dir, EVENT_PREFIX,
                    datalogger.settings().logger_node, window)
     if path is None:
         return dg.AssetCheckResult(

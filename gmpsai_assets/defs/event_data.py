@@ -1,7 +1,6 @@
 """`event_data`: one HDF5 file per local day with the occurrences of every TCLK event, and the
 checks that tie it to the parameter data and to the supercycle."""
 
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -19,10 +18,10 @@ from gmpsai_assets.events import (
 )
 from gmpsai_assets.files.eventfile import read_event
 from gmpsai_assets.files.h5common import DataFileError
-from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, same_partition_files
+from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
 from gmpsai_assets.settings import Settings, SettingsError
-from gmpsai_assets.window import Window, day_window
+from gmpsai_assets.window import day_window
 
 
 class EventDataConfig(dg.Config):
@@ -91,11 +90,6 @@ def _labels(events: list[int]) -> str:
     return ", ".join(event_label(e) for e in events)
 
 
-def _newest(directory: Path, prefix: str, node: str, window: Window) -> Path | None:
-    files = same_partition_files(directory, prefix, node, window) if directory.exists() else []
-    return files[-1] if files else None  # names sort by creation time within a partition
-
-
 @dg.asset_check(
     asset=event_data,
     additional_deps=[param_data],  # runs after param_data when both are in the run
@@ -114,8 +108,8 @@ def ticks_match_param_samples(
 ) -> dg.AssetCheckResult:
     window = day_window(context.partition_key)
     node, dirs = datalogger.settings().logger_node, storage.settings()
-    event_file = _newest(dirs.events_dir, EVENT_PREFIX, node, window)
-    param_file = _newest(dirs.params_dir, PARAM_PREFIX, node, window)
+    event_file = newest_partition_file(dirs.events_dir, EVENT_PREFIX, node, window)
+    param_file = newest_partition_file(dirs.params_dir, PARAM_PREFIX, node, window)
     if event_file is None or param_file is None:
         missing = "event_data" if event_file is None else "param_data"
         return dg.AssetCheckResult(
@@ -170,7 +164,7 @@ def one_00_per_supercycle(
 ) -> dg.AssetCheckResult:
     window = day_window(context.partition_key)
     node = datalogger.settings().logger_node
-    event_file = _newest(storage.settings().events_dir, EVENT_PREFIX, node, window)
+    event_file = newest_partition_file(storage.settings().events_dir, EVENT_PREFIX, node, window)
     if event_file is None:
         return dg.AssetCheckResult(
             passed=False, severity=dg.AssetCheckSeverity.WARN,

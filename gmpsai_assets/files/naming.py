@@ -72,6 +72,14 @@ def same_partition_files(directory: Path, prefix: str, node: str, window: Window
                   if (n := parse_data_file_name(p.name)) and n.prefix == prefix)
 
 
+def newest_partition_file(directory: Path, prefix: str, node: str, window: Window) -> Path | None:
+    """The partition's current file (newest creation time), or None if there is none yet."""
+    if not directory.exists():
+        return None
+    files = same_partition_files(directory, prefix, node, window)
+    return max(files, key=lambda p: parse_data_file_name(p.name).created, default=None)
+
+
 class SupersededError(RuntimeError):
     """A newer file of the same partition was published while this one was being written."""
 
