@@ -18,8 +18,13 @@ from typing import Protocol
 import numpy as np
 
 from gmpsai_assets.acnet.datalogger import fetch_bounded
-from gmpsai_assets.acnet.tclk import MAX_EVENT, TimingSource, check_event, event_label
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import (
+    MAX_EVENT,
+    NOMINAL_TICK_S,
+    TimingSource,
+    check_event,
+    event_label,
+)
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.eventfile import EventFileWriter, EventRecord
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name, remove_superseded

@@ -5,8 +5,6 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.datalogger import LoggerUnavailable
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.events import (
     check_supercycle_starts,
     check_ticks_against_samples,
@@ -15,6 +13,8 @@ from gmpsai_assets.events import (
 from gmpsai_assets.files.eventfile import list_events, read_event, read_event_attrs
 from gmpsai_assets.files.naming import EVENT_PREFIX, parse_data_file_name
 from gmpsai_assets.grab import NoDataError
+from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.window import (
     FERMILAB_TZ,
     Window,

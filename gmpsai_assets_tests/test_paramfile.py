@@ -120,7 +120,7 @@ def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
     out, draft = tmp_path / "out", tmp_path / "drafts"
     script = textwrap.dedent(f"""
         import sys, time
-        from gmpsai_assets.acnet.simulator import SimulatedBooster
+        from gmpsai_assets.sim.simulator import SimulatedBooster
         from gmpsai_assets.grab import grab_params
         from gmpsai_assets.window import day_window
         sim = SimulatedBooster()

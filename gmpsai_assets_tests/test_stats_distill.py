@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.datalogger import DeviceNotLogged, FetchOutcome
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.acnet.tclk import EventOccurrences
 from gmpsai_assets.files.eventfile import EventFileWriter
 from gmpsai_assets.files.paramfile import ParamFileWriter
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.compute import param_stats
 from gmpsai_assets.stats.distill import distill_file, distill_into_store, read_ahead

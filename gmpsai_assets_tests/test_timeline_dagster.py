@@ -19,10 +19,10 @@ from dagster._core.remote_origin import (  # to build a queued run as the daemon
     RemoteRepositoryOrigin,
 )
 
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.defs import timeline as T
 from gmpsai_assets.defs.resources import DataLoggerResource
 from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
 from gmpsai_assets.window import day_window
 

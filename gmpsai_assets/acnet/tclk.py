@@ -18,6 +18,11 @@ import numpy as np
 from gmpsai_assets.window import Window
 
 MAX_EVENT = 0xFF
+# The Booster's 15 Hz tick is four periods of the 60 Hz line (its rate follows the line).
+LINE_HZ = 60.0
+LINES_PER_TICK = 4
+NOMINAL_TICK_HZ = LINE_HZ / LINES_PER_TICK  # 15 Hz
+NOMINAL_TICK_S = 1.0 / NOMINAL_TICK_HZ
 
 
 class EventCodeError(ValueError):

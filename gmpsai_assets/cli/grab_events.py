@@ -13,11 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.acnet.tclk import EventCodeError, event_label, parse_event
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.events import grab_events
 from gmpsai_assets.settings import Settings
+from gmpsai_assets.sources import open_datalogger
 
 NAME = "grab-events"
 HELP = "grab TCLK event occurrences over a window into one HDF5 file"

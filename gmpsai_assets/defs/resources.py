@@ -10,8 +10,8 @@ from pydantic import PrivateAttr
 
 from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.devices import load_device_list
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.settings import ENV_DEFAULTS, Settings
+from gmpsai_assets.sources import open_datalogger
 
 
 def env_or_default(var: str) -> str | dg.EnvVar:

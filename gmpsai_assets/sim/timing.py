@@ -25,9 +25,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from gmpsai_assets.acnet.randomness import key_of, uniform
-from gmpsai_assets.acnet.tclk import EventOccurrences, TimelineEntry, check_event
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S, TickClock
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S, EventOccurrences, TimelineEntry, check_event
+from gmpsai_assets.sim.clock import TickClock
+from gmpsai_assets.sim.randomness import key_of, uniform
 from gmpsai_assets.window import Window
 
 DEFAULT_SC_TICKS = 901  # 60.0667 s, the team's notes
