@@ -20,7 +20,7 @@ _OURS = textwrap.dedent("""
     import json, tempfile, time
     from pathlib import Path
     from gmpsai_assets.sim.simulator import SimulatedBooster
-    from gmpsai_assets.events import grab_events
+    from gmpsai_assets.ingest.events import grab_events
     from gmpsai_assets.window import day_window
     tmp = Path(tempfile.mkdtemp())
     w = day_window("{day}")
@@ -82,7 +82,7 @@ _CONVERT = textwrap.dedent("""
     import json, time
     import numpy as np
     from gmpsai_assets.sim.timing import SimulatedTiming
-    from gmpsai_assets.events import check_ticks_against_samples
+    from gmpsai_assets.quality.crosschecks import check_ticks_against_samples
     from gmpsai_assets.sim.simulator import SimulatedBooster
     from gmpsai_assets.window import day_window, local_wall_to_utc, to_local
     w = day_window("{day}")

@@ -22,7 +22,7 @@ from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import Settings, SettingsError
 from gmpsai_assets.sim.acl_server import AclServer, Faults
 from gmpsai_assets.sim.simulator import SimulatedBooster

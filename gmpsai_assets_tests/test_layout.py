@@ -61,3 +61,12 @@ def test_the_domain_core_never_imports_dagster():
     bad = {mod: names for mod, names in _offenders("gmpsai_assets", "dagster").items()
            if mod in core}
     assert bad == {}
+
+
+def test_configuration_does_not_reach_into_the_control_system():
+    assert _offenders("gmpsai_assets.settings", "gmpsai_assets.acnet") == {}
+
+
+def test_the_quality_vocabulary_imports_nothing_of_the_package():
+    # settings takes its completeness defaults from it, so it must stay a leaf
+    assert _offenders("gmpsai_assets.quality", "gmpsai_assets").get("gmpsai_assets.quality") is None

@@ -27,7 +27,7 @@ from gmpsai_assets.files.paramfile import (
     read_param_attrs,
     read_param_device,
 )
-from gmpsai_assets.grab import NoDataError, grab_params
+from gmpsai_assets.ingest.params import NoDataError, grab_params
 from gmpsai_assets.window import Window, day_window, parse_local_datetime
 
 W = Window(day_window("2026-03-10").start + 3600, day_window("2026-03-10").start + 3660)
@@ -121,7 +121,7 @@ def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         from gmpsai_assets.sim.simulator import SimulatedBooster
-        from gmpsai_assets.grab import grab_params
+        from gmpsai_assets.ingest.params import grab_params
         from gmpsai_assets.window import day_window
         sim = SimulatedBooster()
         def progress(line):

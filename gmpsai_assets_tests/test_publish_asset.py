@@ -17,7 +17,7 @@ from gmpsai_assets.defs.published_json import (
     publishing_automation_sensor,
 )
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file

@@ -18,6 +18,7 @@ import numpy as np
 from gmpsai_assets.window import Window
 
 MAX_EVENT = 0xFF
+SC_START, CLOCK_15HZ = 0x00, 0x0C  # $00 starts a supercycle; $0C fires on every 15 Hz tick
 # The Booster's 15 Hz tick is four periods of the 60 Hz line (its rate follows the line).
 LINE_HZ = 60.0
 LINES_PER_TICK = 4

@@ -2,7 +2,7 @@
 
 `param_data_quality` reads the partition's parameter file once and answers four checks (devices
 present, timestamps increasing, values finite, completeness); `event_times_increasing` does the
-same for the event file. The rules are in stats/quality.py; here they become check results.
+same for the event file. The rules are in quality/files.py; here they become check results.
 """
 
 from pathlib import Path
@@ -15,7 +15,8 @@ from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
-from gmpsai_assets.stats.quality import ERROR, WARN, Verdict, assess_event_file, assess_param_file
+from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN, ERROR, WARN, Verdict
+from gmpsai_assets.quality.files import assess_event_file, assess_param_file
 from gmpsai_assets.window import day_window
 
 _SEVERITY = {WARN: dg.AssetCheckSeverity.WARN, ERROR: dg.AssetCheckSeverity.ERROR}
@@ -26,8 +27,9 @@ PARAM_CHECKS = {
     "values_finite": "No device has a NaN or infinite value.",
     "completeness": (
         "Every listed device holds enough of the day's 15 Hz ticks: WARN below "
-        "GMPSAI_COMPLETENESS_WARN (default 0.95), ERROR below GMPSAI_COMPLETENESS_ERROR "
-        "(default 0.5: a dead device or hours of outage)."
+        f"GMPSAI_COMPLETENESS_WARN (default {COMPLETENESS_WARN:g}), ERROR below "
+        f"GMPSAI_COMPLETENESS_ERROR (default {COMPLETENESS_ERROR:g}: a dead device or hours of "
+        "outage)."
     ),
 }
 

@@ -5,22 +5,17 @@ checks that tie it to the parameter data and to the supercycle."""
 import dagster as dg
 from pydantic import Field
 
-from gmpsai_assets.acnet.tclk import event_label, parse_event
+from gmpsai_assets.acnet.tclk import CLOCK_15HZ, SC_START, event_label
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.events import (
-    CLOCK_15HZ,
-    SC_START,
-    check_supercycle_starts,
-    check_ticks_against_samples,
-    grab_events,
-)
 from gmpsai_assets.files.eventfile import read_event
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.ingest.events import grab_events, parse_max_event
+from gmpsai_assets.quality.crosschecks import check_supercycle_starts, check_ticks_against_samples
+from gmpsai_assets.settings import Settings
 from gmpsai_assets.window import day_window
 
 
@@ -50,7 +45,7 @@ def event_data(
     storage: StorageResource,
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
-    max_event = _max_event(config.max_event)
+    max_event = parse_max_event(config.max_event, "max_event")
     source = datalogger.open()
     context.log.info(
         f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
@@ -77,13 +72,6 @@ def event_data(
             "duration_s": round(result.seconds, 3),
         }
     )
-
-
-def _max_event(text: str) -> int:
-    try:
-        return parse_event(text)
-    except ValueError as exc:
-        raise SettingsError(f"max_event: {exc}") from None
 
 
 def _labels(events: list[int]) -> str:

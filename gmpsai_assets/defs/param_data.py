@@ -5,7 +5,7 @@ import dagster as dg
 
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.window import day_window
 
 
