@@ -70,3 +70,10 @@ def test_configuration_does_not_reach_into_the_control_system():
 def test_the_quality_vocabulary_imports_nothing_of_the_package():
     # settings takes its completeness defaults from it, so it must stay a leaf
     assert _offenders("gmpsai_assets.quality", "gmpsai_assets").get("gmpsai_assets.quality") is None
+
+
+def test_the_cli_uses_only_public_pieces_of_the_dagster_layer():
+    private = {mod: sorted(n for n in names if n.startswith("gmpsai_assets.defs")
+                           and n.rpartition(".")[2].startswith("_"))
+               for mod, names in IMPORTS.items() if mod.startswith("gmpsai_assets.cli")}
+    assert {mod: names for mod, names in private.items() if names} == {}
