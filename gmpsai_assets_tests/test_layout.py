@@ -77,3 +77,14 @@ def test_the_cli_uses_only_public_pieces_of_the_dagster_layer():
                            and n.rpartition(".")[2].startswith("_"))
                for mod, names in IMPORTS.items() if mod.startswith("gmpsai_assets.cli")}
     assert {mod: names for mod, names in private.items() if names} == {}
+
+
+def test_the_timeline_store_has_its_own_database_helper():
+    assert _offenders("gmpsai_assets.timeline", "gmpsai_assets.stats") == {}
+
+
+def test_files_know_tclk_names_but_no_source_types():
+    acnet = _offenders("gmpsai_assets.files", "gmpsai_assets.acnet")
+    beyond_tclk = {mod: [n for n in names if not n.startswith("gmpsai_assets.acnet.tclk")]
+                   for mod, names in acnet.items()}
+    assert {mod: names for mod, names in beyond_tclk.items() if names} == {}

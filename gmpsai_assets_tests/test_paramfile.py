@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable, Samples
+from gmpsai_assets.acnet.datalogger import LoggerUnavailable
 from gmpsai_assets.files import drafts
 from gmpsai_assets.files.naming import (
     PARAM_PREFIX,
@@ -28,6 +28,7 @@ from gmpsai_assets.files.paramfile import (
     read_param_device,
 )
 from gmpsai_assets.ingest.params import NoDataError, grab_params
+from gmpsai_assets.samples import Samples
 from gmpsai_assets.window import Window, day_window, parse_local_datetime
 
 W = Window(day_window("2026-03-10").start + 3600, day_window("2026-03-10").start + 3660)

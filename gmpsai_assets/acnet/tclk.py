@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
+from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.window import Window
 
 MAX_EVENT = 0xFF
@@ -68,18 +67,6 @@ def known_events() -> dict[int, str]:
         if m:
             out[int(m.group(1), 16)] = " ".join(m.group(2).split())
     return out
-
-
-@dataclass(frozen=True)
-class EventOccurrences:
-    """Every occurrence of one event in a window, time-ordered."""
-
-    event: int
-    utc_seconds: np.ndarray  # float64 UTC epoch seconds
-    sc_seconds: np.ndarray  # float64 seconds into the supercycle
-
-    def __len__(self) -> int:
-        return int(self.utc_seconds.shape[0])
 
 
 @dataclass(frozen=True)

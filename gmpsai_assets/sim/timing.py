@@ -29,10 +29,10 @@ from gmpsai_assets.acnet.tclk import (
     CLOCK_15HZ,
     NOMINAL_TICK_S,
     SC_START,
-    EventOccurrences,
     TimelineEntry,
     check_event,
 )
+from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.sim.clock import TickClock
 from gmpsai_assets.sim.randomness import key_of, uniform
 from gmpsai_assets.window import Window
