@@ -1,4 +1,5 @@
-"""param_data's data-quality checks pass on a clean simulated day and fail on a dead device."""
+"""The day's data-quality checks (judged by file_stats from its one read of the day's files) pass
+on a clean simulated day and fail on a dead device."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.defs.param_data import PARAM_CHECKS, param_data, param_data_quality
+from gmpsai_assets.defs.event_data import event_data
+from gmpsai_assets.defs.file_stats import file_stats
+from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.quality.files import PARAM_VERDICTS
 from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
 from gmpsai_assets.sim.simulator import SimulatedBooster
 
@@ -38,11 +42,18 @@ def _resources(tmp_path: Path, devices: list[str]) -> dict[str, dg.ConfigurableR
     }
 
 
-def _checks(tmp_path: Path, day: dt.date, devices: list[str]) -> dict[str, dg.AssetCheckEvaluation]:
-    result = dg.materialize([param_data, param_data_quality], partition_key=day.isoformat(),
-                            resources=_resources(tmp_path, devices))
+SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
+
+
+def _day(tmp_path: Path, day: dt.date, res: dict) -> dict[str, dg.AssetCheckEvaluation]:
+    result = dg.materialize([param_data, event_data, file_stats], partition_key=day.isoformat(),
+                            resources=res, run_config=SMALL_EVENTS)
     assert result.success  # a failed check is reported, it does not fail the run
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def _checks(tmp_path: Path, day: dt.date, devices: list[str]) -> dict[str, dg.AssetCheckEvaluation]:
+    return _day(tmp_path, day, _resources(tmp_path, devices))
 
 
 def test_checks_pass_on_a_clean_day_and_fail_on_a_dead_device(
@@ -53,7 +64,7 @@ def test_checks_pass_on_a_clean_day_and_fail_on_a_dead_device(
     devices = ["B:VIMIN", "I:IB", dead]
 
     clean = _checks(tmp_path / "clean", CLEAN_DAY, devices)
-    assert set(clean) == set(PARAM_CHECKS)
+    assert set(PARAM_VERDICTS) <= set(clean)
     assert all(e.passed for e in clean.values()), {n: e.description for n, e in clean.items()}
 
     bad = _checks(tmp_path / "dead", dead_day, devices)
@@ -70,14 +81,13 @@ def test_completeness_warns_between_the_limits(tmp_path: Path) -> None:
     # every device of a clean simulated day holds ~99.8% of its ticks: above 0.999 is a warning
     res["stats"] = StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.9999",
                                  completeness_error="0.5")
-    result = dg.materialize([param_data, param_data_quality],
-                            partition_key=CLEAN_DAY.isoformat(), resources=res)
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    checks = _day(tmp_path, CLEAN_DAY, res)
     assert not checks["completeness"].passed
     assert checks["completeness"].severity == dg.AssetCheckSeverity.WARN
 
 
 def test_materialize_day_runs_the_checks() -> None:
-    from gmpsai_assets.definitions import DAILY_CHECKS
+    from gmpsai_assets.definitions import DAILY_ASSETS
 
-    assert param_data_quality in DAILY_CHECKS
+    assert file_stats in DAILY_ASSETS
+    assert set(PARAM_VERDICTS) <= {k.name for k in file_stats.check_keys}

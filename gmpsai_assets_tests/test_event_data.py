@@ -4,21 +4,20 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS, defs
+from gmpsai_assets.definitions import DAILY_ASSETS, defs
 from gmpsai_assets.defs.event_data import (
     event_data,
     event_data_job,
     event_data_schedule,
-    one_00_per_supercycle,
-    ticks_match_param_samples,
 )
+from gmpsai_assets.defs.file_stats import file_stats
 from gmpsai_assets.defs.param_data import param_data
-from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
+from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
 from gmpsai_assets.files.eventfile import list_events, read_event_attrs
 from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.window import FERMILAB_TZ
 
-CHECKS = [ticks_match_param_samples, one_00_per_supercycle]
+SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
 
 
 def _resources(data_dir: Path, param_list: Path, seed: str | None = None) -> dict:
@@ -30,6 +29,8 @@ def _resources(data_dir: Path, param_list: Path, seed: str | None = None) -> dic
             max_in_flight=defaults["max_in_flight"],
         ),
         "storage": StorageResource(data_dir=str(data_dir)),
+        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
+                               completeness_error="0.5"),
     }
 
 
@@ -46,7 +47,7 @@ def _checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluat
 
 def test_dst_end_day_with_param_data_and_checks(tmp_path, one_device):
     data = tmp_path / "data"
-    result = dg.materialize([param_data, event_data, *CHECKS], partition_key="2026-11-01",
+    result = dg.materialize([param_data, event_data, file_stats], partition_key="2026-11-01",
                             resources=_resources(data, one_device))
     assert result.success
     meta = {k: v.value for k, v in
@@ -70,22 +71,22 @@ def test_dst_end_day_with_param_data_and_checks(tmp_path, one_device):
     assert tick_meta["reference_device"].value == "B:IMINER"
 
 
-def test_max_event_config_and_missing_param_file(tmp_path, one_device):
+def test_max_event_config_and_a_day_without_param_data(tmp_path, one_device):
     result = dg.materialize(
-        [event_data, *CHECKS], partition_key="2026-03-10",
-        resources=_resources(tmp_path / "data", one_device),
-        run_config={"ops": {"event_data": {"config": {"max_event": "0c"}}}},
+        [event_data, file_stats], partition_key="2026-03-10",
+        resources=_resources(tmp_path / "data", one_device), run_config=SMALL_EVENTS,
         raise_on_error=False,
     )
-    assert result.success
+    assert not result.success
     meta = result.asset_materializations_for_node("event_data")[0].metadata
     assert meta["events_requested"].value == 13
     assert max(list_events(meta["path"].value)) == 0x0C
-    checks = _checks(result)
-    assert not checks["ticks_match_param_samples"].passed
-    assert checks["ticks_match_param_samples"].severity == dg.AssetCheckSeverity.WARN
-    assert "no param_data file" in checks["ticks_match_param_samples"].description
-    assert checks["one_00_per_supercycle"].passed
+    failure = result.get_step_failure_events()[0]
+    assert failure.step_key == "file_stats"
+    assert "no param_data file of node MLrn for 2026-03-10" in str(
+        failure.step_failure_data.user_failure_data.description)
+    assert "materialize param_data for 2026-03-10 first" in str(
+        failure.step_failure_data.user_failure_data.description)
 
 
 def test_tick_check_fails_on_param_data_from_another_machine(tmp_path, one_device):
@@ -94,8 +95,8 @@ def test_tick_check_fails_on_param_data_from_another_machine(tmp_path, one_devic
     assert dg.materialize([param_data], partition_key=day,
                           resources=_resources(data, one_device, seed="1")).success
     result = dg.materialize(
-        [event_data, *CHECKS], partition_key=day, resources=_resources(data, one_device),
-        run_config={"ops": {"event_data": {"config": {"max_event": "0c"}}}},
+        [event_data, file_stats], partition_key=day, resources=_resources(data, one_device),
+        run_config=SMALL_EVENTS,
     )
     check = _checks(result)["ticks_match_param_samples"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -117,7 +118,7 @@ def test_bad_max_event_fails_the_run_with_a_clear_message(tmp_path, one_device):
 
 
 def test_registered_with_job_and_schedule():
-    assert event_data in DAILY_ASSETS and all(c in DAILY_CHECKS for c in CHECKS)
+    assert event_data in DAILY_ASSETS and not event_data.check_keys  # file_stats judges it
     assert defs.resolve_job_def("event_data_job") is not None
     schedule = defs.resolve_schedule_def("event_data_schedule")
     assert schedule.cron_schedule == "1 2 * * *"

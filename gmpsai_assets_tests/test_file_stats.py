@@ -1,118 +1,132 @@
-"""The sensor on a real Dagster instance, and file_stats materialized through Dagster."""
+"""`file_stats`: a local day's two files distilled once into the DuckDB store, the day's checks
+judged in the same step, a re-run replacing the day's rows, and automation that distils a day
+once both its files exist."""
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from gmpsai_assets.defs.file_stats import (
-    data_files_partitions,
-    data_files_sensor,
-    file_stats,
-)
-from gmpsai_assets.defs.resources import StatsResource, StorageResource
-from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.defs.event_data import event_data
+from gmpsai_assets.defs.file_stats import CHECKS, file_stats
+from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+from gmpsai_assets.files.eventfile import list_events
+from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.stats import store
-from gmpsai_assets_tests.test_stats_distill import _event_file, _param_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")
 
-
-def _age(path: Path, seconds: float = 60.0) -> Path:
-    """Files modified in the last 10 s may still be being copied in; make this one older."""
-    then = time.time() - seconds
-    os.utime(path, (then, then))
-    return path
+DAY = "2026-03-10"
+SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
 
 
-def _resources(data_dir: Path) -> dict[str, dg.ConfigurableResource]:
+def _resources(tmp_path: Path) -> dict[str, dg.ConfigurableResource]:
+    d = {field: default for field, default in ENV_DEFAULTS.values()}
+    plist = tmp_path / "list.txt"
+    plist.write_text("MLrn B:VIMIN\nMLrn I:IB\n")
     return {
-        "storage": StorageResource(data_dir=str(data_dir)),
+        "datalogger": DataLoggerResource(
+            source="simulated", acl_url=d["acl_url"], logger_node="MLrn",
+            param_list=str(plist), sim_seed=d["sim_seed"], max_in_flight="2"),
+        "storage": StorageResource(data_dir=str(tmp_path / "data")),
         "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
                                completeness_error="0.5"),
     }
 
 
-def _tick(instance: dg.DagsterInstance, data_dir: Path, cursor: str | None):
-    """One sensor evaluation, with its partition requests applied as the daemon would."""
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                  resources=_resources(data_dir))
-    result = data_files_sensor(ctx)
-    if isinstance(result, dg.SkipReason):
-        return [], ctx.cursor
-    for request in result.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(request.partitions_def_name,
-                                        list(request.partition_keys))
-    return result.run_requests, result.cursor
+def _files(instance: dg.DagsterInstance, res: dict) -> None:
+    assert dg.materialize([param_data, event_data], partition_key=DAY, instance=instance,
+                          resources=res, run_config=SMALL_EVENTS).success
 
 
-def test_sensor_requests_each_new_file_once_and_a_changed_file_again(
-    tmp_path: Path, sim: SimulatedBooster
-) -> None:
-    data = tmp_path / "data"
-    (data / "params").mkdir(parents=True)
-    (data / "events").mkdir()
-    param = _age(_param_file(data / "params", sim))
-    event = _age(_event_file(data / "events"))
-    (data / "params" / f".{param.name}.incoming-123").write_bytes(b"half a copy")
-    fresh = data / "params" / "MLParamData_9_being_copied.h5"
-    fresh.write_bytes(b"still arriving")  # modified just now: not settled yet
+def _rows(db: Path) -> dict[str, int]:
+    with store.reader(db) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("data_files", "param_stats", "event_stats")}
+
+
+def test_a_day_is_distilled_once_and_judged_in_the_same_step(tmp_path):
+    res = _resources(tmp_path)
+    db = tmp_path / "data" / "gmpsai.duckdb"
     with dg.instance_for_test() as instance:
-        runs, cursor = _tick(instance, data, None)
-        assert sorted(r.partition_key for r in runs) == sorted([param.name, event.name])
-        assert len({r.run_key for r in runs}) == 2
-        assert set(instance.get_dynamic_partitions(data_files_partitions.name)) == {
-            param.name, event.name}
+        _files(instance, res)
+        first = dg.materialize([file_stats], partition_key=DAY, instance=instance, resources=res)
+        assert first.success
+        meta = {k: v.value for k, v in
+                first.asset_materializations_for_node("file_stats")[0].metadata.items()}
+        assert meta["devices"] == 2
+        assert meta["events"] == len(list_events(meta["event_file"])) >= 2
+        assert Path(meta["param_file"]).parent == tmp_path / "data" / "params"
+        assert meta["bytes_read"] == (Path(meta["param_file"]).stat().st_size
+                                      + Path(meta["event_file"]).stat().st_size)
+        checks = {e.check_name: e for e in first.get_asset_check_evaluations()}
+        assert set(checks) == set(CHECKS)
+        assert all(e.passed for e in checks.values()), {
+            n: e.description for n, e in checks.items() if not e.passed}
+        # Every check is an output of file_stats's own step: nothing re-opens the files.
+        steps = {e.step_key for e in first.all_events 
+                 if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+        assert steps == {"file_stats"}
+        assert not param_data.check_keys and not event_data.check_keys
+        once = _rows(db)
+        assert once == {"data_files": 2, "param_stats": 2, "event_stats": meta["events"]}
 
-        runs, cursor = _tick(instance, data, cursor)
-        assert runs == []  # nothing new: nothing requested twice
-
-        with open(param, "ab") as f:  # the file changes (size and mtime)
-            f.write(b"\0" * 16)
-        _age(param, 30)
-        _age(fresh)
-        runs, cursor = _tick(instance, data, cursor)
-        assert sorted(r.partition_key for r in runs) == sorted([param.name, fresh.name])
-        assert param.name in next(r.run_key for r in runs if r.partition_key == param.name)
-
-        event.unlink()
-        runs, cursor = _tick(instance, data, cursor)
-        assert runs == [] and event.name not in cursor
+        # A re-run (new files for the day, then the statistics again) replaces the day's rows.
+        _files(instance, res)
+        again = dg.materialize([file_stats], partition_key=DAY, instance=instance, resources=res)
+        assert again.success
+    with store.reader(db) as con:
+        status = sorted(r[0] for r in con.execute("SELECT status FROM data_files").fetchall())
+        current = con.execute("SELECT count(*) FROM param_stats_current").fetchone()[0]
+    assert status == ["ok", "ok", "superseded", "superseded"] and current == 2
+    assert _rows(db)["param_stats"] == 2
 
 
-def test_file_stats_distils_a_partition_into_the_store(
-    tmp_path: Path, sim: SimulatedBooster
-) -> None:
-    data = tmp_path / "data"
-    (data / "params").mkdir(parents=True)
-    good = _param_file(data / "params", sim)
-    corrupt = data / "params" / "MLParamData_5_corrupt.h5"
-    corrupt.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+def test_an_unreadable_day_file_is_recorded_failed_and_fails_the_run(tmp_path):
+    res = _resources(tmp_path)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("data_files", [good.name, corrupt.name, "gone.h5"])
-        ok = dg.materialize([file_stats], partition_key=good.name, instance=instance,
-                            resources=_resources(data))
-        assert ok.success
-        meta = ok.get_asset_materialization_events()[0].materialization.metadata
-        assert meta["status"].value == "ok" and meta["devices"].value == 3
-        assert meta["devices_without_data"].value == ["B:GONE"]
-
-        bad = dg.materialize([file_stats], partition_key=corrupt.name, instance=instance,
-                             resources=_resources(data), raise_on_error=False)
-        assert not bad.success
-        failure = bad.get_step_failure_events()[0].step_failure_data
-        assert "cannot be distilled" in failure.error.message
-        assert failure.user_failure_data.metadata["error"].value.startswith("corrupt:")
-
-        gone = dg.materialize([file_stats], partition_key="gone.h5", instance=instance,
-                              resources=_resources(data))
-        assert gone.success
-    with store.reader(data / "gmpsai.duckdb") as con:
+        _files(instance, res)
+        event_file = next((tmp_path / "data" / "events").glob("*.h5"))
+        event_file.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+        bad = dg.materialize([file_stats], partition_key=DAY, instance=instance, resources=res,
+                             raise_on_error=False)
+    assert not bad.success
+    failure = bad.get_step_failure_events()[0].step_failure_data
+    assert f"{event_file.name} cannot be distilled (recorded failed): corrupt:" in \
+        failure.user_failure_data.description
+    with store.reader(tmp_path / "data" / "gmpsai.duckdb") as con:
         status = dict(con.execute("SELECT name, status FROM data_files").fetchall())
-        devices = con.execute("SELECT count(*) FROM param_stats_current").fetchone()[0]
-    assert status == {good.name: "ok", corrupt.name: "failed", "gone.h5": "missing"}
-    assert devices == 3
+    assert status[event_file.name] == "failed" and list(status.values()).count("ok") == 1
+
+
+def test_automation_distils_a_day_once_both_files_exist(tmp_path):
+    res = _resources(tmp_path)
+    defs = dg.Definitions(assets=[param_data, event_data, file_stats], resources=res)
+    day = {DAY}
+
+    def requested(instance, cursor):
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        return set(result.get_requested_partitions(file_stats.key)), result.cursor
+
+    with dg.instance_for_test() as instance:
+        got, cursor = requested(instance, None)
+        assert not got
+        assert dg.materialize([param_data], partition_key=DAY, instance=instance,
+                              resources=res).success
+        got, cursor = requested(instance, cursor)
+        assert not got  # event_data of the day still missing
+        assert dg.materialize([event_data], partition_key=DAY, instance=instance,
+                              resources=res, run_config=SMALL_EVENTS).success
+        got, cursor = requested(instance, cursor)
+        assert got == day  # an old day too, not only the latest
+        assert dg.materialize([file_stats], partition_key=DAY, instance=instance,
+                              resources=res).success
+        got, cursor = requested(instance, cursor)
+        assert not got
+        assert dg.materialize([param_data], partition_key=DAY, instance=instance,
+                              resources=res).success
+        got, _ = requested(instance, cursor)
+        assert got == day  # a re-materialized file is distilled again

@@ -1,6 +1,6 @@
-"""The `published_json` asset on the real chain: a simulated parameter file, distilled by
+"""The `published_json` asset on the real chain: a simulated day's files, distilled by
 `file_stats` into the DuckDB store, published; and its automation condition asks for a new
-publication exactly when new statistics land, even while other files are not distilled."""
+publication exactly when new statistics land, even while other days are not distilled."""
 
 from __future__ import annotations
 
@@ -10,24 +10,22 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.defs.file_stats import data_files_partitions, file_stats
-from gmpsai_assets.defs.published_json import (
-    published_json,
-    publishing_automation_sensor,
-)
+from gmpsai_assets.defs.event_data import event_data
+from gmpsai_assets.defs.file_stats import file_stats
+from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.defs.published_json import automation_sensor, published_json
 from gmpsai_assets.defs.resources import (
     DataLoggerResource,
     PublishResource,
     StatsResource,
     StorageResource,
 )
-from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import ENV_DEFAULTS
-from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file
-from gmpsai_assets.window import Window, local_midnight, parse_date
 
 DEVICES = ["B:VIMIN", "I:IB"]
+DAY = "2026-03-10"
+SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
 
 
 def _resources(data: Path, plist: Path) -> dict:
@@ -48,14 +46,16 @@ def chain(tmp_path):
     data = tmp_path / "data"
     plist = tmp_path / "list.txt"
     plist.write_text("".join(f"MLrn {d}\n" for d in DEVICES))
-    start = local_midnight(parse_date("2026-03-10"))
-    grabbed = grab_params(SimulatedBooster(), DEVICES, Window(start, start + 600.0),
-                          data / "params", data / "drafts")
-    return data, _resources(data, plist), grabbed.path
+    resources = _resources(data, plist)
+    grabbed = dg.materialize([param_data, event_data], partition_key=DAY, resources=resources,
+                             run_config=SMALL_EVENTS)
+    path = grabbed.asset_materializations_for_node("param_data")[0].metadata["path"].value
+    return data, resources, Path(path)
 
 
 def _requested(instance, resources, cursor=None):
-    defs = dg.Definitions(assets=[file_stats, published_json], resources=resources)
+    defs = dg.Definitions(assets=[param_data, event_data, file_stats, published_json],
+                          resources=resources)
     result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
     return result.get_num_requested(published_json.key), result.cursor
 
@@ -63,8 +63,7 @@ def _requested(instance, resources, cursor=None):
 def test_publishes_what_file_stats_distilled(chain):
     data, resources, path = chain
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(data_files_partitions.name, [path.name])
-        assert dg.materialize([file_stats], partition_key=path.name, instance=instance,
+        assert dg.materialize([file_stats], partition_key=DAY, instance=instance,
                               resources=resources).success
         result = dg.materialize([published_json], instance=instance, resources=resources)
     assert result.success
@@ -92,16 +91,15 @@ def test_publishes_what_file_stats_distilled(chain):
 def test_new_statistics_trigger_a_publication(chain):
     _, resources, path = chain
     with dg.instance_for_test() as instance:
-        # One file distilled, another known but never distilled (as an unreadable file).
-        instance.add_dynamic_partitions(data_files_partitions.name, [path.name, "other.h5"])
+        # One day gets distilled; every other day of the partitions never is.
         _, cursor = _requested(instance, resources)
         assert dg.materialize([published_json], instance=instance, resources=resources).success
         n, cursor = _requested(instance, resources, cursor)
         assert n == 0  # published, nothing new since
-        assert dg.materialize([file_stats], partition_key=path.name, instance=instance,
+        assert dg.materialize([file_stats], partition_key=DAY, instance=instance,
                               resources=resources).success
         n, cursor = _requested(instance, resources, cursor)
-        assert n == 1  # new statistics landed, although other.h5 is still missing
+        assert n == 1  # new statistics landed, although the other days are still missing
         assert dg.materialize([published_json], instance=instance, resources=resources).success
         n, _ = _requested(instance, resources, cursor)
         assert n == 0
@@ -111,9 +109,9 @@ def test_registered_with_its_sensor_running():
     from gmpsai_assets.definitions import defs
 
     assert published_json.key in defs.resolve_asset_graph().get_all_asset_keys()
-    sensor = defs.resolve_sensor_def("publishing_automation_sensor")
+    sensor = defs.resolve_sensor_def("automation_sensor")
     assert sensor is not None
-    assert publishing_automation_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert automation_sensor.default_status == dg.DefaultSensorStatus.RUNNING
     spec = published_json.specs_by_key[published_json.key]
     assert spec.group_name == "publishing" and set(spec.kinds) == {"json", "html"}
     assert [d.asset_key for d in spec.deps] == [file_stats.key]

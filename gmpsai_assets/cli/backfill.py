@@ -44,15 +44,16 @@ def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def complete_days(inst: object, days: list[dt.date]) -> set[dt.date]:
-    """Days on which every daily asset's latest materialization succeeded."""
+    """Days on which every daily asset a re-run could make (DAILY_FROM_SOURCE: not the
+    timeline's export, which a re-run cannot recover) was materialized."""
     import dagster as dg
 
-    from gmpsai_assets.definitions import DAILY_ASSETS
+    from gmpsai_assets.definitions import DAILY_FROM_SOURCE
     from gmpsai_assets.defs.partitions import daily_partitions
 
     keys = [d.isoformat() for d in days]
     done = set(keys)
-    for asset in DAILY_ASSETS:
+    for asset in DAILY_FROM_SOURCE:
         status = inst.get_status_by_partition(asset.key, keys, daily_partitions)
         done &= {k for k, s in (status or {}).items()
                  if s == dg.AssetPartitionStatus.MATERIALIZED}

@@ -56,7 +56,8 @@ def check_partition(day: dt.date) -> None:
 
 
 def run_day(day: dt.date, inst: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    """One Dagster run materializing every daily asset (and its checks) for `day`."""
+    """One Dagster run materializing every daily asset (and its checks) for `day`: the files,
+    the timeline's export and the day's statistics."""
     import dagster as dg  # the CLI's other commands do not need Dagster loaded
 
     from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS, defs
@@ -84,8 +85,16 @@ def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
-def print_day(day: dt.date, result: dg.ExecuteInProcessResult) -> None:
+def print_day(day: dt.date, result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) -> None:
+    from gmpsai_assets.definitions import DAILY_ASSETS
+
     print(f"\nlocal day {day.isoformat()} (America/Chicago), run {result.run_id}")
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    failed = {e.step_key for e in result.get_step_failure_events()}
+    for asset in DAILY_ASSETS:
+        if asset.key not in done and asset.op.name not in failed:
+            print(f"  {asset.key.to_user_string()}: not materialized: "
+                  f"{_why_not(inst, result.run_id, asset.op.name)}")
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
         meta = {k: v.value for k, v in mat.metadata.items()}
@@ -100,40 +109,32 @@ def print_day(day: dt.date, result: dg.ExecuteInProcessResult) -> None:
         print(f"  {line}")
 
 
-# ---- publishing: distil the day's files, then publish the page ------------------------------
+def _why_not(inst: dg.DagsterInstance, run_id: str, step: str) -> str:
+    """The last warning the asset's step logged: why it produced nothing."""
+    import logging
+
+    said = [e.user_message for e in inst.all_logs(run_id)
+            if e.step_key == step and e.level >= logging.WARNING and e.user_message]
+    return said[-1] if said else "the step produced nothing; see the run log"
 
 
-def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) -> bool:
-    """Distil the data files the day's run wrote (one file_stats run per file, as the
-    data_files_sensor would start) and publish the page (published_json), whatever the day's
-    outcome: the page then shows what is missing. Prints where the page is and how to serve it."""
+# ---- publishing ------------------------------------------------------------------------------
+
+
+def publish_step(inst: dg.DagsterInstance) -> bool:
+    """Publish the page (published_json) whatever the day's outcome: the page then shows what is
+    missing. Prints where the page is and how to serve it."""
     import dagster as dg
 
     from gmpsai_assets.definitions import defs
-    from gmpsai_assets.defs.file_stats import data_files_partitions, file_stats
     from gmpsai_assets.defs.published_json import published_json
 
-    files = []
-    for event in result.get_asset_materialization_events():
-        path = event.step_materialization_data.materialization.metadata.get("path")
-        if path is not None and str(path.value).endswith(".h5"):
-            files.append(Path(str(path.value)))
-    known = set(inst.get_dynamic_partitions(data_files_partitions.name))
-    new_keys = sorted({f.name for f in files} - known)
-    if new_keys:
-        inst.add_dynamic_partitions(data_files_partitions.name, new_keys)
-    common = {"resources": defs.resources, "instance": inst, "raise_on_error": False,
-              "tags": {"gmpsai/launched_by": "cli"},
-              "run_config": {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}}
-    ok = True
     print("\npublishing")
-    for f in files:
-        distilled = dg.materialize([file_stats], partition_key=f.name, **common)
-        ok = ok and distilled.success
-        print(f"  file_stats[{f.name}]: {'ok' if distilled.success else 'FAILED'}")
-        for line in failure_lines(distilled):
-            print(f"      {line}")
-    published = dg.materialize([published_json], **common)
+    published = dg.materialize(
+        [published_json], resources=defs.resources, instance=inst, raise_on_error=False,
+        tags={"gmpsai/launched_by": "cli"},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     for event in published.get_asset_materialization_events():
         meta = {k: v.value for k, v in
                 event.step_materialization_data.materialization.metadata.items()}
@@ -144,7 +145,7 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
         print(f"serve: {meta['serve']}   (then open http://127.0.0.1:8000/)")
     for line in failure_lines(published):
         print(f"  {line}")
-    return ok and published.success
+    return published.success
 
 
 def run(args: argparse.Namespace) -> int:
@@ -152,6 +153,6 @@ def run(args: argparse.Namespace) -> int:
     check_partition(day)
     inst = instance()
     result = run_day(day, inst)
-    print_day(day, result)
-    published = publish_step(result, inst)
+    print_day(day, result, inst)
+    published = publish_step(inst)
     return 0 if result.success and published else 1

@@ -1,168 +1,214 @@
-"""`file_stats`: every data file distilled once into the DuckDB statistics store.
+"""`file_stats`: the statistics of each local day's data files, and the day's quality checks.
 
-Partitioned by data file (dynamic partitions `data_files`, keyed by file name): a file is the unit
-that is written, replaced and distilled, whoever wrote it (param_data, event_data, the CLI, a copy
-from the old archive), and old files have windows that no daily partition matches. The sensor
-`data_files_sensor` watches <data dir>/params and <data dir>/events, adds a partition per new file
-and requests one run per file version (name + size + mtime), so nobody has to start anything.
-All DuckDB writers share the concurrency pool `duckdb` (limit 1, dagster.yaml).
+Daily-partitioned like the files it reads, downstream of `param_data` and `event_data`, so the
+graph shows what reads what. Declarative automation distils a day as soon as both of its files
+exist and again whenever either is re-materialized (a backfill included). The step reads each
+file once: the statistics go to the DuckDB store and every quality check of the day's files is
+judged from those statistics and from the few arrays kept during that one read, so no check
+opens a file again. Old files and ad-hoc windows (`gmpsai grab-params`, a copied archive) are
+distilled by `gmpsai distill`. All DuckDB writers share the concurrency pool `duckdb`.
 """
 
-import json
-import time
 from pathlib import Path
 
 import dagster as dg
 
-from gmpsai_assets.defs.resources import StatsResource, StorageResource
-from gmpsai_assets.files.datafile import FileSeen, scan_data_files
-from gmpsai_assets.settings import Settings
-from gmpsai_assets.stats import store
-from gmpsai_assets.stats.distill import distill_into_store
+from gmpsai_assets.defs.event_data import event_data
+from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.defs.partitions import daily_partitions
+from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
+from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN, ERROR, WARN, Verdict
+from gmpsai_assets.quality.crosschecks import (
+    DayArrays,
+    check_supercycle_starts,
+    check_ticks_against_samples,
+)
+from gmpsai_assets.quality.files import event_verdict, param_verdicts
+from gmpsai_assets.stats.distill import DistillResult, distill_files_into_store
+from gmpsai_assets.window import Window, day_window
 
-data_files_partitions = dg.DynamicPartitionsDefinition(name="data_files")
+# Eager, for every day rather than only the latest: a backfill of old days' files is distilled
+# too. Eager already waits until neither file is missing nor being written.
+STATS_CONDITION = dg.AutomationCondition.eager().without(
+    dg.AutomationCondition.in_latest_time_window()
+).with_label("eager, every day")
 
-SETTLE_SECONDS = 10.0  # a file modified more recently may still be being copied in
-MAX_RUNS_PER_TICK = 50  # a freshly copied archive is worked through over several ticks
-# Characters Dagster refuses in a partition key.
-_BAD_KEY_PARTS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
+CHECKS = {
+    "devices_present": "Every device of the parameter list has data in the day's parameter file.",
+    "timestamps_increasing": "Every device's timestamps strictly increase.",
+    "values_finite": "No device has a NaN or infinite value.",
+    "completeness": (
+        "Every listed device holds enough of the day's 15 Hz ticks: WARN below "
+        f"`GMPSAI_COMPLETENESS_WARN` (default {COMPLETENESS_WARN:g}), ERROR below "
+        f"`GMPSAI_COMPLETENESS_ERROR` (default {COMPLETENESS_ERROR:g}: a dead device or hours "
+        "of outage)."
+    ),
+    "event_times_increasing": "Every event's occurrence times strictly increase.",
+    "one_00_per_supercycle": (
+        "Every supercycle that begins in the day starts with exactly one `$00`, and no `$00` "
+        "falls elsewhere. Supercycle starts come from `$0C`'s seconds into the supercycle."
+    ),
+    "ticks_match_param_samples": (
+        "`$0C` fires on every 15 Hz tick and the DataLogger logs on every tick: the day's `$0C` "
+        "count equals the parameter samples plus the ticks inside the logger's outages (gaps "
+        "in the samples), and every sample sits within 10 ms of a `$0C`, both within one tick "
+        "per window edge. Compares with the device that has the most samples."
+    ),
+}
+_SEVERITY = {WARN: dg.AssetCheckSeverity.WARN, ERROR: dg.AssetCheckSeverity.ERROR}
 
 
-def data_dirs(settings: Settings) -> list[Path]:
-    return [settings.params_dir, settings.events_dir]
+def _json(v: object) -> object:
+    return dg.MetadataValue.json(v) if isinstance(v, dict | list) else v
 
 
-def _locate(name: str, settings: Settings) -> Path | None:
-    for directory in data_dirs(settings):
-        if (directory / name).is_file():
-            return directory / name
-    return None
+def _verdict_result(verdict: Verdict, path: Path) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=verdict.name,
+        passed=verdict.passed,
+        severity=_SEVERITY.get(verdict.level, dg.AssetCheckSeverity.ERROR),
+        description=verdict.summary,
+        metadata={"file": dg.MetadataValue.path(str(path)),
+                  **{k: _json(v) for k, v in verdict.details.items()}},
+    )
+
+
+def _tick_result(arrays: DayArrays, window: Window) -> dg.AssetCheckResult:
+    name = "ticks_match_param_samples"
+    if arrays.tick_utc is None or arrays.reference_utc is None:
+        return dg.AssetCheckResult(
+            check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN,
+            description="no $0C in the event file (max_event below 0c?) or no device with "
+                        "samples: nothing to compare")
+    check = check_ticks_against_samples(arrays.tick_utc, arrays.reference_utc, window)
+    sign = "+" if check.difference >= 0 else "-"
+    return dg.AssetCheckResult(
+        check_name=name, passed=check.passed, severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{check.ticks} $0C = {check.samples} samples of {arrays.reference} + "
+            f"{check.ticks_in_gaps} ticks in {check.gaps} logger gaps {sign} "
+            f"{abs(check.difference)}; {check.off_tick} samples off every tick "
+            f"(tolerance {check.tolerance} each)"
+        ),
+        metadata={
+            "ticks_0c": check.ticks, "param_samples": check.samples,
+            "reference_device": arrays.reference or "", "ticks_in_logger_gaps": check.ticks_in_gaps,
+            "logger_gaps": check.gaps, "logger_gap_seconds": round(check.gap_seconds, 3),
+            "difference": check.difference, "samples_off_tick": check.off_tick,
+        },
+    )
+
+
+def _supercycle_result(arrays: DayArrays, window: Window) -> dg.AssetCheckResult:
+    name = "one_00_per_supercycle"
+    if arrays.tick_utc is None or arrays.tick_sc is None or arrays.start_utc is None:
+        return dg.AssetCheckResult(
+            check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN,
+            description="the event file holds no $0C or no $00: nothing to judge by")
+    check = check_supercycle_starts(arrays.tick_utc, arrays.tick_sc, arrays.start_utc, window)
+    return dg.AssetCheckResult(
+        check_name=name, passed=check.passed, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "supercycles": check.supercycles,
+            "starts_00": check.starts,
+            "without_00": dg.MetadataValue.json(check.missing[:20]),
+            "with_several_00": dg.MetadataValue.json(check.doubled[:20]),
+            "stray_00": dg.MetadataValue.json(check.stray[:20]),
+        },
+    )
+
+
+def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[str, object]:
+    low = sorted(params.params, key=lambda p: p.completeness or 0.0)[:5]
+    return {
+        "param_file": dg.MetadataValue.path(params.record.path),
+        "event_file": dg.MetadataValue.path(events.record.path),
+        "database": dg.MetadataValue.path(str(db)),
+        "bytes_read": (params.record.bytes or 0) + (events.record.bytes or 0),
+        "devices": len(params.params),
+        "rows_total": sum(p.rows for p in params.params),
+        "devices_without_data": dg.MetadataValue.json(
+            [p.device for p in params.params if p.rows == 0]),
+        "lowest_completeness": dg.MetadataValue.json(
+            {p.device: round(p.completeness or 0.0, 4) for p in low}),
+        "gaps_total": sum(p.gap_count for p in params.params),
+        "events": len(events.events),
+        "occurrences_total": sum(e.count for e in events.events),
+        "superseded": dg.MetadataValue.json(params.superseded + events.superseded),
+        "duration_s": round(params.record.seconds + events.record.seconds, 3),
+    }
 
 
 @dg.asset(
-    partitions_def=data_files_partitions,
+    partitions_def=daily_partitions,
+    deps=[param_data, event_data],
     pool="duckdb",
-    group_name="file_stats",
+    group_name="statistics",
     kinds={"duckdb", "python"},
+    automation_condition=STATS_CONDITION,
+    check_specs=[dg.AssetCheckSpec(name, asset="file_stats", description=text,
+                                   partitions_def=daily_partitions)
+                 for name, text in CHECKS.items()],
     description=(
-        "Per-file, per-device (or per-event) statistics of one data file, new or old format, in "
-        "the DuckDB store <data dir>/gmpsai.duckdb: count, NaN count, mean, std, min, max, mode, "
-        "p01/p50/p99, first/last time, sample-interval statistics, gaps and completeness. "
-        "A partition is a file name; data_files_sensor adds them. A file that cannot be read "
-        "is recorded failed with the reason and the run fails without retrying."
+        "Per-device and per-event statistics of one local day's `param_data` and `event_data` "
+        "files in the DuckDB store `<data dir>/gmpsai.duckdb`: count, NaN count, mean, std, "
+        "min, max, mode, p01/p50/p99, first/last time, sample-interval statistics, gaps and "
+        "completeness. Materialized automatically once both files exist and whenever either "
+        "is re-materialized; a re-run replaces the day's rows in one transaction. Each file is "
+        "read once, and the day's quality checks are judged from that read. A file that cannot "
+        "be read is recorded failed with the reason and the run fails without retrying. Old "
+        "files and other windows: `gmpsai distill`."
     ),
 )
 def file_stats(
-    context: dg.AssetExecutionContext, storage: StorageResource, stats: StatsResource
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    stats: StatsResource,
+    datalogger: DataLoggerResource,
 ) -> dg.MaterializeResult:
-    name = context.partition_key
+    day = context.partition_key
+    window = day_window(day)
     settings = stats.settings(storage)
-    db = settings.stats_db_path
-    path = _locate(name, settings)
-    if path is None:
-        with store.writer(db, on_wait=context.log.info) as con:
-            store.mark_missing(con, name, name)
-        context.log.warning(f"{name} is no longer in {', '.join(map(str, data_dirs(settings)))}")
-        return dg.MaterializeResult(metadata={"status": "missing", "database": str(db)})
-    result = distill_into_store(
-        path, db, settings.gap_tick_limit(), progress=context.log.debug
-    )
-    rec = result.record
-    metadata: dict[str, object] = {
-        "path": dg.MetadataValue.path(str(path)),
-        "database": dg.MetadataValue.path(str(db)),
-        "status": rec.status,
-        "format": rec.format or "",
-        "bytes": rec.bytes or 0,
-        "duration_s": round(rec.seconds, 3),
-    }
-    if not result.ok:
-        context.log.error(f"{name}: recorded as failed: {rec.error}")
+    node = datalogger.settings().logger_node
+    files = {"param_data": newest_partition_file(settings.params_dir, PARAM_PREFIX, node, window),
+             "event_data": newest_partition_file(settings.events_dir, EVENT_PREFIX, node, window)}
+    missing = [name for name, path in files.items() if path is None]
+    if missing:
         raise dg.Failure(
-            description=f"{name} cannot be distilled: {rec.error}",
-            metadata={**metadata, "error": rec.error},
+            description=f"no {' and no '.join(missing)} file of node {node} for {day} in "
+                        f"{settings.root}: materialize {' and '.join(missing)} for {day} first",
             allow_retries=False,
         )
-    if result.params:
-        low = sorted(result.params, key=lambda p: p.completeness or 0.0)[:5]
-        metadata.update({
-            "devices": len(result.params),
-            "rows_total": sum(p.rows for p in result.params),
-            "devices_without_data": dg.MetadataValue.json(
-                [p.device for p in result.params if p.rows == 0]),
-            "lowest_completeness": dg.MetadataValue.json(
-                {p.device: round(p.completeness or 0.0, 4) for p in low}),
-            "gaps_total": sum(p.gap_count for p in result.params),
-        })
-    else:
-        metadata.update({
-            "events": len(result.events),
-            "occurrences_total": sum(e.count for e in result.events),
-        })
-    if result.superseded:
-        metadata["superseded"] = dg.MetadataValue.json(result.superseded)
-    context.log.info(result.summary())
-    return dg.MaterializeResult(metadata=metadata)
+    arrays = DayArrays()
+    params, events = distill_files_into_store(
+        [files["param_data"], files["event_data"]], settings.stats_db_path,
+        settings.gap_tick_limit(), progress=context.log.debug, on_dataset=arrays.see,
+    )
+    for result in (params, events):
+        context.log.info(result.summary())
+    failed = [r.record for r in (params, events) if not r.ok]
+    if failed:
+        raise dg.Failure(
+            description="; ".join(f"{r.name} cannot be distilled (recorded failed): {r.error}"
+                                  for r in failed),
+            allow_retries=False,
+        )
+    param_path, event_path = Path(params.record.path), Path(events.record.path)
+    checks = [_verdict_result(v, param_path)
+              for v in param_verdicts(params, datalogger.devices(), settings.completeness_limits())]
+    checks += [_verdict_result(event_verdict(events), event_path),
+               _supercycle_result(arrays, window), _tick_result(arrays, window)]
+    return dg.MaterializeResult(
+        metadata=_metadata(params, events, settings.stats_db_path), check_results=checks
+    )
 
 
 file_stats_job = dg.define_asset_job(
     "file_stats_job",
     selection=[file_stats],
-    description="Distil one data file (a data_files partition) into the statistics store.",
-)
-
-
-def _load_cursor(cursor: str | None) -> dict[str, str]:
-    try:
-        seen = json.loads(cursor) if cursor else {}
-    except json.JSONDecodeError:
-        return {}
-    return seen if isinstance(seen, dict) else {}
-
-
-def plan_requests(
-    files: list[FileSeen], cursor: dict[str, str], limit: int = MAX_RUNS_PER_TICK
-) -> tuple[list[FileSeen], dict[str, str]]:
-    """Files whose version the cursor has not seen (at most `limit`), and the cursor after
-    requesting them. Files that disappeared leave the cursor, so a name that comes back is new."""
-    present = {f.name for f in files}
-    new_cursor = {name: fp for name, fp in cursor.items() if name in present}
-    todo = [f for f in files if cursor.get(f.name) != f.fingerprint
-            and not any(bad in f.name for bad in _BAD_KEY_PARTS)][:limit]
-    for f in todo:
-        new_cursor[f.name] = f.fingerprint
-    return todo, new_cursor
-
-
-@dg.sensor(
-    name="data_files_sensor",
-    target=file_stats_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Watches <data dir>/params and <data dir>/events for closed data files (hidden names "
-        "and files touched in the last 10 s are skipped) and requests one file_stats run per new "
-        "or changed file: run key = name + size + mtime, remembered in the cursor."
+        "Distil one local day's data files into the statistics store and judge them (normally "
+        "started by `automation_sensor`; launch it for a day to redo its statistics)."
     ),
 )
-def data_files_sensor(
-    context: dg.SensorEvaluationContext, storage: StorageResource
-) -> dg.SensorResult | dg.SkipReason:
-    files = scan_data_files(data_dirs(storage.settings()), time.time(), SETTLE_SECONDS)
-    todo, cursor = plan_requests(files, _load_cursor(context.cursor))
-    if not todo:
-        if cursor != _load_cursor(context.cursor):
-            context.update_cursor(json.dumps(cursor, sort_keys=True))
-        return dg.SkipReason(f"no new or changed data files among {len(files)}")
-    known = set(context.instance.get_dynamic_partitions(data_files_partitions.name))
-    new_keys = sorted({f.name for f in todo} - known)
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=f"{f.name}:{f.fingerprint}", partition_key=f.name)
-            for f in todo
-        ],
-        dynamic_partitions_requests=(
-            [data_files_partitions.build_add_request(new_keys)] if new_keys else []
-        ),
-        cursor=json.dumps(cursor, sort_keys=True),
-    )

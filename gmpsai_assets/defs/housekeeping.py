@@ -24,10 +24,14 @@ def prunable_runs(instance: dg.DagsterInstance, cutoff: dt.datetime) -> list[str
         dg.RunsFilter(statuses=PRUNED_STATUSES, updated_before=cutoff),
         dg.RunsFilter(job_name="timeline_logger_job", statuses=FINISHED, updated_before=cutoff),
     ]
+    # The logger's latest run says whether a person stopped it (defs/timeline.py): never pruned.
+    latest = instance.get_run_records(dg.RunsFilter(job_name="timeline_logger_job"), limit=1)
+    keep = {r.dagster_run.run_id for r in latest}
     ids: dict[str, None] = {}
     for f in filters:
         for record in instance.get_run_records(filters=f):
-            ids[record.dagster_run.run_id] = None
+            if record.dagster_run.run_id not in keep:
+                ids[record.dagster_run.run_id] = None
     return list(ids)
 
 
@@ -36,7 +40,7 @@ def _now() -> dt.datetime:
 
 
 @dg.op(description="Delete failed/canceled runs and finished timeline-logger runs older than "
-                   "GMPSAI_RUN_RETENTION_DAYS (default 90).")
+                   "`GMPSAI_RUN_RETENTION_DAYS` (default 90), except the logger's latest run.")
 def prune_old_runs(context: dg.OpExecutionContext) -> None:
     days = Settings.from_env().run_retention()
     cutoff = _now() - dt.timedelta(days=days)
@@ -46,7 +50,8 @@ def prune_old_runs(context: dg.OpExecutionContext) -> None:
     context.log.info(f"deleted {len(doomed)} run(s) that ended before {cutoff:%Y-%m-%d} UTC")
 
 
-@dg.job(description="Prune old failed/canceled runs and timeline-logger runs (see README).")
+@dg.job(description="Prune old failed/canceled runs and timeline-logger runs "
+                    "(`docs/operations.md`).")
 def housekeeping_job() -> None:
     prune_old_runs()
 
@@ -57,5 +62,5 @@ housekeeping_schedule = dg.ScheduleDefinition(
     cron_schedule="30 3 * * *",
     execution_timezone="America/Chicago",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="03:30 America/Chicago: prune run history (GMPSAI_RUN_RETENTION_DAYS).",
+    description="03:30 America/Chicago: prune run history (`GMPSAI_RUN_RETENTION_DAYS`).",
 )

@@ -1,10 +1,10 @@
 """`published_json`: the statistics history as the old plotly JSON and as a static web page.
 
-Unpartitioned, downstream of every `file_stats` partition. Declarative automation re-publishes
-it whenever statistics land: `eager` without its "no upstream partition missing" clause, since
-with one partition per data file some file is always not distilled (yet, or ever: an unreadable
-file) and that must not stop the page. `publishing_automation_sensor` evaluates it and starts
-RUNNING, so no one has to switch anything on. On demand: Materialize in the UI, or
+Unpartitioned, downstream of every daily `file_stats` partition. Declarative automation
+re-publishes it whenever statistics land: `eager` without its "no upstream partition missing"
+clause, since some day is always not distilled (yet, or ever: a day the grab failed) and that
+must not stop the page. `automation_sensor` evaluates it (and `file_stats`) and starts RUNNING,
+so no one has to switch anything on. On demand: Materialize in the UI, or
 `gmpsai materialize-day`, which ends with it.
 """
 
@@ -31,12 +31,12 @@ PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     pool="duckdb",  # reads the store: queue behind its writers rather than fight for the lock
     automation_condition=PUBLISH_CONDITION,
     description=(
-        "The statistics history, published into <data dir>/site (GMPSAI_PUBLISH_DIR): the old "
-        "plotly figure StatsHistoryBoringHolyMoly.json (GMPSAI_PUBLISH_JSON_NAME) that the "
-        "existing site loads, and a static page (index.html with bundled plotly.js, works "
-        "offline) with a band plot per device, per-day completeness and gaps, and each day's "
-        "numbers and file, fed by gmpsai-site.json. Every file is written atomically. Serve it "
-        "with `gmpsai serve-site`. Re-published automatically when new statistics land."
+        "The statistics history, published into `<data dir>/site` (`GMPSAI_PUBLISH_DIR`): the "
+        "old plotly figure `StatsHistoryBoringHolyMoly.json` (`GMPSAI_PUBLISH_JSON_NAME`) that "
+        "the existing site loads, and a static page (`index.html`, works offline) with a band "
+        "plot per device, per-day completeness and gaps, and each day's numbers and file, fed "
+        "by `gmpsai-site.json`. Every file is written atomically. Serve it with "
+        "`gmpsai serve-site`. Re-published automatically when new statistics land."
     ),
 )
 def published_json(
@@ -75,13 +75,16 @@ def published_json(
     )
 
 
-publishing_automation_sensor = dg.AutomationConditionSensorDefinition(
-    "publishing_automation_sensor",
-    target=dg.AssetSelection.assets(published_json),
+# The one automation sensor: it evaluates every asset that has an automation condition.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
     description=(
-        "Evaluates published_json's automation condition: re-publish once new file statistics "
-        "have landed and no file_stats run is in progress."
+        "Evaluates the automation conditions: distils a day (`file_stats`) once its "
+        "`param_data` and `event_data` files exist or change, and re-publishes "
+        "(`published_json`) once new statistics have landed and no `file_stats` run is in "
+        "progress."
     ),
 )

@@ -1,21 +1,27 @@
 """The timeline logger under Dagster: an always-running job, two sensors that keep it running,
-and the daily `timeline_records` asset with its gap check.
+and the daily `timeline_records` asset with its gap check and its schedule.
 
 Supervision: `timeline_logger_job` never ends by itself. If its run fails (source down longer than
 allowed, a crash noticed by the code server or by us), `timeline_restart_sensor` relaunches it
 once per failed run (run_key = failed run id); `timeline_keepalive_sensor` starts it whenever no
-run of it is queued or in progress (first start, after a cancel, after a reboot). Dagster's own
-run retries are off for this job (tag dagster/max_retries=0) so nothing else doubles up, and a
-run that finds an older live run of the job steps aside, should two ever start together. Runs
-failing soon after they start (a crash loop) are restarted with exponential backoff. Both
-sensors default to running, so `make dev` brings the logger up by itself; to stop it on purpose,
-turn both sensors off, then terminate the run (README).
+run of it is queued or in progress (first start, after a reboot) unless the last run was
+terminated by a person. Dagster's own run retries are off for this job (tag dagster/max_retries=0)
+so nothing else doubles up, and a run that finds an older live run of the job steps aside, should
+two ever start together. Runs failing soon after they start (a crash loop) are restarted with
+exponential backoff. Both sensors default to running, so `make dev` brings the logger up by
+itself.
+
+Terminate means stop: a run terminated from the UI (or `dagster run terminate`) ends its step
+cleanly, the run is CANCELED, and the keep-alive sensor leaves the logger stopped, saying on each
+tick how to resume (launch `timeline_logger_job`). A run interrupted without a terminate request
+(the process killed, Ctrl-C) is a failure and restarts at once.
 """
 
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -31,6 +37,12 @@ from gmpsai_assets.window import Window, day_window, format_local
 
 JOB_NAME = "timeline_logger_job"
 PID_TAG, HOST_TAG = "gmpsai/pid", "gmpsai/host"
+# Set by a run that ended on a person's terminate request, and by one that stepped aside.
+STOPPED_TAG, STEPPED_ASIDE_TAG = "gmpsai/stopped_by", "gmpsai/stepped_aside"
+RESUME_HINT = ("to resume, launch timeline_logger_job (UI: Jobs > timeline_logger_job > "
+               "Launchpad > Launch Run; or `dagster job launch -j timeline_logger_job -w "
+               "workspace.yaml`)")
+TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
           dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 SENSOR_S = Settings.from_env().timeline_sensor_interval()
@@ -102,6 +114,18 @@ def restart_backoff(quick: int) -> float:
     return 0.0 if quick < 2 else min(MAX_BACKOFF_S, 60.0 * 2 ** (quick - 2))
 
 
+def stopped_by_operator(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """The run of the job that a person terminated, if that is how the latest run that logged
+    (runs that stepped aside aside) ended; else None."""
+    for rec in instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=20):
+        run = rec.dagster_run
+        if STEPPED_ASIDE_TAG in run.tags:
+            continue
+        stopped = run.status == dg.DagsterRunStatus.CANCELED or STOPPED_TAG in run.tags
+        return run if stopped and run.is_finished else None
+    return None
+
+
 def _older_live_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
     """Another live run of the job created before `run_id`: the one that keeps logging."""
     mine = instance.get_run_record_by_id(run_id)
@@ -124,6 +148,7 @@ def record_timeline(
     instance.add_run_tags(run_id, {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
     older = _older_live_run(instance, run_id)
     if older:
+        instance.add_run_tags(run_id, {STEPPED_ASIDE_TAG: older})
         context.log.info(f"run {older} is already logging the timeline; this run steps aside")
         return
     source = datalogger.open()
@@ -137,6 +162,7 @@ def record_timeline(
         context.log.info(f"heartbeat: {beat.message}")
         other = _older_live_run(instance, run_id)
         if other:
+            instance.add_run_tags(run_id, {STEPPED_ASIDE_TAG: other})
             context.log.info(f"run {other} is also logging the timeline; this run steps aside")
             stop.set()
 
@@ -154,9 +180,17 @@ def record_timeline(
             metadata={"supercycles_recorded": logger.recorded},
         ) from exc
     except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
-        context.log.info(f"terminated after {logger.recorded} new supercycles; "
-                         "every recorded supercycle is committed")
-        raise
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.status not in TERMINATING:  # killed, Ctrl-C: a crash, restart it
+            context.log.warning(f"interrupted without a terminate request after "
+                                f"{logger.recorded} new supercycles; every recorded supercycle "
+                                "is committed")
+            raise
+        # A person's terminate: end the step cleanly (no failure, no stack trace); the run ends
+        # CANCELED and the keep-alive sensor leaves the logger stopped.
+        instance.add_run_tags(run_id, {STOPPED_TAG: "terminate"})
+        context.log.info(f"terminated on request after {logger.recorded} new supercycles; every "
+                         f"recorded supercycle is committed. Logging stays stopped: {RESUME_HINT}")
 
 
 @dg.job(
@@ -168,9 +202,10 @@ def record_timeline(
     # takes the next free slot.
     tags={"dagster/max_retries": "0", "dagster/priority": "10"},
     description=(
-        "Runs until stopped: once per supercycle reads the supercycle length and time and the "
-        "Timeline Generator's table and records them in <data dir>/timeline.duckdb. Kept running "
-        "by timeline_restart_sensor and timeline_keepalive_sensor."
+        "Runs until terminated: once per supercycle reads the supercycle length and time and "
+        "the Timeline Generator's table and records them in `<data dir>/timeline.duckdb`. Kept "
+        "running after crashes by `timeline_restart_sensor` and `timeline_keepalive_sensor`; a "
+        "Terminate stops it until it is launched again."
     ),
 )
 def timeline_logger_job() -> None:
@@ -186,7 +221,7 @@ def timeline_logger_job() -> None:
     request_job=timeline_logger_job,
     minimum_interval_seconds=SENSOR_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Relaunches timeline_logger_job once per failed run of it.",
+    description="Relaunches `timeline_logger_job` once per failed run of it.",
 )
 def timeline_restart_sensor(context: dg.RunFailureSensorContext):
     failed = context.dagster_run
@@ -207,8 +242,9 @@ def timeline_restart_sensor(context: dg.RunFailureSensorContext):
     minimum_interval_seconds=SENSOR_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Starts timeline_logger_job when no run of it is queued or in progress (first start, "
-        "after a cancel or a reboot); leaves fresh failures to timeline_restart_sensor."
+        "Starts `timeline_logger_job` when no run of it is queued or in progress (first start, "
+        "after a reboot); leaves fresh failures to `timeline_restart_sensor`. After a person's "
+        "Terminate it leaves the logger stopped and says on each tick how to resume."
     ),
 )
 def timeline_keepalive_sensor(context: dg.SensorEvaluationContext):
@@ -216,6 +252,10 @@ def timeline_keepalive_sensor(context: dg.SensorEvaluationContext):
     if live:
         run = live[0].dagster_run
         return dg.SkipReason(f"run {run.run_id} is {run.status.value}")
+    stopped = stopped_by_operator(context.instance)
+    if stopped is not None:
+        return dg.SkipReason(f"stopped on purpose: run {stopped.run_id} was terminated; "
+                             f"{RESUME_HINT}")
     latest = context.instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=1)
     if latest and latest[0].dagster_run.status == dg.DagsterRunStatus.FAILURE:
         ended = latest[0].end_time or latest[0].update_timestamp.timestamp()
@@ -263,35 +303,66 @@ def _summary_metadata(s: DaySummary) -> dict[str, object]:
     partitions_def=daily_partitions,
     group_name="booster_data",
     kinds={"parquet", "duckdb", "python"},
+    output_required=False,  # a day before the logger ever ran is left missing, not materialized
     description=(
-        "The timeline of every supercycle recorded by timeline_logger_job during one Fermilab "
-        "local day, in the old long form (sc_start_utc, entry_index, event_hex, sc_event_time), "
-        "as <data dir>/timeline/TimelineLog_<day>.parquet; metadata counts the supercycles "
-        "recorded and expected and lists the gaps and timeline changes. A day with nothing "
-        "recorded gives an empty file, not a failure: its check says why."
+        "The timeline of every supercycle recorded by `timeline_logger_job` during one Fermilab "
+        "local day, in the old long form (`sc_start_utc`, `entry_index`, `event_hex`, "
+        "`sc_event_time`), as `<data dir>/timeline/TimelineLog_<day>.parquet`; metadata counts "
+        "the supercycles recorded and expected and lists the gaps and timeline changes. "
+        "`timeline_records_schedule` exports each day just after it ends. A day with nothing "
+        "recorded never looks complete: before the logger's first supercycle it is left "
+        "missing (the run log says why), and a later day with nothing recorded fails."
     ),
 )
 def timeline_records(
     context: dg.AssetExecutionContext, timeline: TimelineResource, datalogger: DataLoggerResource
-) -> dg.MaterializeResult:
-    window = day_window(context.partition_key)
+) -> Iterator[dg.MaterializeResult]:
+    day = context.partition_key
+    window = day_window(day)
     store = timeline.store()
     summary = summarize_day(store, window, time.time())
     if summary.length_s is None:  # nothing recorded to tell the length: ask the source
         summary = summarize_day(store, window, time.time(), _current_length(datalogger))
+    if summary.recorded == 0:
+        if summary.before_history:
+            since = (f"its first supercycle is from {format_local(summary.history_start)}"
+                     if summary.history_start else "nothing was ever recorded")
+            context.log.warning(
+                f"timeline_records {day} not materialized: no supercycle recorded in {window}; "
+                f"the timeline logger had not started yet ({since}, in {store.path}). A day "
+                "the logger did not watch cannot be reconstructed.")
+            return
+        raise dg.Failure(
+            description=f"no supercycle recorded on {day} although the timeline logger has "
+                        f"recorded since {format_local(summary.history_start)}: it was down all "
+                        f"day (see timeline_logger_job's runs); nothing to export",
+            metadata=_summary_metadata(summary), allow_retries=False)
     settings = timeline.settings()
-    final = timeline.records_dir / f"TimelineLog_{context.partition_key}.parquet"
+    final = timeline.records_dir / f"TimelineLog_{day}.parquet"
     with drafted(final, settings.drafts_dir) as draft:
         rows = store.export_parquet(window.start, window.end, draft)
-    if summary.before_history:
-        context.log.warning(f"no supercycle recorded in {window}: the timeline logger had not "
-                            "started yet (or its database is elsewhere)")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(final)),
         "bytes": final.stat().st_size,
         "rows": rows,
         **_summary_metadata(summary),
     })
+
+
+timeline_records_job = dg.define_asset_job(
+    "timeline_records_job",
+    selection=[timeline_records],
+    description="Export one local day of the recorded timeline (`timeline_records`) to Parquet.",
+)
+
+timeline_records_schedule = dg.build_schedule_from_partitioned_job(
+    timeline_records_job,
+    name="timeline_records_schedule",
+    hour_of_day=0,
+    minute_of_hour=20,
+    description="00:20 America/Chicago: export the timeline of the local day that just ended.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 
 
 @dg.asset_check(
@@ -300,7 +371,7 @@ def timeline_records(
     partitions_def=daily_partitions,
     description=(
         "Fails (ERROR) when the day has a gap in the timeline record longer than "
-        "GMPSAI_TIMELINE_MAX_GAP_S; warns (WARN) when nothing was recorded because the logger "
+        "`GMPSAI_TIMELINE_MAX_GAP_S`; warns (WARN) when nothing was recorded because the logger "
         "had not started by the end of the day (a fresh install)."
     ),
 )

@@ -1,6 +1,7 @@
 """Cross-checks between the day's files: the event file against the parameter file (`$0C` against
-logged samples) and against itself (one `$00` per supercycle). The asset checks of `event_data`
-only translate these results; the rules live here so a script or test can ask the same questions.
+logged samples) and against itself (one `$00` per supercycle). The checks of `file_stats` only
+translate these results, from arrays kept while it distils the day's files (`DayArrays`); the
+rules live here so a script or test can ask the same questions.
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import (
+    CLOCK_15HZ,
+    NOMINAL_TICK_S,
+    SC_START,
+    EventCodeError,
+    parse_event,
+)
+from gmpsai_assets.files.datafile import EVENTS, DataFileInfo, Dataset
 from gmpsai_assets.window import Window
 
 OFF_TICK_S = 0.010  # a logged sample this far from every $0C is not on a tick (15% of one)
@@ -111,3 +119,33 @@ def check_supercycle_starts(
         missing=merged[per_sc == 0].tolist(), doubled=merged[per_sc > 1].tolist(),
         stray=starts[~matched].tolist(),
     )
+
+
+@dataclass
+class DayArrays:
+    """The few arrays the cross-checks need, kept while the day's files are distilled once
+    (`see` is the distiller's `on_dataset`): `$0C` and `$00` from the event file and the
+    timestamps of the parameter file's device with the most samples."""
+
+    tick_utc: np.ndarray | None = None
+    tick_sc: np.ndarray | None = None
+    start_utc: np.ndarray | None = None
+    reference: str | None = None
+    reference_utc: np.ndarray | None = None
+
+    def see(self, info: DataFileInfo, ds: Dataset) -> None:
+        if info.kind == EVENTS:
+            code = _event_code(ds.name)
+            if code == CLOCK_15HZ:
+                self.tick_utc, self.tick_sc = ds.utc_seconds, ds.values
+            elif code == SC_START:
+                self.start_utc = ds.utc_seconds
+        elif self.reference_utc is None or ds.utc_seconds.size > self.reference_utc.size:
+            self.reference, self.reference_utc = ds.name, ds.utc_seconds
+
+
+def _event_code(name: str) -> int | None:
+    try:
+        return parse_event(name)
+    except EventCodeError:
+        return None

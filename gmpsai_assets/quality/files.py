@@ -1,4 +1,5 @@
-"""Data-quality verdicts on one published data file, from one distillation pass:
+"""Data-quality verdicts on one published data file, from its statistics (one distillation pass:
+`file_stats` judges the day's files from the statistics it has just computed, never re-reading):
 
 - every listed device has data in the file;
 - every device's timestamps strictly increase;
@@ -11,11 +12,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, WARN, Verdict
-from gmpsai_assets.stats.compute import DEFAULT_GAP_TICKS, ParamStats
-from gmpsai_assets.stats.distill import DistillResult, distill_file
+from gmpsai_assets.stats.compute import ParamStats
+from gmpsai_assets.stats.distill import DistillResult
 
 MAX_LISTED = 20  # devices named in a verdict's details
 
@@ -24,21 +24,20 @@ def _first(items: dict[str, object]) -> dict[str, object]:
     return dict(list(items.items())[:MAX_LISTED])
 
 
-def assess_param_file(
-    path: str | Path,
+PARAM_VERDICTS = ("devices_present", "timestamps_increasing", "values_finite", "completeness")
+
+
+def param_verdicts(
+    result: DistillResult,
     devices: Sequence[str],
     completeness_limits: tuple[float, float] = COMPLETENESS_LIMITS,
-    gap_ticks: float = DEFAULT_GAP_TICKS,
-) -> tuple[DistillResult, list[Verdict]]:
-    """Verdicts on a parameter file for the listed `devices` (the configured list)."""
-    result = distill_file(path, gap_ticks, checksum=False)
+) -> list[Verdict]:
+    """Verdicts on a distilled parameter file for the listed `devices`."""
     if not result.ok:
         reason = result.record.error
-        return result, [Verdict(n, ERROR, f"file cannot be read: {reason}")
-                        for n in ("devices_present", "timestamps_increasing", "values_finite",
-                                  "completeness")]
+        return [Verdict(n, ERROR, f"file cannot be read: {reason}") for n in PARAM_VERDICTS]
     by_device = {p.device: p for p in result.params}
-    return result, [
+    return [
         _present(devices, by_device),
         _increasing(by_device),
         _finite(by_device),
@@ -103,16 +102,15 @@ def _completeness(
                    f"(lowest {100 * worst:.2f}%)", details)
 
 
-def assess_event_file(path: str | Path) -> tuple[DistillResult, Verdict]:
-    """Occurrence times of every event strictly increase."""
-    result = distill_file(path, checksum=False)
+def event_verdict(result: DistillResult) -> Verdict:
+    """Occurrence times of every event of a distilled event file strictly increase."""
     if not result.ok:
-        return result, Verdict("event_times_increasing", ERROR,
-                               f"file cannot be read: {result.record.error}")
+        return Verdict("event_times_increasing", ERROR,
+                       f"file cannot be read: {result.record.error}")
     bad = {e.event: e.nonincreasing for e in result.events if e.nonincreasing}
     if bad:
-        return result, Verdict("event_times_increasing", ERROR,
-                               f"occurrence times fail to increase in {len(bad)} event(s)",
-                               {"steps_not_increasing": _first(bad)})
-    return result, Verdict("event_times_increasing", OK,
-                           f"occurrence times of all {len(result.events)} events increase")
+        return Verdict("event_times_increasing", ERROR,
+                       f"occurrence times fail to increase in {len(bad)} event(s)",
+                       {"steps_not_increasing": _first(bad)})
+    return Verdict("event_times_increasing", OK,
+                   f"occurrence times of all {len(result.events)} events increase")

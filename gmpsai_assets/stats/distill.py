@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +45,9 @@ T = TypeVar("T")
 # two sorts and the HDF5 reads of the next dataset share the machine.
 COMPUTE_THREADS = 2
 Progress = Callable[[str], None]
+# Sees every dataset as the distiller reads it, so a caller can keep the few arrays it needs
+# (the day's $0C ticks, a reference device) instead of reading the file a second time.
+OnDataset = Callable[[DataFileInfo, Dataset], None]
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,11 @@ def distill_file(
     max_rows: int | None = None,
     progress: Progress | None = None,
     checksum: bool = True,
+    on_dataset: OnDataset | None = None,
 ) -> DistillResult:
     """Statistics of every dataset of one file, or a failed result naming the problem.
-    `checksum=False` skips the SHA-256 (for callers that do not store the file record)."""
+    `checksum=False` skips the SHA-256 (for callers that do not store the file record);
+    `on_dataset` sees each dataset once, in the reading thread's order."""
     path = Path(path)
     began = time.monotonic()
     say = progress or (lambda _msg: None)
@@ -163,6 +168,8 @@ def distill_file(
                         f"{_pct(stats.completeness)}, {stats.gap_count} gaps")
 
             for ds in read_ahead(datafile.datasets(max_datasets, max_rows)):
+                if on_dataset is not None:
+                    on_dataset(info, ds)
                 pending.append(pool.submit(compute, ds))
                 while len(pending) > COMPUTE_THREADS:
                     collect(pending.popleft().result())
@@ -214,7 +221,21 @@ def distill_into_store(
     busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
 ) -> DistillResult:
     """Distil one file and record the outcome (ok or failed) in the store."""
-    result = distill_file(path, gap_ticks, progress=progress)
+    return distill_files_into_store([path], db_path, gap_ticks, progress, busy_timeout_s)[0]
+
+
+def distill_files_into_store(
+    paths: Sequence[str | Path],
+    db_path: str | Path,
+    gap_ticks: float = DEFAULT_GAP_TICKS,
+    progress: Progress | None = None,
+    busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
+    on_dataset: OnDataset | None = None,
+) -> list[DistillResult]:
+    """Distil each file once and record every outcome (ok or failed) in one transaction: a
+    day's files replace their old rows together."""
+    results = [distill_file(p, gap_ticks, progress=progress, on_dataset=on_dataset)
+               for p in paths]
     with store.writer(db_path, timeout_s=busy_timeout_s, on_wait=progress) as con:
-        superseded = store.replace_file(con, result.record, result.params, result.events)
-    return replace(result, superseded=superseded)
+        superseded = store.replace_files(con, [(r.record, r.params, r.events) for r in results])
+    return [replace(r, superseded=older) for r, older in zip(results, superseded, strict=True)]

@@ -261,18 +261,30 @@ def replace_file(
 ) -> list[str]:
     """Store one file's outcome in one transaction, replacing whatever was there for its name.
     Returns the names of older files of the same partition that this one superseded."""
+    return replace_files(con, [(record, params, events)])[0]
+
+
+def replace_files(
+    con: duckdb.DuckDBPyConnection,
+    outcomes: Sequence[tuple[FileRecord, Sequence[ParamStats], Sequence[EventStats]]],
+) -> list[list[str]]:
+    """Store several files' outcomes in ONE transaction (a day's parameter and event file), so
+    a re-run day is never half old and half new. Returns, per file, the older files of its
+    partition that it superseded."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in ("param_stats", "event_stats"):
-            con.execute(f"DELETE FROM {table} WHERE file_name = ?", [record.name])
-        con.execute("DELETE FROM data_files WHERE name = ?", [record.name])
-        rec = asdict(record)
-        _insert(con, "data_files", FILE_COLUMNS, [[rec[c] for c in FILE_COLUMNS]])
-        _insert(con, "param_stats", ["file_name", *PARAM_COLUMNS],
-                [[record.name, *(p.row()[c] for c in PARAM_COLUMNS)] for p in params])
-        _insert(con, "event_stats", ["file_name", *EVENT_COLUMNS],
-                [[record.name, *(e.row()[c] for c in EVENT_COLUMNS)] for e in events])
-        superseded = _supersede(con, record) if record.status == "ok" else []
+        superseded: list[list[str]] = []
+        for record, params, events in outcomes:
+            for table in ("param_stats", "event_stats"):
+                con.execute(f"DELETE FROM {table} WHERE file_name = ?", [record.name])
+            con.execute("DELETE FROM data_files WHERE name = ?", [record.name])
+            rec = asdict(record)
+            _insert(con, "data_files", FILE_COLUMNS, [[rec[c] for c in FILE_COLUMNS]])
+            _insert(con, "param_stats", ["file_name", *PARAM_COLUMNS],
+                    [[record.name, *(p.row()[c] for c in PARAM_COLUMNS)] for p in params])
+            _insert(con, "event_stats", ["file_name", *EVENT_COLUMNS],
+                    [[record.name, *(e.row()[c] for c in EVENT_COLUMNS)] for e in events])
+            superseded.append(_supersede(con, record) if record.status == "ok" else [])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
