@@ -12,8 +12,8 @@ import pytest
 from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.file_stats import file_stats
 from gmpsai_assets.defs.param_data import param_data
-from gmpsai_assets.quality.files import PARAM_VERDICTS
 from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+from gmpsai_assets.quality.files import PARAM_VERDICTS
 from gmpsai_assets.sim.simulator import SimulatedBooster
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")

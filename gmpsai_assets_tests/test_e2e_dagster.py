@@ -241,17 +241,40 @@ def test_backfill_of_three_partitions_succeeds(dagster):
     assert sorted({m["partition"] for m in mats}) == DAYS
 
 
+EDGES_JS = """() => Array.from(document.querySelectorAll('svg path[marker-end]')).map(p => {
+    const m = p.getScreenCTM(), n = p.getTotalLength();
+    const a = p.getPointAtLength(0).matrixTransform(m);
+    const b = p.getPointAtLength(n).matrixTransform(m);
+    return [a.x, a.y, b.x, b.y]; })"""
+NODES_JS = """(names) => Object.fromEntries(names.map(name => {
+    const el = Array.from(document.querySelectorAll('foreignObject *')).find(
+        e => e.children.length === 0 && e.textContent.trim() === name);
+    const r = el && el.closest('foreignObject').getBoundingClientRect();
+    return [name, r ? [r.left, r.top, r.right, r.bottom] : null]; }))"""
+
+
+def _drawn_edges(edges: list[list[float]], boxes: dict[str, list[float]]) -> set[tuple[str, str]]:
+    """(from, to) asset pairs of the drawn edges: an edge leaves the right side of its source's
+    node and ends at the left side of its target's (left-to-right layout)."""
+    def at(x: float, y: float, side: int) -> str | None:
+        near = [(abs(y - (b[1] + b[3]) / 2), name) for name, b in boxes.items()
+                if b and abs(x - b[side]) <= 8 and b[1] <= y <= b[3]]
+        return min(near)[1] if near else None
+    return {(at(x0, y0, 2), at(x1, y1, 0)) for x0, y0, x1, y1 in edges}
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                     reason="Debian chromium is installed by `make test`")
-def test_ui_asset_graph_in_headless_chromium(dagster, tmp_path):
+def test_ui_global_lineage_draws_the_flow_in_headless_chromium(dagster, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    location, _ = _repository(dagster)  # the location is loaded before the pages ask for it
-    groups: dict[str, list[str]] = {}
+    _repository(dagster)  # the location is loaded before the page asks for it
     graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        groups.setdefault(graph.get(key).group_name, []).append(key.to_user_string())
-    shots = []
+    names = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+    want = {(p.to_user_string(), k.to_user_string())
+            for k in graph.get_all_asset_keys() for p in graph.get(k).parent_keys}
+    assert {("param_data", "file_stats"), ("event_data", "file_stats"),
+            ("file_stats", "published_json")} <= want
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM, headless=True,
@@ -260,16 +283,23 @@ def test_ui_asset_graph_in_headless_chromium(dagster, tmp_path):
         )
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            # The global lineage shows groups collapsed; each group's own lineage graph shows
-            # its assets as nodes.
-            for group, names in sorted(groups.items()):
-                page.goto(f"{dagster.url}/locations/{location}/asset-groups/{group}",
-                          wait_until="networkidle", timeout=60_000)
-                for name in names:
-                    page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
-                shots.append(tmp_path / f"asset-graph-{group}.png")
-                page.screenshot(path=str(shots[-1]))
+            page.goto(f"{dagster.url}/asset-groups", wait_until="networkidle", timeout=120_000)
+            # The global lineage opens with each group collapsed into one box: expand them all
+            # from the background's context menu, as an operator would.
+            page.locator("foreignObject").get_by_text("statistics", exact=True).first.wait_for(
+                timeout=120_000)
+            search = page.get_by_placeholder("Search and filter assets").bounding_box()
+            page.mouse.click(search["x"] + 60, search["y"] + search["height"] + 120,
+                             button="right")  # the graph's background, above the groups
+            page.locator(':text("Expand all groups"):visible').first.click()
+            for name in names:
+                page.locator("foreignObject").get_by_text(name, exact=True).first.wait_for(
+                    timeout=60_000)
+            page.wait_for_function(f"document.querySelectorAll('svg path[marker-end]').length"
+                                   f" >= {len(want)}", timeout=60_000)
+            page.screenshot(path=str(tmp_path / "global-lineage.png"))
+            drawn = _drawn_edges(page.evaluate(EDGES_JS), page.evaluate(NODES_JS, names))
         finally:
             browser.close()
-    assert {"booster_data"} <= set(groups)
-    assert all(shot.stat().st_size > 10_000 for shot in shots)
+    assert drawn == want, f"drawn {sorted(drawn)}, defined {sorted(want)}"
+    assert (tmp_path / "global-lineage.png").stat().st_size > 10_000

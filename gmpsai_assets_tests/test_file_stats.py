@@ -67,7 +67,7 @@ def test_a_day_is_distilled_once_and_judged_in_the_same_step(tmp_path):
         assert all(e.passed for e in checks.values()), {
             n: e.description for n, e in checks.items() if not e.passed}
         # Every check is an output of file_stats's own step: nothing re-opens the files.
-        steps = {e.step_key for e in first.all_events 
+        steps = {e.step_key for e in first.all_events
                  if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
         assert steps == {"file_stats"}
         assert not param_data.check_keys and not event_data.check_keys

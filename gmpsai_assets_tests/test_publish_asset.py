@@ -89,7 +89,7 @@ def test_publishes_what_file_stats_distilled(chain):
 
 
 def test_new_statistics_trigger_a_publication(chain):
-    _, resources, path = chain
+    _, resources, _ = chain
     with dg.instance_for_test() as instance:
         # One day gets distilled; every other day of the partitions never is.
         _, cursor = _requested(instance, resources)

@@ -110,19 +110,50 @@ def test_a_complete_day_passes_and_a_rerun_replaces_its_file(tmp_path):
     assert list((tmp_path / "drafts").iterdir()) == []
 
 
-def test_a_day_before_the_logger_ever_ran_succeeds_empty_and_only_warns(tmp_path):
+def test_a_day_before_the_logger_ever_ran_is_left_missing_with_a_reason(tmp_path):
     # `make run` on a fresh machine: yesterday, nothing recorded (the logger starts today)
     w = day_window(DAY)
     fill(tmp_path, w.end + 86400, w.end + 86400 + 600)
-    result = materialize(tmp_path)
-    assert result.success
-    meta = result.asset_materializations_for_node("timeline_records")[0].metadata
-    assert meta["supercycles_recorded"].value == 0 and meta["rows"].value == 0
-    assert meta["supercycles_expected"].value == 1438 and meta["gap_count"].value == 0
-    assert Path(meta["path"].value).exists()
-    (check,) = result.get_asset_check_evaluations()
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
-    assert "had not started" in check.description
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([T.timeline_records, T.timeline_records_gaps],
+                                partition_key=DAY, resources=resources(tmp_path),
+                                instance=instance)
+        assert result.success  # nothing wrong happened: there is just nothing to export
+        assert result.asset_materializations_for_node("timeline_records") == []
+        assert result.get_asset_check_evaluations() == []
+        status = instance.get_status_by_partition(T.timeline_records.key, [DAY],
+                                                  T.daily_partitions)
+        assert status[DAY] != dg.AssetPartitionStatus.MATERIALIZED  # a backfill redoes it
+        said = [e.user_message for e in instance.all_logs(result.run_id) if e.user_message]
+    assert any(f"timeline_records {DAY} not materialized" in m and "had not started yet" in m
+               for m in said)
+    assert not (tmp_path / "timeline").exists()
+
+
+def test_a_day_with_nothing_recorded_after_the_logger_began_fails(tmp_path):
+    w = day_window(DAY)
+    fill(tmp_path, w.start - 3 * 86400, w.start - 3 * 86400 + 600)  # it ran days before
+    result = dg.materialize([T.timeline_records], partition_key=DAY,
+                            resources=resources(tmp_path), raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
+    assert f"no supercycle recorded on {DAY} although the timeline logger has recorded" in \
+        failure.description
+    assert failure.metadata["supercycles_expected"].value == 1438
+
+
+def test_the_schedule_exports_the_day_that_just_ended():
+    from gmpsai_assets.definitions import defs
+    from gmpsai_assets.window import FERMILAB_TZ
+
+    schedule = defs.resolve_schedule_def("timeline_records_schedule")
+    assert schedule.execution_timezone == "America/Chicago"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    when = __import__("datetime").datetime(2026, 3, 11, 0, 20, tzinfo=FERMILAB_TZ)
+    with dg.build_schedule_context(scheduled_execution_time=when,
+                                   repository_def=defs.get_repository_def()) as context:
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == DAY
 
 
 # ---- the sensors, on a real instance ---------------------------------------------------------
@@ -163,6 +194,7 @@ def test_restart_sensor_requests_exactly_one_relaunch_per_failed_run(instance, m
     other = dg.JobDefinition(graph_def=dg.GraphDefinition("other_job", node_defs=[]))
     instance.report_run_failed(_run(instance, job=other))  # not ours: ignored
     instance.report_run_canceled(_run(instance))  # stopped on purpose: not a failure
+    # (the keep-alive sensor leaves that alone too: test_a_terminated_logger_stays_stopped)
     keys = []
     for _ in range(8):  # tick until it has nothing more to say, as the daemon would
         data = _tick(T.timeline_restart_sensor, instance, cursor)
@@ -208,14 +240,32 @@ def test_keepalive_starts_the_logger_only_when_no_run_is_active(instance, monkey
                                       T.HOST_TAG: socket.gethostname()})
         data = _tick(T.timeline_keepalive_sensor, instance)
         assert data.run_requests == [] and run.run_id in data.skip_message
-        instance.report_run_canceled(run)
-    again = _tick(T.timeline_keepalive_sensor, instance)  # the last run was canceled
+        instance.report_run_failed(run)
+    monkeypatch.setattr(T, "RESTART_GRACE_S", 0.0)
+    again = _tick(T.timeline_keepalive_sensor, instance)  # the last run failed: restart
     assert len(again.run_requests) == 1
+    monkeypatch.setattr(T, "RESTART_GRACE_S", 2 * T.SENSOR_S)
     instance.report_run_failed(_run(instance))
     fresh = _tick(T.timeline_keepalive_sensor, instance)
     assert fresh.run_requests == [] and "timeline_restart_sensor" in fresh.skip_message
     monkeypatch.setattr(T, "RESTART_GRACE_S", 0.0)  # the restart sensor did not act in time
     assert len(_tick(T.timeline_keepalive_sensor, instance).run_requests) == 1
+
+
+def test_a_terminated_logger_stays_stopped_until_launched_again(instance):
+    live = _run(instance, dg.DagsterRunStatus.STARTED)
+    _run(instance, dg.DagsterRunStatus.SUCCESS, {T.STEPPED_ASIDE_TAG: live.run_id})
+    instance.report_run_canceled(live)  # a person's Terminate
+    data = _tick(T.timeline_keepalive_sensor, instance)
+    assert data.run_requests == []
+    assert f"run {live.run_id} was terminated" in data.skip_message
+    assert "launch timeline_logger_job" in data.skip_message
+    ended_clean = _run(instance, dg.DagsterRunStatus.SUCCESS, {T.STOPPED_TAG: "terminate"})
+    assert ended_clean.run_id in _tick(T.timeline_keepalive_sensor, instance).skip_message
+    resumed = _run(instance, dg.DagsterRunStatus.STARTED)  # the operator launched it
+    assert resumed.run_id in _tick(T.timeline_keepalive_sensor, instance).skip_message
+    instance.report_run_failed(resumed)  # ... and a crash after that restarts it again
+    assert T.stopped_by_operator(instance) is None
 
 
 def test_keepalive_fails_a_run_whose_process_is_gone(instance, monkeypatch):

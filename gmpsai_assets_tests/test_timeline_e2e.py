@@ -1,6 +1,7 @@
 """End to end with the real Dagster daemon: the keep-alive sensor starts the timeline logger, we
 kill the run's process, and the restart sensor brings a new run that records again; terminated
-as from the UI, it stops cleanly and (sensors still on) the keep-alive sensor starts it again.
+as from the UI, it stops cleanly and stays stopped (the keep-alive sensor's ticks say how to
+resume) until it is launched again with the documented command.
 
 A temporary DAGSTER_HOME holds the repository's dagster.yaml; the code location is the repo's
 workspace.yaml, served by the daemon's own code server on loopback. Supercycles are 2 s
@@ -25,7 +26,7 @@ from typing import TypeVar
 import dagster as dg
 import pytest
 
-from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG
+from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG, STOPPED_TAG
 from gmpsai_assets.timeline.store import TimelineStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,7 +109,7 @@ def test_daemon_keeps_the_logger_running_across_a_killed_run(daemon):
              lambda: instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE,
              30, proc, log)
     second = wait_for("the restart sensor relaunches it",
-                      lambda: _live_run(instance, not_id=first.run_id), 60, proc, log)
+                      lambda: _live_run(instance, not_id=first.run_id), 180, proc, log)
     assert second.tags.get("gmpsai/restart_of") == first.run_id
     assert second.tags.get("dagster/sensor_name") == "timeline_restart_sensor"
     wait_for("the new run records again",
@@ -118,16 +119,47 @@ def test_daemon_keeps_the_logger_running_across_a_killed_run(daemon):
     assert len(runs) == 2, [(r.dagster_run.run_id, r.dagster_run.status) for r in runs]
     assert not any("dagster/parent_run_id" in r.dagster_run.tags for r in runs)  # no run retry
 
-    # Terminate it as the UI does: it stops cleanly, and with the sensors on it comes back.
+    # Terminate it as the UI does: it stops cleanly and stays stopped, sensors on.
     instance.run_coordinator.cancel_run(second.run_id)
-    wait_for("the terminated run is canceled",
-             lambda: instance.get_run_by_id(second.run_id).status
-             == dg.DagsterRunStatus.CANCELED, 30, proc, log)
-    said = [e.user_message for e in instance.all_logs(second.run_id) if e.user_message]
-    assert any("every recorded supercycle is committed" in m for m in said)
-    third = wait_for("the keep-alive sensor starts it again",
-                     lambda: _live_run(instance, not_id=second.run_id), 60, proc, log)
-    assert third.tags.get("gmpsai/started_by") == "timeline_keepalive_sensor"
+    stopped = wait_for("the terminated run ends",
+                       lambda: (r := instance.get_run_by_id(second.run_id)).is_finished and r,
+                       30, proc, log)
+    assert stopped.tags.get(STOPPED_TAG) == "terminate"
+    events = instance.all_logs(second.run_id)
+    said = [e.user_message for e in events if e.user_message]
+    assert any("terminated on request" in m and "every recorded supercycle is committed" in m
+               for m in said)
+    assert not [e for e in events if e.dagster_event and e.dagster_event.is_step_failure]
+    terminated_at = time.time()
+
+    def hints() -> list[str]:
+        state = next(s for s in instance.all_instigator_state()
+                     if s.name == "timeline_keepalive_sensor")
+        ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5)
+        return [t.skip_reason for t in ticks
+                if t.timestamp > terminated_at and t.skip_reason
+                and "launch timeline_logger_job" in t.skip_reason]
+
+    said = wait_for("two keep-alive ticks that leave it stopped and say how to resume",
+                    lambda: len(hints()) >= 2 and hints(), 60, proc, log)
+    assert f"run {second.run_id} was terminated" in said[0]
+    assert _live_run(instance, not_id=second.run_id) is None
+    assert len(instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME))) == 2
+
+    # Resume as the hint says.
+    env = {**os.environ, "DAGSTER_HOME": str(instance.root_directory),
+           "GMPSAI_DATA_DIR": str(data), "GMPSAI_SOURCE": "simulated",
+           "GMPSAI_SIM_SC_TICKS": str(SC_TICKS), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    launched = subprocess.run(
+        [str(BIN / "dagster"), "job", "launch", "-j", JOB_NAME, "-w", "workspace.yaml"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert launched.returncode == 0, launched.stderr
+    third = wait_for("the launched run logs", lambda: _live_run(instance, not_id=second.run_id),
+                     90, proc, log)
+    resumed_at = time.time()
+    wait_for("the resumed run records again",
+             lambda: [s for s in store.supercycles(resumed_at, 2e9)], 30, proc, log)
+    assert "gmpsai/started_by" not in third.tags
 
     starts = [s.start_utc for s in store.supercycles(0, 2e9)]
     assert starts == sorted(set(starts))
