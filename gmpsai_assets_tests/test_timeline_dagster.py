@@ -242,6 +242,7 @@ def test_keepalive_starts_the_logger_only_when_no_run_is_active(instance, monkey
         assert data.run_requests == [] and run.run_id in data.skip_message
         instance.report_run_failed(run)
     monkeypatch.setattr(T, "RESTART_GRACE_S", 0.0)
+    monkeypatch.setattr(T, "QUICK_FAILURE_S", 0.0)  # they had been logging for a while
     again = _tick(T.timeline_keepalive_sensor, instance)  # the last run failed: restart
     assert len(again.run_requests) == 1
     monkeypatch.setattr(T, "RESTART_GRACE_S", 2 * T.SENSOR_S)
