@@ -288,8 +288,9 @@ def test_ui_global_lineage_draws_the_flow_in_headless_chromium(dagster, tmp_path
             # from the background's context menu, as an operator would.
             page.locator("foreignObject").get_by_text("statistics", exact=True).first.wait_for(
                 timeout=120_000)
-            search = page.get_by_placeholder("Search and filter assets").bounding_box()
-            page.mouse.click(search["x"] + 60, search["y"] + search["height"] + 120,
+            group = page.locator("foreignObject").filter(has_text="statistics").first
+            box = group.bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] - 80,
                              button="right")  # the graph's background, above the groups
             page.locator(':text("Expand all groups"):visible').first.click()
             for name in names:
