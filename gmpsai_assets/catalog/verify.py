@@ -16,6 +16,13 @@ from gmpsai_assets.catalog.sidecar import SIDECAR_SUFFIX
 
 DATA_SUFFIXES = (".h5", ".parquet")
 
+
+def _should_be_declared(path: Path) -> bool:
+    """Data files the platform declares: HDF5 data files and cycle tables (other Parquet,
+    such as the timeline's own store, is not a catalogue product)."""
+    cycle_table = path.suffix == ".parquet" and path.name.startswith("CycleTable_")
+    return path.suffix == ".h5" or cycle_table
+
 OK, MISMATCH, MISSING, UNREADABLE, UNDECLARED = (
     "ok", "mismatch", "missing", "unreadable", "undeclared")
 FAILING = (MISMATCH, MISSING, UNREADABLE)
@@ -75,6 +82,6 @@ def verify_dir(directory: Path) -> list[Verdict]:
             data = path.with_name(path.name[: -len(SIDECAR_SUFFIX)])
             if data.suffix in DATA_SUFFIXES:
                 targets.add(data)
-        elif path.suffix in DATA_SUFFIXES:
+        elif _should_be_declared(path):
             targets.add(path)
     return [verify_file(p) for p in sorted(targets)]
