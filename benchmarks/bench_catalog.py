@@ -37,24 +37,18 @@ from gmpsai_assets.window import day_window
 DAY = "2020-03-10"
 
 
-def _medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+def _medians(
+    fns: list[Callable[[], object]], repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
+    """Median of each function on `clock`, interleaved round by round so that a shared
+    machine's changing load falls on all alike. `time.process_time` gives CPU seconds of this
+    process (all threads): the work, whatever the load."""
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
         for fn, out in zip(fns, times, strict=True):
-            began = time.perf_counter()
+            began = clock()
             fn()
-            out.append(time.perf_counter() - began)
-    return [statistics.median(t) for t in times]
-
-
-def _cpu_medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """CPU seconds of this process (all threads): the work, whatever the machine's load."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, out in zip(fns, times, strict=True):
-            began = time.process_time()
-            fn()
-            out.append(time.process_time() - began)
+            out.append(clock() - began)
     return [statistics.median(t) for t in times]
 
 
@@ -108,7 +102,7 @@ def main() -> None:
             Row("distill + declare (daily run)", t[4], t[5], target="<= 1.3",
                 floor_name="distill without checksums"),
         ]
-        cpu = _cpu_medians([daily, no_checksums, naive], repeat)
+        cpu = _medians([daily, no_checksums, naive], repeat, time.process_time)
         rows += [
             Row("distill + declare (daily run), CPU", cpu[0], cpu[1], unit="CPU s",
                 floor_name="distill without checksums"),

@@ -78,7 +78,7 @@ def test_parameter_file_declaration_fields(tmp_path: Path, sim: SimulatedBooster
     assert all(k.startswith("gmpsai.") for k in meta)
 
 
-def test_event_file_and_a_derived_file_with_parents(tmp_path: Path) -> None:
+def test_event_file_and_a_derived_file_with_parents(tmp_path: Path, monkeypatch) -> None:
     events = _event_file(tmp_path)
     _distil_and_declare(events)
     meta = _sidecar(events)["metadata"]
@@ -93,6 +93,8 @@ def test_event_file_and_a_derived_file_with_parents(tmp_path: Path) -> None:
     assert body["metadata"]["gmpsai.rows"] == 3 and body["metadata"]["gmpsai.kind"] == "cycles"
     assert body["parents"] == [{"namespace": "gmpsai", "name": events.name},
                                {"namespace": "gmpsai", "name": "MLParamData_x.h5"}]
+    monkeypatch.setenv("GMPSAI_CATALOG_NAMESPACE", "booster")
+    assert declare(derived, "cycles", {}).did == f"booster:{derived.name}"
 
 
 def test_digests_of_a_previous_version_are_refused(tmp_path: Path, sim: SimulatedBooster) -> None:

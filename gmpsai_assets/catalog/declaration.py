@@ -26,6 +26,7 @@ from gmpsai_assets.catalog.checksums import Digests, FileChangedError, digest_fi
 from gmpsai_assets.catalog.sidecar import sidecar_path
 from gmpsai_assets.files.datafile import DataFileInfo
 from gmpsai_assets.files.drafts import publish
+from gmpsai_assets.settings import Settings
 from gmpsai_assets.window import Window, format_local
 
 PREFIX = "gmpsai."  # every metadata key is in the team's own MetaCat category
@@ -117,18 +118,19 @@ def declare(
     metadata: Mapping[str, Any],
     parents: Iterable[str | Path] = (),
     digests: Digests | None = None,
-    namespace: str = "gmpsai",
+    namespace: str | None = None,
 ) -> Declaration:
     """Write `path`'s declaration beside it and return it.
 
     `kind` is `params`, `events` or `cycles`; `metadata` keys should carry the `gmpsai.` prefix
     (added where missing). `parents` are files (or names) this one was derived from, declared
     in the same namespace. `digests` are checksums computed while the caller read the file
-    anyway; without them the file is read once here. FileChangedError when the file on disk
-    is no longer the version the digests describe.
+    anyway; without them the file is read once here. `namespace` defaults to
+    GMPSAI_CATALOG_NAMESPACE. FileChangedError when the file on disk is no longer the version
+    the digests describe.
     """
     path = Path(path)
-    check_namespace(namespace)
+    namespace = check_namespace(namespace or Settings.from_env().catalog_namespace)
     if digests is None:
         digests = digest_file(path)
     st = path.stat()
@@ -153,7 +155,7 @@ def declare_data_file(
     info: DataFileInfo,
     datasets: Mapping[str, tuple[str, int]],
     digests: Digests | None = None,
-    namespace: str = "gmpsai",
+    namespace: str | None = None,
 ) -> Declaration:
     """Declare a parameter or event file (new or old format) from what was read of it."""
     return declare(info.path, info.kind, data_file_metadata(info, datasets),
