@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+from gmpsai_assets.catalog.verify import verify_dir
 from gmpsai_assets.cli import main
 from gmpsai_assets.files.paramfile import read_param_attrs
 
@@ -20,6 +21,10 @@ def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, 
     assert read_param_attrs(path)["window_start_local"] == "2026-03-10T00:00:00-05:00"
     assert re.search(r"devices_ok\s+1\b", out)
     assert "B:NOTLOG" in re.search(r"devices_failed\s+(.*)", out).group(1)
+    # every new data file has its catalogue declaration, and it matches the file's bytes
+    verdicts = verify_dir(data_dir)
+    assert {v.path.parent.name for v in verdicts} == {"params", "events"}
+    assert [v.status for v in verdicts] == ["ok"] * len(verdicts)
 
 
 def test_materialize_day_bad_date(capsys):

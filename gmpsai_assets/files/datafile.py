@@ -67,6 +67,7 @@ class DataFileInfo:
     names: tuple[str, ...]  # datasets in file order (for new parameter files: the list asked for)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (status, reason)
     present: frozenset[str] = frozenset()  # names that have data in the file
+    source: str | None = None  # simulated | acl, as the file says (old files do not)
 
     @property
     def name(self) -> str:
@@ -173,7 +174,7 @@ def _inspect_new_params(path: Path, f: h5py.File) -> DataFileInfo:
         path, PARAMS, paramfile.FORMAT, NEW, str(attrs["node"]),
         Window(float(attrs["window_start_utc"]), float(attrs["window_end_utc"])),
         float(attrs["created_utc"]), tuple(attrs["devices"]), outcomes,
-        frozenset(k for k in f if isinstance(f[k], h5py.Group)),
+        frozenset(k for k in f if isinstance(f[k], h5py.Group)), _text(attrs.get("source")),
     )
 
 
@@ -187,7 +188,14 @@ def _inspect_new_events(path: Path) -> DataFileInfo:
         path, EVENTS, eventfile.FORMAT, NEW, str(attrs["node"]),
         Window(float(attrs["window_start_utc"]), float(attrs["window_end_utc"])),
         float(attrs["created_utc"]), names, outcomes, frozenset(names),
+        _text(attrs.get("source")),
     )
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode()
+    return str(value) if value else None
 
 
 # The oldest grabber wrote str(time.time()) into the name: MLData_1562345678.123456_From_...

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import h5py
 
+from gmpsai_assets.catalog.sidecar import remove_with_sidecar
 from gmpsai_assets.window import (
     FERMILAB_TZ,
     Window,
@@ -98,10 +99,10 @@ def remove_superseded(published: Path, prefix: str, node: str, window: Window) -
               if p != published and _same_window(p, window)]
     newer = [p for p in others if (n := parse_data_file_name(p.name)) and n.created > mine.created]
     if newer:
-        published.unlink(missing_ok=True)
+        remove_with_sidecar(published)
         raise SupersededError(f"{published.name} was superseded by the newer {newer[-1].name}")
     for path in others:
-        path.unlink(missing_ok=True)
+        remove_with_sidecar(path)  # its declaration describes bytes that no longer exist
     return others
 
 
