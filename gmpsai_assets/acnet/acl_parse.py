@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -428,6 +429,14 @@ def _to_local(s: pl.Series, strict: bool) -> pl.Series:
     return s.str.to_titlecase().str.to_datetime(
         EVENT_TIME_FORMAT, time_unit="ms", strict=strict
     )
+
+
+def parse_event_times(texts: Sequence[str] | np.ndarray) -> np.ndarray:
+    """`DD-MON-YYYY HH:MM:SS.fff` local wall-clock texts, as `event_log` answers and the old
+    event files' `datetime` column holds them, as naive datetime64[ms]; NaT where a text is
+    not such a time."""
+    series = pl.Series(list(texts), dtype=pl.String).str.strip_chars()
+    return _to_local(series.str.replace_all(r"\s+", " "), strict=False).to_numpy()
 
 
 def parse_logger_reply(body: bytes) -> TableReply:
