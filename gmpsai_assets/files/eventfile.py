@@ -5,7 +5,7 @@ with plain h5py:
 
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
                                 window_end_local, node, source, created_utc, software_version,
-                                events_requested (codes asked for, in order), stopped_early,
+                                events_requested (codes asked for, in order), stopped_early (0/1),
                                 event_outcomes (JSON: "0c" -> {status, rows, reason})
     /Event0c/            attrs: event (int), label ($0C), description, rows, and the pandas
                                 frame attributes (h5common.write_pandas_frame)
@@ -121,7 +121,8 @@ class EventFileWriter:
         return {
             **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
             "events_requested": np.array(list(self.records), dtype=np.int64),
-            "stopped_early": self.stopped_early,
+            # an integer: PyTables (under pandas.read_hdf) warns about HDF5's boolean enum
+            "stopped_early": np.int8(self.stopped_early),
             "event_outcomes": json.dumps(
                 {event_hex(e): {"status": r.status, "rows": r.rows, "reason": r.reason}
                  for e, r in self.records.items()}
