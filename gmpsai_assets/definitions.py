@@ -3,6 +3,7 @@
 import dagster as dg
 
 from gmpsai_assets.defs import checks as checks_defs
+from gmpsai_assets.defs import cycle_table as cycle_table_defs
 from gmpsai_assets.defs import event_data as event_data_defs
 from gmpsai_assets.defs import file_stats as file_stats_defs
 from gmpsai_assets.defs import housekeeping as housekeeping_defs
@@ -19,6 +20,9 @@ DAILY_CHECKS += [event_data_defs.ticks_match_param_samples, event_data_defs.one_
 DAILY_CHECKS += [checks_defs.param_data_quality, checks_defs.event_times_increasing]
 DAILY_ASSETS.append(timeline_defs.timeline_records)
 DAILY_CHECKS.append(timeline_defs.timeline_records_gaps)
+# The ML dataset, built from the day's two files (and automatically after them).
+DAILY_ASSETS.append(cycle_table_defs.cycle_table)
+DAILY_CHECKS.append(cycle_table_defs.cycle_table_checks)
 
 # Publishing: the page and the old JSON, re-published by its own automation sensor.
 PUBLISH_ASSETS = [published_json_defs.published_json]
@@ -33,7 +37,8 @@ defs = dg.Definitions(
                housekeeping_defs.housekeeping_schedule],
     sensors=[file_stats_defs.data_files_sensor, timeline_defs.timeline_restart_sensor,
              timeline_defs.timeline_keepalive_sensor,
-             published_json_defs.publishing_automation_sensor],
+             published_json_defs.publishing_automation_sensor,
+             cycle_table_defs.cycle_table_automation_sensor],
     resources={**build_resources(), "stats": file_stats_defs.stats_resource(),
                "timeline": timeline_defs.timeline_resource(),
                "publish": published_json_defs.publish_resource()},

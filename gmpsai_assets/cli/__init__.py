@@ -14,6 +14,7 @@ from gmpsai_assets import __version__
 from gmpsai_assets.cli import (
     acl_server,
     backfill,
+    dataset,
     db_to_json,
     distill,
     grab_events,
@@ -30,6 +31,7 @@ COMMANDS.append(grab_events)
 COMMANDS.append(acl_server)
 COMMANDS += [db_to_json, serve_site]
 COMMANDS += [distill, import_legacy_db]
+COMMANDS.append(dataset)
 
 
 def build_parser() -> argparse.ArgumentParser:
