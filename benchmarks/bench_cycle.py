@@ -36,8 +36,10 @@ _OURS = textwrap.dedent("""
     began = time.perf_counter()
     table = build_cycle_table(Path({param!r}), Path({events!r}))
     path = write_cycle_table(table, Path({out!r}), Path({drafts!r}))
+    import resource
     print(json.dumps({{"seconds": time.perf_counter() - began, "rows": table.frame.height,
-                      "columns": table.frame.width, "bytes": path.stat().st_size}}))
+                      "columns": table.frame.width, "bytes": path.stat().st_size,
+                      "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """)
 
 _FLOOR = textwrap.dedent("""
@@ -64,7 +66,9 @@ _FLOOR = textwrap.dedent("""
     pl.DataFrame(cols).write_parquet({target!r}, compression="zstd")
     seconds = time.perf_counter() - began
     os.remove({target!r})
-    print(json.dumps({{"seconds": seconds}}))
+    import resource
+    print(json.dumps({{"seconds": seconds,
+                      "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """)
 
 
@@ -131,8 +135,10 @@ def main() -> None:
         scan_ours, scan_floor = _scan_rounds(data, devices)
     o = statistics.median(r["seconds"] for r in ours)
     f = statistics.median(r["seconds"] for r in floor)
-    peak = max(r["peak_mb"] for r in ours)
-    floor_peak = max(r["peak_mb"] for r in floor)
+    # each child's own peak RSS (the kernel's ru_maxrss of RUSAGE_SELF): run_child's figure is
+    # the maximum over every child so far, which cannot tell ours from the floor's
+    peak = max(r["self_peak_mb"] for r in ours)
+    floor_peak = max(r["self_peak_mb"] for r in floor)
     print(json.dumps({"rows": info["rows"], "columns": info["columns"],
                       "parquet_mb": round(info["bytes"] / 1e6, 1)}))
     print_table("cycle table (medians of interleaved rounds)", [
