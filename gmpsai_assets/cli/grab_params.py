@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
 from gmpsai_assets.acnet.sources import open_datalogger
-from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.cli.common import UsageError, given
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.grab import grab_params
@@ -43,8 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for option in ("logger", "paramfile", "outdir", "draftdir"):
+        given(f"--{option}", getattr(args, option))
     settings = Settings.from_env().with_overrides(
-        logger_node=args.logger and check_node_name(args.logger), param_list=args.paramfile
+        logger_node=None if args.logger is None else check_node_name(args.logger),
+        param_list=args.paramfile
     )
     window = window_from_args(args)
     devices = [e.device for e in load_device_list(settings.param_list or None)]
@@ -56,13 +59,15 @@ def run(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir) if args.outdir else settings.params_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     if args.dryrun:
-        name = data_file_name(PARAM_PREFIX, logger.node, window, 0).replace("_0_", "_<created>_")
-        print(f"window  {window} ({window.seconds:g} s)")
+        name = data_file_name(PARAM_PREFIX, logger.node, window, None)
+        print(f"window  {window.describe()}")
         print(f"source  {logger.source}, node {logger.node}")
         print(f"devices {len(devices)}: {' '.join(devices)}")
         print(f"file    {outdir / name}")
         return 0
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    if progress:
+        progress(f"window {window.describe()}")
     try:
         result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
     finally:

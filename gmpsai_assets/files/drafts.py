@@ -46,12 +46,41 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(draft: Path, final: Path) -> Path:
-    """Move a finished draft to `final` atomically (rename, or copy+fsync+rename across devices)."""
+def _place(src: Path, final: Path, replace: bool) -> None:
+    """Rename `src` to `final`; with `replace` False never over an existing file.
+
+    No-replace is a hard link then an unlink (atomic: the link fails if `final` exists); on a
+    filesystem without hard links it falls back to a check then a rename.
+    """
+    if replace:
+        os.replace(src, final)
+        return
+    try:
+        os.link(src, final)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "a file of this name was published meanwhile",
+                              str(final)) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP):
+            raise
+        if final.exists():
+            raise FileExistsError(errno.EEXIST, "a file of this name was published meanwhile",
+                                  str(final)) from None
+        os.replace(src, final)
+        return
+    src.unlink()
+
+
+def publish(draft: Path, final: Path, replace: bool = True) -> Path:
+    """Move a finished draft to `final` atomically (rename, or copy+fsync+rename across devices).
+
+    With `replace` False an existing `final` is never overwritten: FileExistsError instead, and
+    the draft stays for the caller to delete.
+    """
     with open(draft, "rb+") as fh:  # the data is on disk before its name is in the directory
         os.fsync(fh.fileno())
     try:
-        os.replace(draft, final)
+        _place(draft, final, replace)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
@@ -61,7 +90,7 @@ def publish(draft: Path, final: Path) -> Path:
                 shutil.copyfileobj(src, dst, 16 << 20)
                 dst.flush()
                 os.fsync(dst.fileno())
-            os.replace(incoming, final)
+            _place(incoming, final, replace)
         except BaseException:
             incoming.unlink(missing_ok=True)
             raise
@@ -71,8 +100,12 @@ def publish(draft: Path, final: Path) -> Path:
 
 
 @contextmanager
-def drafted(final: Path, draft_dir: Path) -> Iterator[Path]:
-    """Yield a draft path to write; publish it as `final` on success, delete it on any error."""
+def drafted(final: Path, draft_dir: Path, replace: bool = True) -> Iterator[Path]:
+    """Yield a draft path to write; publish it as `final` on success, delete it on any error.
+
+    Data files pass `replace=False`: their names are unique, so an existing file of the same
+    name is another run's data, never to be overwritten silently.
+    """
     ensure_writable_dir(draft_dir, "draft directory")
     ensure_writable_dir(final.parent, "output directory")
     fd, name = tempfile.mkstemp(dir=draft_dir, prefix=final.stem + ".", suffix=".draft")
@@ -81,7 +114,7 @@ def drafted(final: Path, draft_dir: Path) -> Iterator[Path]:
     os.chmod(draft, 0o666 & ~_umask())  # mkstemp makes 0600; published files follow the umask
     try:
         yield draft
-        publish(draft, final)
+        publish(draft, final, replace)
     except BaseException:
         draft.unlink(missing_ok=True)
         raise
