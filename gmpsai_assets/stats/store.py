@@ -165,6 +165,26 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
     )
 
 
+# Never fetch code from the network: an extension DuckDB would auto-install (sqlite_scanner for
+# an sqlite file given as the database, httpfs for a URL) is refused instead.
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_not_sqlite(path: Path) -> None:
+    """An old sqlite GMPSAI.db given as the DuckDB store: say what to do with it."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(SQLITE_MAGIC))
+    except OSError:
+        return  # missing or unreadable: DuckDB's own error says which
+    if magic == SQLITE_MAGIC:
+        raise StoreError(
+            f"{path} is an old sqlite GMPSAI.db: import it first with "
+            f"`gmpsai import-legacy-db {path}` and use the DuckDB database it fills"
+        )
+
+
 def connect(
     path: str | Path,
     read_only: bool = False,
@@ -178,14 +198,16 @@ def connect(
         raise StoreMissingError(f"statistics database {path} does not exist yet")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    _check_not_sqlite(path)
     deadline = time.monotonic() + timeout_s
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
-                raise StoreError(f"cannot open statistics database {path}: {exc}") from None
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise StoreError(f"cannot open statistics database {path}: {first}") from None
             if time.monotonic() + delay > deadline:
                 raise StoreBusyError(
                     f"statistics database {path} stayed locked for {timeout_s:g} s: {exc}"
