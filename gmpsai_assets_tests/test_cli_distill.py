@@ -124,3 +124,30 @@ def test_import_legacy_db_twice_is_idempotent(
     assert main(["import-legacy-db", str(junk), "--db", str(db)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gmpsai import-legacy-db: error:") and err.count("\n") == 1
+
+
+def test_import_skips_and_counts_names_that_are_not_device_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    old, db = _old_db(tmp_path / "GMPSAI.db"), tmp_path / "stats.duckdb"
+    bad = ["B:<img src=x onerror=alert(1)>", "Interval_B:VIMIN;X", "x", "B:VIMIN ", "I:IB\\;"]
+    con = sqlite3.connect(old)
+    for name in bad:
+        for stat in ("mode", "max"):
+            con.execute("INSERT INTO ACNETparameterStats VALUES (1583798400, ?, ?, 1.0)",
+                        (name, stat))
+    con.commit()
+    con.close()
+    assert main(["import-legacy-db", str(old), "--db", str(db),
+                 "--timeline-db", str(tmp_path / "t.duckdb")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "ACNETparameterStats: 16 rows (2 parameters)" in out[0]
+    shown = ", ".join(repr(n) for n in sorted(bad)[:3])
+    assert out[1] == (f"  skipped 10 rows of 5 names that are not ACNET device names: "
+                      f"{shown} and 2 more")
+    with store.reader(db) as con:
+        rows = con.execute("SELECT DISTINCT paramname FROM legacy_param_stats").fetchall()
+    names = {r[0] for r in rows}
+    assert names == {"B:VIMIN", "Interval_B:VIMIN"}
