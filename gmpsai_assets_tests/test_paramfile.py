@@ -117,8 +117,8 @@ def test_exception_mid_write_leaves_nothing(sim, tmp_path):
     assert _listing(tmp_path / "o") == [] and _listing(tmp_path / "d") == []
 
 
-def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
-    out, draft = tmp_path / "out", tmp_path / "drafts"
+def _writer_paused_mid_file(out: Path, draft: Path) -> subprocess.Popen:
+    """A real grab in a child process, paused with its draft half written."""
     script = textwrap.dedent(f"""
         import sys, time
         from gmpsai_assets.acnet.simulator import SimulatedBooster
@@ -127,16 +127,52 @@ def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
         sim = SimulatedBooster()
         def progress(line):
             print(line, flush=True)
-            time.sleep(30)  # killed here, with the draft half written
+            time.sleep(60)  # killed here, with the draft half written
         grab_params(sim, ["B:VIMIN", "I:IB"], day_window("2026-03-10"), {str(out)!r},
                     {str(draft)!r}, progress=progress)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().startswith("[1/2] B:VIMIN: ok")
+    return proc
+
+
+def test_killed_process_mid_write_leaves_nothing_in_output(sim, tmp_path):
+    out, draft = tmp_path / "out", tmp_path / "drafts"
+    proc = _writer_paused_mid_file(out, draft)
+    (live,) = _listing(draft)
+    assert f".{proc.pid}@" in live  # the draft names its writer
+    grab_params(sim, ["B:VIMIN"], W, tmp_path / "out2", draft)
+    assert _listing(draft) == [live]  # a live writer's draft is never removed
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _listing(out) == []
-    assert len(_listing(draft)) == 1  # the abandoned draft stays out of the output directory
+    assert _listing(draft) == [live]  # the abandoned draft stays out of the output directory
+    grab_params(sim, ["B:VIMIN"], W, tmp_path / "out2", draft)
+    assert _listing(draft) == []  # and the next grab removes it
+
+
+def test_stale_drafts_only_for_gone_writers(tmp_path):
+    assert drafts.remove_stale_drafts(tmp_path / "absent") == []
+    host = drafts._host()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    names = {
+        "dead": f"MLParamData_1.{dead_pid}@{host}.abc123.draft",
+        "mine": f"MLParamData_2.{os.getpid()}@{host}.def456.draft",
+        "other host": f"MLParamData_3.{dead_pid}@elsewhere-1.ghi789.draft",
+        "old untagged": "MLParamData_4.jkl012.draft",
+        "new untagged": "MLParamData_5.mno345.draft",
+        "not a draft": f"notes.{dead_pid}@{host}.txt",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    old = time.time() - drafts.UNTAGGED_STALE_S - 60
+    os.utime(tmp_path / names["old untagged"], (old, old))
+    removed = drafts.remove_stale_drafts(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([names["dead"], names["old untagged"]])
+    assert _listing(tmp_path) == sorted(n for k, n in names.items()
+                                        if k not in ("dead", "old untagged"))
 
 
 def test_cross_filesystem_publish_copies_fsyncs_and_renames(sim, tmp_path, monkeypatch):
