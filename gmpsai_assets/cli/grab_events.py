@@ -3,8 +3,10 @@
 Events $00..--maxEvt are asked for; those that occurred get a group (Event0c) with UTC epoch
 seconds and seconds into the supercycle. The window follows the old grabbers' rules: it ends at
 --stopat (default: the most recent local midnight) and lasts --days/--hours/--minutes/--seconds
-(default: one second), or starts at --startat. Times are Fermilab local time (America/Chicago),
-written YYYY-MM-DD[+HH:MM:SS].
+(default: one second) on the local wall clock (`--days 1` before a midnight is that whole local
+day, 23 or 25 h on DST days), or starts at --startat. Times are Fermilab local time
+(America/Chicago), written YYYY-MM-DD[+HH:MM:SS]. At most 31 days: longer ranges are
+`gmpsai backfill`.
 """
 
 from __future__ import annotations

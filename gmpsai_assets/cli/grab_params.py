@@ -1,8 +1,10 @@
 """Grab logged parameter data over a window into one HDF5 file (the ParamDataGrabber successor).
 
 The window ends at --stopat (default: the most recent local midnight) and lasts
---days/--hours/--minutes/--seconds (default: one second); or it starts at --startat.
-Times are Fermilab local time (America/Chicago), written YYYY-MM-DD[+HH:MM:SS].
+--days/--hours/--minutes/--seconds (default: one second), counted on the local wall clock as the
+old grabber did (`--days 1` before a midnight is that whole local day, 23 or 25 h on DST days);
+or it starts at --startat. Times are Fermilab local time (America/Chicago), written
+YYYY-MM-DD[+HH:MM:SS]. At most 31 days: longer ranges are `gmpsai backfill`.
 """
 
 from __future__ import annotations
