@@ -49,9 +49,13 @@ test: $(STAMP) $(CHROMIUM)
 # Both run in the background and the shell waits for them: a trapped signal interrupts `wait`
 # (not a foreground child), so Ctrl-C (SIGINT to the group) and SIGTERM (to make, which passes
 # it on) stop both. They run from inside $(DAGSTER_HOME) so the instance's dagster.yaml is also
-# the one in the working directory. DAGSTER_PORT=0 picks a free port (the log says which).
+# the one in the working directory. The instance storage is created first: two processes
+# migrating a fresh sqlite storage at once can leave two alembic heads. DAGSTER_PORT=0 lets the
+# webserver pick a port (the log says which).
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) || exit 1; \
+	$(CURDIR)/$(BIN)/python -c 'import dagster; dagster.DagsterInstance.get().dispose()' \
+	  || exit 1; \
 	$(CURDIR)/$(BIN)/dagster-daemon run -w $(CURDIR)/workspace.yaml & daemon=$$!; \
 	$(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) \
 	  -w $(CURDIR)/workspace.yaml & web=$$!; \
