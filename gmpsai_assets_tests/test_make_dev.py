@@ -85,7 +85,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
 
 def _try_start(tmp_path: Path) -> tuple[subprocess.Popen, int, int] | None:
     proc = subprocess.Popen(
-        ["make", "-o", str(VENV / ".installed"), "dev", "DAGSTER_PORT=0",
+        ["make", "-o", ".venv/.installed", "dev", "DAGSTER_PORT=0",
          f"DAGSTER_HOME={tmp_path / 'home'}", f"GMPSAI_DATA_DIR={tmp_path / 'data'}"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its own group: SIGINT to the group is Ctrl-C, nothing else
