@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import Row, median_seconds, print_table
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.acnet.tclk import TimelineEntry
-from gmpsai_assets.stats.store import DUCKDB_CONFIG
+from gmpsai_assets.duckdb_util import DUCKDB_CONFIG
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.day import summarize_day
 from gmpsai_assets.timeline.store import (
     Supercycle,
