@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 
-
 # Never fetch code from the network: an extension DuckDB would auto-install and load (the
 # sqlite scanner for an sqlite file given as the database, httpfs for a URL) is refused instead.
 # Every connection the project opens uses this.
