@@ -1,12 +1,14 @@
 """The one Definitions object of the code location, assembled from the modules of defs/.
 
 The graph is the flow: each day's `param_data` and `event_data` files feed that day's
-`file_stats`, which feed `published_json`; `timeline_records` exports the logger's record.
+`file_stats`, which feed `published_json`, and that day's `cycle_table`; `timeline_records`
+exports the logger's record.
 Every asset is produced by a schedule or an automation condition (test_definitions checks it).
 """
 
 import dagster as dg
 
+from gmpsai_assets.defs.cycle_table import cycle_table, cycle_table_checks
 from gmpsai_assets.defs.event_data import event_data, event_data_job, event_data_schedule
 from gmpsai_assets.defs.file_stats import file_stats, file_stats_job
 from gmpsai_assets.defs.housekeeping import housekeeping_job, housekeeping_schedule
@@ -26,10 +28,10 @@ from gmpsai_assets.defs.timeline import (
 # The daily assets any past day can be (re)made of: fetched from the source and distilled.
 # `gmpsai backfill` calls a day complete when these are; the timeline of a day cannot be
 # fetched again, only exported from what the logger recorded.
-DAILY_FROM_SOURCE = [param_data, event_data, file_stats]
+DAILY_FROM_SOURCE = [param_data, event_data, file_stats, cycle_table]
 # Everything partitioned by local day, materialized together by `gmpsai materialize-day`.
 DAILY_ASSETS = [*DAILY_FROM_SOURCE, timeline_records]
-DAILY_CHECKS = [timeline_records_gaps]
+DAILY_CHECKS = [timeline_records_gaps, cycle_table_checks]
 
 defs = dg.Definitions(
     assets=[*DAILY_ASSETS, published_json],

@@ -44,6 +44,11 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_TIMELINE_MAX_GAP_S": ("timeline_max_gap_s", "300"),
     "GMPSAI_TIMELINE_SENSOR_S": ("timeline_sensor_s", "30"),
     "GMPSAI_RUN_RETENTION_DAYS": ("run_retention_days", "90"),
+    "GMPSAI_CATALOG_NAMESPACE": ("catalog_namespace", "gmpsai"),
+    "GMPSAI_METACAT_URL": ("metacat_url", ""),
+    "GMPSAI_METACAT_AUTH_URL": ("metacat_auth_url", ""),
+    "GMPSAI_METACAT_DATASET": ("metacat_dataset", ""),
+    "GMPSAI_RUCIO_RSE": ("rucio_rse", ""),
 }
 
 
@@ -73,6 +78,11 @@ class Settings:
     timeline_max_gap_s: str = "300"  # timeline_records check fails on a longer gap
     timeline_sensor_s: str = "30"  # how often the timeline sensors look (read at code load)
     run_retention_days: str = "90"  # housekeeping deletes failed and logger runs older than this
+    catalog_namespace: str = "gmpsai"  # MetaCat namespace / Rucio scope of the declarations
+    metacat_url: str = ""  # MetaCat server; empty: declarations are not sent there
+    metacat_auth_url: str = ""  # its authentication server (empty: the client's default)
+    metacat_dataset: str = ""  # namespace:name that declared files are added to
+    rucio_rse: str = ""  # upload declared files to this RSE; empty: nothing goes to Rucio
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -188,6 +198,10 @@ class Settings:
     @property
     def events_dir(self) -> Path:
         return self.root / "events"
+
+    @property
+    def cycles_dir(self) -> Path:
+        return self.root / "cycles"
 
     @property
     def drafts_dir(self) -> Path:

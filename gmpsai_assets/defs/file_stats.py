@@ -5,14 +5,18 @@ graph shows what reads what. Declarative automation distils a day as soon as bot
 exist and again whenever either is re-materialized (a backfill included). The step reads each
 file once: the statistics go to the DuckDB store and every quality check of the day's files is
 judged from those statistics and from the few arrays kept during that one read, so no check
-opens a file again. Old files and ad-hoc windows (`gmpsai grab-params`, a copied archive) are
-distilled by `gmpsai distill`. All DuckDB writers share the concurrency pool `duckdb`.
+opens a file again; the same read gives each file's catalogue declaration (docs/catalog.md). Old
+files and ad-hoc windows (`gmpsai grab-params`, a copied archive) are distilled by
+`gmpsai distill`. All DuckDB writers share the concurrency pool `duckdb`.
 """
 
 from pathlib import Path
 
 import dagster as dg
 
+from gmpsai_assets.catalog.checksums import FileChangedError
+from gmpsai_assets.catalog.declaration import Declaration, declare_data_file, withdraw
+from gmpsai_assets.catalog.send import SendError, Targets, send
 from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
@@ -25,6 +29,7 @@ from gmpsai_assets.quality.crosschecks import (
     check_ticks_against_samples,
 )
 from gmpsai_assets.quality.files import event_verdict, param_verdicts
+from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.distill import DistillResult, distill_files_into_store
 from gmpsai_assets.window import Window, day_window
 
@@ -119,6 +124,40 @@ def _supercycle_result(arrays: DayArrays, window: Window) -> dg.AssetCheckResult
     )
 
 
+DAILY_ASSET_OF_KIND = {"params": "param_data", "events": "event_data"}
+
+
+def _declare(
+    context: dg.AssetExecutionContext, result: DistillResult, settings: Settings, day: str
+) -> dict[str, object]:
+    """Write the file's declaration from the checksums of the distiller's read, send it where
+    a catalogue server is configured, and show it on the day's partition of the asset that
+    wrote the file. A file replaced since it was read, or a refused declaration, fails the
+    run (automation distils the new version)."""
+    assert result.info is not None and result.digests is not None
+    try:
+        decl = declare_data_file(result.info, result.dataset_rows(), result.digests,
+                                 settings.catalog_namespace)
+        sent = send(decl, Targets.from_settings(settings))
+    except (FileChangedError, SendError) as exc:
+        raise dg.Failure(description=f"{result.record.name}: not declared: {exc}",
+                         allow_retries=False) from None
+    shown = _declaration_metadata(decl, sent)
+    context.log_event(dg.AssetObservation(
+        asset_key=DAILY_ASSET_OF_KIND[result.info.kind], partition=day, metadata=shown))
+    return shown
+
+
+def _declaration_metadata(decl: Declaration, sent: list[str]) -> dict[str, object]:
+    return {
+        "declaration": dg.MetadataValue.path(str(decl.sidecar)),
+        "did": decl.did,
+        "adler32": decl.adler32,
+        "md5": decl.md5,
+        "sent": dg.MetadataValue.json(sent or ["nothing: no catalogue server configured"]),
+    }
+
+
 def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[str, object]:
     low = sorted(params.params, key=lambda p: p.completeness or 0.0)[:5]
     return {
@@ -156,9 +195,12 @@ def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[st
         "min, max, mode, p01/p50/p99, first/last time, sample-interval statistics, gaps and "
         "completeness. Materialized automatically once both files exist and whenever either "
         "is re-materialized; a re-run replaces the day's rows in one transaction. Each file is "
-        "read once, and the day's quality checks are judged from that read. A file that cannot "
-        "be read is recorded failed with the reason and the run fails without retrying. Old "
-        "files and other windows: `gmpsai distill`."
+        "read once: the day's quality checks are judged from that read, and each file's "
+        "catalogue declaration (`<file name>.json` beside it: size, adler32, md5, metadata; "
+        "`docs/catalog.md`) comes from it, shown on the day's `param_data` / `event_data` "
+        "partition as an observation. A file that cannot be read is recorded failed with the "
+        "reason and the run fails without retrying. Old files and other windows: "
+        "`gmpsai distill`."
     ),
 )
 def file_stats(
@@ -188,6 +230,8 @@ def file_stats(
     for result in (params, events):
         context.log.info(result.summary())
     failed = [r.record for r in (params, events) if not r.ok]
+    for record in failed:
+        withdraw(Path(record.path))  # whatever it declared is not what is on disk and readable
     if failed:
         raise dg.Failure(
             description="; ".join(f"{r.name} cannot be distilled (recorded failed): {r.error}"
@@ -199,9 +243,11 @@ def file_stats(
               for v in param_verdicts(params, datalogger.devices(), settings.completeness_limits())]
     checks += [_verdict_result(event_verdict(events), event_path),
                _supercycle_result(arrays, window), _tick_result(arrays, window)]
-    return dg.MaterializeResult(
-        metadata=_metadata(params, events, settings.stats_db_path), check_results=checks
-    )
+    metadata = _metadata(params, events, settings.stats_db_path)
+    for result in (params, events):
+        declared = _declare(context, result, settings, day)
+        metadata[f"{DAILY_ASSET_OF_KIND[result.info.kind]}_declaration"] = declared["declaration"]
+    return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
 
 file_stats_job = dg.define_asset_job(

@@ -82,8 +82,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description=(
-        "Evaluates the automation conditions: distils a day (`file_stats`) once its "
-        "`param_data` and `event_data` files exist or change, and re-publishes "
+        "Evaluates the automation conditions: distils a day (`file_stats`) and builds its "
+        "`cycle_table` (and judges it) once its `param_data` and `event_data` files exist or "
+        "change, and re-publishes "
         "(`published_json`) once new statistics have landed and no `file_stats` run is in "
         "progress."
     ),

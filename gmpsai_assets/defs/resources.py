@@ -76,13 +76,14 @@ class StorageResource(dg.ConfigurableResource):
 
 class StatsResource(dg.ConfigurableResource):
     """Where statistics go and how they are judged (GMPSAI_STATS_DB, GMPSAI_GAP_TICKS,
-    GMPSAI_COMPLETENESS_WARN, GMPSAI_COMPLETENESS_ERROR); the data directory is the storage
-    resource's."""
+    GMPSAI_COMPLETENESS_WARN, GMPSAI_COMPLETENESS_ERROR), and the namespace the files are
+    declared in (GMPSAI_CATALOG_NAMESPACE); the data directory is the storage resource's."""
 
     stats_db: str
     gap_ticks: str
     completeness_warn: str
     completeness_error: str
+    catalog_namespace: str = ""
 
     def settings(self, storage: StorageResource) -> Settings:
         return storage.settings().with_overrides(**self.model_dump())
@@ -135,6 +136,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             gap_ticks=env_or_default("GMPSAI_GAP_TICKS"),
             completeness_warn=env_or_default("GMPSAI_COMPLETENESS_WARN"),
             completeness_error=env_or_default("GMPSAI_COMPLETENESS_ERROR"),
+            catalog_namespace=env_or_default("GMPSAI_CATALOG_NAMESPACE"),
         ),
         "timeline": TimelineResource(
             data_dir=env_or_default("GMPSAI_DATA_DIR"),

@@ -21,6 +21,7 @@ replies, connections dropped mid-body, a truncated last line, garbage lines, `No
 from __future__ import annotations
 
 import io
+import math
 import random
 import re
 import socket
@@ -36,7 +37,6 @@ import polars as pl
 
 from gmpsai_assets.acnet.acl_parse import (
     EVENT_LOG_HEADER_LINES,
-    EVENT_TIME_FORMAT,
     NO_OCCURRENCES,
     NO_VALUES,
     TLG_COLUMNS,
@@ -44,6 +44,7 @@ from gmpsai_assets.acnet.acl_parse import (
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
 from gmpsai_assets.acnet.tclk import (
+    EVENT_TIME_FORMAT,
     EventCodeError,
     TimelineEntry,
     event_label,
@@ -60,6 +61,8 @@ HTML_TAIL = b"</pre></body></html>\n"
 GARBAGE = b"%ACL-W-GARBLED, #@!? 0x1F 7e \n"
 DATA_COMMANDS = ("logger_get", "event_log")
 FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values")
+
+MAX_LATENCY_S = 3600.0  # an hour per reply already outlasts every client timeout
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class Faults:
 
     def __post_init__(self) -> None:
         shares = [getattr(self, f"{k}_share") for k in FAULT_KINDS]
+        if not all(math.isfinite(x) for x in (*shares, self.latency_s)):
+            raise ValueError("fault shares and latency must be finite numbers")
+        if self.latency_s > MAX_LATENCY_S:
+            raise ValueError(f"latency must be at most {MAX_LATENCY_S:g} s")
         if any(s < 0 for s in shares) or sum(shares) > 1 + 1e-9:
             raise ValueError("fault shares must be >= 0 and sum to at most 1")
         if self.latency_s < 0 or self.repeat < 0:
