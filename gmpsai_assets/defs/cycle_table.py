@@ -1,12 +1,11 @@
 """`cycle_table`: the day's 15 Hz dataset, one row per `$0C`, built from the day's `param_data`
-and `event_data` files; its checks; and the sensor that builds it after them.
+and `event_data` files, and its checks.
 
 Declarative automation: `eager` without its latest-day-only clause, so a day re-grabbed or
 backfilled is rebuilt too; it waits while either input of that day is missing or being
 materialized, so a day whose two files land at different times is built once both are there.
 `automation_sensor` (defs/published_json.py) evaluates it, RUNNING by default.
-`gmpsai materialize-day`
-builds it in the same run as its inputs.
+`gmpsai materialize-day` builds it in the same run as its inputs.
 """
 
 from pathlib import Path
