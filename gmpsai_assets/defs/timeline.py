@@ -12,8 +12,9 @@ exponential backoff. Both sensors default to running, so `make dev` brings the l
 itself.
 
 Terminate means stop: a run terminated from the UI (or `dagster run terminate`) ends its step
-cleanly, the run is CANCELED, and the keep-alive sensor leaves the logger stopped, saying on each
-tick how to resume (launch `timeline_logger_job`). A run interrupted without a terminate request
+cleanly and is tagged `gmpsai/stopped_by=terminate` (a run cancelled before its step began is
+CANCELED), and the keep-alive sensor leaves the logger stopped, saying on each tick how to resume
+(launch `timeline_logger_job`). A run interrupted without a terminate request
 (the process killed, Ctrl-C) is a failure and restarts at once.
 """
 
@@ -186,8 +187,8 @@ def record_timeline(
                                 f"{logger.recorded} new supercycles; every recorded supercycle "
                                 "is committed")
             raise
-        # A person's terminate: end the step cleanly (no failure, no stack trace); the run ends
-        # CANCELED and the keep-alive sensor leaves the logger stopped.
+        # A person's terminate: end the step cleanly (no failure, no stack trace); the tag tells
+        # the keep-alive sensor to leave the logger stopped, whatever status Dagster then gives.
         instance.add_run_tags(run_id, {STOPPED_TAG: "terminate"})
         context.log.info(f"terminated on request after {logger.recorded} new supercycles; every "
                          f"recorded supercycle is committed. Logging stays stopped: {RESUME_HINT}")
