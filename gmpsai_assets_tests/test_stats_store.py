@@ -169,3 +169,39 @@ def test_two_writer_processes_at_once_do_not_fail(tmp_path: Path) -> None:
     with store.reader(db) as con:
         assert _count(con, "data_files") == 24
         assert _count(con, "param_stats") == 24
+
+
+def test_a_version_1_store_migrates_keeping_its_rows(tmp_path: Path) -> None:
+    """A store written before version 2 (no p05/p95/distinct/mode share/changes) keeps every
+    row; the new columns are NULL there, filled for files distilled after the migration, and
+    both views (the page's and the old long format) show them."""
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    version, description, statements = store.MIGRATIONS[0]
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, "
+                "description VARCHAR NOT NULL, applied_utc DOUBLE NOT NULL)")
+    for sql in statements:
+        con.execute(sql)
+    con.execute("INSERT INTO schema_version VALUES (?, ?, 0)", [version, description])
+    old = _stats("B:VIMIN", 1.0)[0].row()
+    v1 = [c for c in store.PARAM_COLUMNS if c not in store._PARAM_COLUMNS_V2]
+    rec = _record("MLParamData_100_a.h5", 100.0)
+    con.execute(f"INSERT INTO data_files VALUES ({', '.join('?' * len(store.FILE_COLUMNS))})",
+                list(rec.__dict__.values()))
+    con.execute(f"INSERT INTO param_stats (file_name, {', '.join(v1)}) VALUES "
+                f"({', '.join('?' * (len(v1) + 1))})", [rec.name, *(old[c] for c in v1)])
+    con.close()
+
+    with store.writer(db) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 2
+        row = con.execute("SELECT mode, p50, p05, p95, distinct_values, mode_share "
+                          "FROM param_stats_current").fetchone()
+        assert row == (1.0, 1.0, None, None, None, None)
+        assert con.execute("SELECT count(*) FROM ACNETparameterStats").fetchone()[0] == 8
+        new = _record("MLParamData_200_b.h5", 200.0, window=Window(W.end, W.end + 86400.0))
+        store.replace_file(con, new, _stats("B:VIMIN", 2.0))
+        got = con.execute("SELECT p05, p95, distinct_values, mode_share, value_changes "
+                          "FROM param_stats_current WHERE file_name = ?", [new.name]).fetchone()
+        assert got == (2.0, 2.0, 1, 1.0, 0)

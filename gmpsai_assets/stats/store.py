@@ -5,7 +5,10 @@ Tables (schema version in `schema_version`, created and migrated by `ensure_sche
     data_files          one row per data file name: path, kind, format, generation (new/old),
                         node, window, created, bytes, mtime, sha256, status (ok | failed |
                         superseded | missing), error, when distilled and how long it took
-    param_stats         one row per (file, device): see stats/compute.ParamStats
+    param_stats         one row per (file, device): see stats/compute.ParamStats; version 2
+                        added p05, p95, distinct_values, mode_share and value_changes (what the
+                        page draws); rows distilled before it hold NULL there until their file
+                        is distilled again
     event_stats         one row per (file, event): see stats/compute.EventStats
     legacy_param_stats  rows imported from an old GMPSAI.db ACNETparameterStats (the old
                         TimeLineLogs go to the timeline store, timeline/store.py)
@@ -78,12 +81,16 @@ class FileRecord:
 
 
 PARAM_COLUMNS = [f.name for f in fields(ParamStats)]
+# Columns each schema version added to param_stats (a migration's columns never change).
+_PARAM_COLUMNS_V2 = ["p05", "p95", "distinct_values", "mode_share", "value_changes"]
+_PARAM_COLUMNS_V1 = [c for c in PARAM_COLUMNS if c not in _PARAM_COLUMNS_V2]
 EVENT_COLUMNS = [f.name for f in fields(EventStats)]
 FILE_COLUMNS = [f.name for f in fields(FileRecord)]
 
 _PARAM_TYPES = {"device": "VARCHAR", "status": "VARCHAR", "reason": "VARCHAR", "rows": "BIGINT",
                 "nan_count": "BIGINT", "inf_count": "BIGINT", "nonincreasing": "BIGINT",
-                "gap_count": "BIGINT", "expected_rows": "BIGINT"}
+                "gap_count": "BIGINT", "expected_rows": "BIGINT", "distinct_values": "BIGINT",
+                "value_changes": "BIGINT"}
 _EVENT_TYPES = {"event": "VARCHAR", "code": "INTEGER", "count": "BIGINT",
                 "nonincreasing": "BIGINT"}
 
@@ -93,6 +100,11 @@ def _columns(names: Sequence[str], types: dict[str, str]) -> str:
 
 
 _OLD_STATS = ("mode", "std", "min", "max")
+
+
+_PARAM_CURRENT_VIEW = """CREATE OR REPLACE VIEW param_stats_current AS
+SELECT f.window_start_utc, f.window_end_utc, f.node, f.format, f.generation, s.*
+FROM param_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'ok'"""
 
 
 def _legacy_view() -> str:
@@ -133,7 +145,7 @@ MIGRATIONS: list[tuple[int, str, tuple[str, ...]]] = [
 )""",
         f"""CREATE TABLE param_stats (
     file_name VARCHAR NOT NULL,
-    {_columns(PARAM_COLUMNS, _PARAM_TYPES)}
+    {_columns(_PARAM_COLUMNS_V1, _PARAM_TYPES)}
 )""",
         f"""CREATE TABLE event_stats (
     file_name VARCHAR NOT NULL,
@@ -149,6 +161,13 @@ FROM param_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'o
         """CREATE VIEW event_stats_current AS
 SELECT f.window_start_utc, f.window_end_utc, f.node, f.format, f.generation, s.*
 FROM event_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'ok'""",
+        _legacy_view(),
+    )),
+    (2, "param_stats: p05, p95, distinct values, mode share, value changes (the page)", (
+        *[f'ALTER TABLE param_stats ADD COLUMN "{c}" {_PARAM_TYPES.get(c, "DOUBLE")}'
+          for c in _PARAM_COLUMNS_V2],
+        # the views select s.*: created again so they show the new columns
+        _PARAM_CURRENT_VIEW,
         _legacy_view(),
     )),
 ]
