@@ -27,14 +27,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(STAMP)
+# The page's browser library (uPlot) from the npm registry, exactly as package-lock.json says;
+# the publisher copies it into the site (publish/site.py). Never committed.
+VENDOR := gmpsai_assets/publish/vendor
+VENDORED := $(VENDOR)/node_modules/.installed
+$(VENDORED): $(VENDOR)/package.json $(VENDOR)/package-lock.json
+	npm ci --prefix $(VENDOR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(VENDORED)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
 ## materialize every daily asset for the most recent complete local day (simulated Booster)
-run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+run: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/gmpsai materialize-day
 
 $(CHROMIUM):
@@ -42,24 +50,24 @@ $(CHROMIUM):
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 ## the whole test suite
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(VENDORED) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
 # The daemon (schedules, sensors, run queue, backfills) in the background, the UI in the
 # foreground; Ctrl-C stops both. They run from inside $(DAGSTER_HOME) so the instance's
 # dagster.yaml is also the one in the working directory.
-dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+dev: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) || exit 1; \
 	$(CURDIR)/$(BIN)/dagster-daemon run -w $(CURDIR)/workspace.yaml & daemon=$$!; \
 	trap 'kill $$daemon 2>/dev/null' INT TERM EXIT; \
 	$(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) -w $(CURDIR)/workspace.yaml
 
-bench: $(STAMP)
+bench: $(STAMP) $(VENDORED)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(VENDOR)/node_modules
