@@ -27,7 +27,11 @@ from gmpsai_assets.quality import COMPLETENESS_LIMITS, LEVELS
 from gmpsai_assets.quality.days import assess_day
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
-FORMAT = "gmpsai-site/1"
+FORMAT = "gmpsai-site/2"  # 2: line and band columns; published as overview + details
+# What the page needs to draw its first screen; the rest of each day's figures are published
+# apart (split_document) and fetched after it: five years of 47 devices are ~40 MB in all.
+OVERVIEW_FIELDS = ("start_local", "level", "source", "typical", "band_lo", "band_hi", "min",
+                   "max")
 
 
 @dataclass(frozen=True)
@@ -238,3 +242,19 @@ def site_document(
         "files": files,
         "devices": out_devices,
     }
+
+
+def split_document(doc: dict) -> tuple[dict, dict]:
+    """(overview, details) of a site document: the overview is the document with each device's
+    days cut to OVERVIEW_FIELDS (what the first screen draws); the details hold, per device in
+    the same order, every other day column (tables, day details, hover text)."""
+    overview = {**doc, "devices": []}
+    details = {"format": doc.get("format"), "devices": []}
+    for dev in doc["devices"]:
+        days = dev["days"]
+        overview["devices"].append(
+            {**dev, "days": {k: v for k, v in days.items() if k in OVERVIEW_FIELDS}})
+        details["devices"].append(
+            {"name": dev["name"],
+             "days": {k: v for k, v in days.items() if k not in OVERVIEW_FIELDS}})
+    return overview, details

@@ -6,8 +6,11 @@
                  uPlot.LICENSE                    registry (publish/vendor, `make install`)
                  plotly.min.js                    plotly.js as bundled in the `plotly` package,
                                                   for the old figure (the page does not load it)
-                 gmpsai-site.json                 the page's data (publish/rich.py)
-                 gmpsai-site.js                   the same data as a script, for file:// pages
+                 gmpsai-site.json                 the page's data (publish/rich.py): what the
+                                                  first screen draws
+                 gmpsai-days.json                 the rest of each day's figures, fetched after
+                                                  the first screen (rich.split_document)
+                 gmpsai-site.js, gmpsai-days.js   the same data as scripts, for file:// pages
                  StatsHistoryBoringHolyMoly.json  the old figure (publish/figure.py), name set by
                                                   GMPSAI_PUBLISH_JSON_NAME
 
@@ -32,13 +35,15 @@ from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.publish.figure import legacy_figure
 from gmpsai_assets.publish.load import StoreSnapshot, read_store
-from gmpsai_assets.publish.rich import device_order, site_document
+from gmpsai_assets.publish.rich import device_order, site_document, split_document
 from gmpsai_assets.quality import ERROR
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.store import StoreMissingError
 
 SITE_JSON = "gmpsai-site.json"
 SITE_JS = "gmpsai-site.js"
+DAYS_JSON = "gmpsai-days.json"
+DAYS_JS = "gmpsai-days.js"
 PAGE_FILES = ("style.css", "app.js", "favicon.svg")  # index.html is written last
 # (name in the site, path under publish/vendor/node_modules)
 VENDOR_FILES = (("uPlot.iife.min.js", "uplot/dist/uPlot.iife.min.js"),
@@ -113,11 +118,11 @@ def json_bytes(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
-def data_script(doc: dict) -> bytes:
+def data_script(doc: dict, name: str = "GMPSAI_SITE") -> bytes:
     """The page's data as a script that sets a global. `<` is escaped so the text stays inert
     even if someone pastes it inside a <script> element."""
     text = json_bytes(doc).decode().replace("<", "\\u003c")
-    return f"window.GMPSAI_SITE = {text};\n".encode()
+    return f"window.{name} = {text};\n".encode()
 
 
 def publish_site(
@@ -129,12 +134,15 @@ def publish_site(
         raise ValueError(f"the old figure's file name must be a plain file name: {json_name!r}")
     # Everything is serialized before anything is written: a document that cannot be
     # published (say a NaN) leaves the previous site untouched, not half replaced.
+    overview, details = split_document(document)
     files = [  # (name, bytes, only if changed), in writing order
         ("plotly.min.js", plotly_js().read_bytes(), True),
         *[(name, data, True) for name, data in vendor_files()],
         *[(name, _static(name), True) for name in PAGE_FILES],
-        (SITE_JSON, json_bytes(document), False),
-        (SITE_JS, data_script(document), False),
+        (DAYS_JSON, json_bytes(details), False),  # before the overview that leads to it
+        (DAYS_JS, data_script(details, "GMPSAI_DAYS"), False),
+        (SITE_JSON, json_bytes(overview), False),
+        (SITE_JS, data_script(overview), False),
         (json_name, json_bytes(figure), False),
         ("index.html", page_html(), True),
     ]

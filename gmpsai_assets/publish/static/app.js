@@ -8,6 +8,8 @@
 (function () {
   const DATA_JSON = "gmpsai-site.json";
   const DATA_JS = "gmpsai-site.js"; // the same data as a script, for pages opened from file://
+  const DAYS_JSON = "gmpsai-days.json";
+  const DAYS_JS = "gmpsai-days.js";
   const DAY_MS = 86400000;
   const LEVEL_COLOUR = { ok: "#1f77b4", warn: "#e08a00", error: "#d62728", unknown: "#8c8c8c" };
   const LEVEL_TEXT = { ok: "ok", warn: "warning", error: "error", unknown: "not recorded" };
@@ -17,7 +19,7 @@
   });
 
   const state = { site: null, first: null, last: null, from: null, to: null, cards: [],
-                  detail: null };
+                  detail: null, details: null };
   const $ = (id) => document.getElementById(id);
 
   // ---- loading -------------------------------------------------------------------------
@@ -32,18 +34,38 @@
     });
   }
 
-  function loadSite() {
-    // Browsers refuse fetch() of a local file, so from disk the data comes as a script.
+  // Browsers refuse fetch() of a local file, so from disk the data comes as a script.
+  function loadData(json, script, global) {
     if (window.location.protocol === "file:") {
-      return loadScript(DATA_JS).then(() => {
-        if (!window.GMPSAI_SITE) throw new Error(DATA_JS + " did not define the data");
-        return window.GMPSAI_SITE;
+      return loadScript(script).then(() => {
+        if (!window[global]) throw new Error(script + " did not define the data");
+        return window[global];
       });
     }
-    return fetch(DATA_JSON, { cache: "no-cache" }).then((r) => {
-      if (!r.ok) throw new Error(DATA_JSON + ": HTTP " + r.status);
+    return fetch(json, { cache: "no-cache" }).then((r) => {
+      if (!r.ok) throw new Error(json + ": HTTP " + r.status);
       return r.json();
     });
+  }
+
+  // The rest of each day's figures (tables, day details, hover text), fetched once the first
+  // screen is drawn and merged into each device's columns. Whatever needs them waits on this.
+  function loadDetails() {
+    return loadData(DAYS_JSON, DAYS_JS, "GMPSAI_DAYS").then((details) => {
+      state.site.devices.forEach((dev, k) => {
+        const more = details.devices[k];
+        if (!more || more.name !== dev.name) throw new Error(DAYS_JSON + " does not match");
+        Object.assign(dev.days, more.days);
+      });
+      document.body.dataset.details = "1";
+    }).catch((err) => {
+      $("status").textContent += " Cannot load the per-day details: " + err.message;
+      throw err;
+    });
+  }
+
+  function withDetails(fn) {
+    state.details.then(fn, (err) => console.error(err));
   }
 
   // ---- small helpers -------------------------------------------------------------------
@@ -167,13 +189,13 @@
       parts.push((d.source[i] === "legacy" ? "mode ± std " : dev.band_label + " ") +
         num(d.band_lo[i]) + " … " + num(d.band_hi[i]));
     }
-    if (isStatus(dev) && d.mode_share[i] !== null) {
+    if (isStatus(dev) && d.mode_share && d.mode_share[i] !== null) {
       parts.push(pct(d.mode_share[i]) + " of the day, " + num(d.distinct_values[i]) +
         " states, " + num(d.value_changes[i]) + " changes");
     } else if (d.min[i] !== null) {
       parts.push("min " + num(d.min[i]) + " · max " + num(d.max[i]));
     }
-    parts.push(d.problem[i] || LEVEL_TEXT[d.level[i]]);
+    parts.push((d.problem && d.problem[i]) || LEVEL_TEXT[d.level[i]]);
     c.readout.textContent = parts.join(" · ");
   }
 
@@ -217,7 +239,9 @@
     const c = { dev, card, plot, body, summary, sumCount, details, readout: readoutEl,
                 chart: null, errors: 0, warnings: 0 };
     // The table is built when opened: a year of 47 devices is 17,000 rows nobody reads at once.
-    details.addEventListener("toggle", () => { if (details.open) fillTable(c, inRange(c)); });
+    details.addEventListener("toggle", () => {
+      if (details.open) withDetails(() => fillTable(c, inRange(c)));
+    });
     body.addEventListener("click", (ev) => {
       const tr = ev.target.closest("tr");
       if (tr && tr.dataset.index) showDetail(c, Number(tr.dataset.index), tr);
@@ -275,7 +299,7 @@
       (last !== null ? " · latest " + c.dev.typical_label + " " + value(c.dev, d.typical[last]) +
         (c.dev.units ? " " + c.dev.units : "") + " on " + d.day[last] : "");
     c.sumCount.textContent = " (" + c.errors + " with errors, " + c.warnings + " with warnings)";
-    if (c.details.open) fillTable(c, rows);
+    if (c.details.open) withDetails(() => fillTable(c, rows));
     if (c.chart) {
       const [min, max] = xRange();
       c.chart.setScale("x", { min, max });
@@ -296,7 +320,9 @@
 
   // ---- the day detail ------------------------------------------------------------------
 
-  function showDetail(c, i, row) {
+  function showDetail(c, i, row) { withDetails(() => showDetailNow(c, i, row)); }
+
+  function showDetailNow(c, i, row) {
     const dev = c.dev;
     const d = dev.days;
     const file = d.file[i] === null ? null : state.site.files[d.file[i]];
@@ -427,6 +453,7 @@
 
   function start(site) {
     state.site = site;
+    for (const dev of site.devices) dev.days.day = dev.days.start_local.map((t) => t.slice(0, 10));
     const days = site.devices.flatMap((d) => d.days.day);
     const status = $("status");
     status.textContent = site.devices.length + " devices, statistics published " +
@@ -450,7 +477,9 @@
       section.append(c.card);
     }
     setRange(state.first, state.last); // draws the plots of the first screen
+    performance.mark("first-screen"); // benchmarks/bench_publish.py reads it
     document.body.dataset.firstScreen = "1";
+    state.details = loadDetails();
     let pending = false;
     window.addEventListener("scroll", () => {
       if (pending) return;
@@ -476,7 +505,7 @@
     document.body.dataset.ready = "1";
   }
 
-  loadSite().then(start).catch((err) => {
+  loadData(DATA_JSON, DATA_JS, "GMPSAI_SITE").then(start).catch((err) => {
     $("status").textContent = "Cannot show the statistics: " + err.message;
     document.body.dataset.ready = "error";
     console.error(err);
