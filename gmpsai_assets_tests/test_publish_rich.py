@@ -10,9 +10,9 @@ import pytest
 from gmpsai_assets.publish.load import day_stats, read_store
 from gmpsai_assets.publish.rich import (
     DAY_FIELDS,
+    OVERVIEW_FIELDS,
     DayStats,
     device_order,
-    OVERVIEW_FIELDS,
     site_document,
     split_document,
     typical,

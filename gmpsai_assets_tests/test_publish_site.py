@@ -16,8 +16,8 @@ from gmpsai_assets.publish.site import (
     DAYS_JSON,
     SITE_JS,
     SITE_JSON,
-    json_bytes,
     VendorMissingError,
+    json_bytes,
     plotly_js,
     publish_from_store,
     publish_site,
@@ -27,8 +27,8 @@ from gmpsai_assets.settings import Settings
 from gmpsai_assets_tests.test_publish_support import EVIL, build_store
 
 SITE_FILES = {"index.html", "app.js", "style.css", "favicon.svg", "plotly.min.js", SITE_JSON,
-              SITE_JS, DAYS_JSON, DAYS_JS, "StatsHistoryBoringHolyMoly.json", "uPlot.iife.min.js", "uPlot.min.css",
-              "uPlot.LICENSE"}
+              SITE_JS, DAYS_JSON, DAYS_JS, "StatsHistoryBoringHolyMoly.json",
+              "uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"}
 VENDOR = Path(__file__).parents[1] / "gmpsai_assets" / "publish" / "vendor"
 
 
