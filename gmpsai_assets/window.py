@@ -28,6 +28,10 @@ _DATETIME_RE = re.compile(
 
 _MIN_EPOCH = -2208988800.0  # 1900-01-01 UTC: no logger data before, and datetime copes
 _MAX_EPOCH = 7258118400.0  # 2200-01-01 UTC
+# Times a data file may hold beyond its window: the logger's inclusive end and clock jitter
+# fit easily; a wrong time zone (hours) or a wrong unit (1970) does not.
+WINDOW_SLACK_S = 60.0
+_EARLIEST_DATA = 946684800.0  # 2000-01-01 UTC: the team has no data file older than this
 
 
 class WindowError(ValueError):
@@ -82,6 +86,23 @@ class Window:
     def __str__(self) -> str:
         a, b = self.acl_bounds()
         return f"[{a}, {b}) America/Chicago"
+
+
+def times_outside(
+    utc: np.ndarray, window: Window | None, slack_s: float = WINDOW_SLACK_S
+) -> int:
+    """How many of `utc` cannot belong to a file covering `window` (NaN counts). Without a
+    window (an old file whose name says none) a time before 2000 or after tomorrow cannot.
+    A reader checks this before trusting a file's times: a unit or time-zone mistake in a
+    writer shows up as times far outside the file's own window."""
+    if window is None:
+        lo, hi = _EARLIEST_DATA, dt.datetime.now(UTC).timestamp() + 86400.0
+    else:
+        lo, hi = window.start - slack_s, window.end + slack_s
+    utc = np.asarray(utc, dtype=np.float64)
+    if not utc.size or (utc.min() >= lo and utc.max() <= hi):  # NaN fails both comparisons
+        return 0
+    return int(np.count_nonzero(~((utc >= lo) & (utc <= hi))))
 
 
 def to_local(epoch: float) -> dt.datetime:

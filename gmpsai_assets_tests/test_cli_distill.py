@@ -24,8 +24,8 @@ def test_distill_stores_good_files_and_reports_bad_ones(
                  "--db", str(db), "-v"])
     out, err = capsys.readouterr()
     assert code == 1
-    assert f"{good.name}: ok (gmpsai-params/1, 3 devices" in out
-    assert f"{events.name}: ok (gmpsai-events/1, 2 events" in out
+    assert f"{good.name}: ok (gmpsai-params/2, 3 devices" in out
+    assert f"{events.name}: ok (gmpsai-events/2, 2 events" in out
     assert f"{corrupt.name}: FAILED (corrupt: not an HDF5 file" in out
     assert "absent.h5: no such file" in err
     assert "  B:VIMIN: ok, 1800 rows" in err  # -v: a line per device

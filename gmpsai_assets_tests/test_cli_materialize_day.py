@@ -23,7 +23,7 @@ def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, 
     assert "B:NOTLOG" in re.search(r"devices_failed\s+(.*)", out).group(1)
     # every new data file has its catalogue declaration, and it matches the file's bytes
     verdicts = verify_dir(data_dir)
-    assert {v.path.parent.name for v in verdicts} == {"params", "events"}
+    assert {v.path.parent.name for v in verdicts} == {"params", "events", "cycles"}
     assert [v.status for v in verdicts] == ["ok"] * len(verdicts)
 
 

@@ -38,7 +38,7 @@ def test_layout_with_plain_h5py(event_file):
         assert f.attrs["format"] == FORMAT
         assert sorted(f) == ["Event00", "Event0c"]  # empty and failed events get no group
         group = f["Event0c"]
-        assert sorted(group) == ["sc_seconds", "utc_seconds"]
+        assert {"sc_seconds", "utc_seconds"} <= set(group)  # beside pandas' view of them
         assert group["utc_seconds"].dtype == np.float64
         assert group["utc_seconds"].compression == "gzip" and group["utc_seconds"].shuffle
         assert group.attrs["label"] == "$0C" and group.attrs["event"] == 12
@@ -72,7 +72,7 @@ def test_reader_refuses_what_the_file_does_not_hold(event_file, tmp_path):
     param = tmp_path / "params.h5"
     with ParamFileWriter(param, W, "MLrn", "simulated", ["B:VIMIN"]) as w:
         w.add("B:VIMIN", Samples.empty("B:VIMIN"), None)
-    with pytest.raises(DataFileError, match="not a gmpsai-events/1 file"):
+    with pytest.raises(DataFileError, match="not a gmpsai-events/2 file"):
         read_event_attrs(param)
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not hdf5 at all")

@@ -33,12 +33,15 @@ from gmpsai_assets.acnet.datalogger import (
     DeviceNotLogged,
     LoggerUnavailable,
 )
-from gmpsai_assets.acnet.tclk import TimelineEntry, parse_event
+from gmpsai_assets.acnet.tclk import (
+    TimelineEntry,
+    local_event_times,
+    parse_event,
+)
 
 NO_VALUES = "No values"
 NO_OCCURRENCES = "No occurrences of event"
 EVENT_LOG_HEADER_LINES = 5
-EVENT_TIME_FORMAT = "%d-%b-%Y %H:%M:%S%.3f"  # 10-MAR-2020 00:00:00.016 (month upper-cased)
 
 BATCH_BYTES = 4 << 20  # parse in batches of about this many bytes of complete lines
 HEAD_LIMIT = 64 << 10  # look this far for the start of an HTML-wrapped body
@@ -409,25 +412,19 @@ class EventLogParser(_TableParser):
         if df is None:
             return None
         stamp = df.select(pl.concat_str(["date", "time"], separator=" ")).to_series()
-        local = _to_local(stamp, strict=False)
+        local = local_event_times(stamp, strict=False)
         if local.null_count():
             return None
         return {"local": local.to_numpy(), "sc_seconds": df["sc"].to_numpy()}
 
     def _convert(self, fields: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        local = _to_local(fields["local"].str.replace_all(r"\s+", " "), strict=False)
+        local = local_event_times(fields["local"].str.replace_all(r"\s+", " "), strict=False)
         sc = fields["sc_seconds"].cast(pl.Float64, strict=False)
         ok = (local.is_not_null() & sc.is_finite().fill_null(False)).to_numpy()
         return {"local": local.to_numpy(), "sc_seconds": sc.to_numpy().astype(np.float64)}, ok
 
     def _dtype(self, name: str) -> type:
         return np.dtype("datetime64[ms]") if name == "local" else np.float64
-
-
-def _to_local(s: pl.Series, strict: bool) -> pl.Series:
-    return s.str.to_titlecase().str.to_datetime(
-        EVENT_TIME_FORMAT, time_unit="ms", strict=strict
-    )
 
 
 def parse_logger_reply(body: bytes) -> TableReply:

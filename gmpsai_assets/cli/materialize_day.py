@@ -22,7 +22,7 @@ NAME = "materialize-day"
 HELP = "materialize every daily asset for one local day and print a summary"
 SUMMARY_KEYS = ("bytes", "devices_ok", "devices_empty", "devices_failed", "rows_total",
                 "events_found", "occurrences_total", "supercycles_recorded",
-                "supercycles_expected", "gap_count", "duration_s")
+                "supercycles_expected", "gap_count", "cycles", "duration_s")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -36,7 +36,6 @@ import polars as pl
 
 from gmpsai_assets.acnet.acl_parse import (
     EVENT_LOG_HEADER_LINES,
-    EVENT_TIME_FORMAT,
     NO_OCCURRENCES,
     NO_VALUES,
     TLG_COLUMNS,
@@ -44,6 +43,7 @@ from gmpsai_assets.acnet.acl_parse import (
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
 from gmpsai_assets.acnet.tclk import (
+    EVENT_TIME_FORMAT,
     EventCodeError,
     TimelineEntry,
     event_label,
