@@ -135,15 +135,18 @@
   function plotOptions(c, width) {
     const dev = c.dev;
     const status = isStatus(dev);
-    const edge = (label) => ({
-      label, stroke: "#7f7f7f", width: 1, dash: [3, 3], show: !status, points: { show: false },
+    const edge = (label) => ({  // dotted, with a tick on each day so a lone day shows too
+      label, stroke: "#7f7f7f", width: 1, dash: [3, 3], show: !status,
+      points: { show: true, size: 3, width: 1, stroke: "#7f7f7f", fill: "#7f7f7f" },
     });
     const dots = (lv) => ({
       label: lv, stroke: LEVEL_COLOUR[lv], fill: LEVEL_COLOUR[lv], paths: () => null,
       points: { show: true, size: 6, width: 1, stroke: LEVEL_COLOUR[lv], fill: LEVEL_COLOUR[lv] },
     });
-    const yAxis = { size: 80, label: dev.units || undefined };
+    const yAxis = { size: status ? 100 : 80, label: dev.units || undefined };
     if (status) yAxis.values = (u, splits) => splits.map(hex);
+    // whole days only: a short range would otherwise be ticked in hours
+    const xAxis = { incrs: [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].map((n) => n * 86400) };
     return {
       width, height: 240, legend: { show: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
@@ -151,7 +154,7 @@
         x: { time: true, range: () => xRange() },
         y: dev.y_range ? { range: () => dev.y_range } : { auto: true },
       },
-      axes: [{}, yAxis],
+      axes: [xAxis, yAxis],
       cursor: { points: { show: false }, drag: { x: true, y: false } },
       series: [
         {},
@@ -167,8 +170,25 @@
                     fill: "#fff" } },
       ],
       bands: [{ series: [1, 2], fill: "rgba(31,119,180,0.22)" }],
-      hooks: { setCursor: [(u) => readout(c, u.cursor.idx)] },
+      hooks: { setCursor: [(u) => readout(c, u.cursor.idx)], draw: [drawBandBars] },
     };
+  }
+
+  // The band as a bar on each day as well, under the points: a day without neighbours (the
+  // first after an outage, or a range of one day) has no area to fill but still has a band.
+  function drawBandBars(u) {
+    const [x, hi, lo] = u.data;
+    const ctx = u.ctx;
+    const w = Math.max(2, 3 * devicePixelRatio);
+    ctx.save();
+    ctx.fillStyle = "rgba(31,119,180,0.35)";
+    for (let i = 0; i < x.length; i++) {
+      if (hi[i] === null || lo[i] === null) continue;
+      const px = u.valToPos(x[i], "x", true);
+      const top = u.valToPos(hi[i], "y", true);
+      ctx.fillRect(px - w / 2, top, w, u.valToPos(lo[i], "y", true) - top);
+    }
+    ctx.restore();
   }
 
   // The chosen days, half a day of margin each side, in the plot's x units.
