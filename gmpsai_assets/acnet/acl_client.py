@@ -7,7 +7,7 @@ replies that are cut short, malformed or an error text get up to `retries` more 
 an exponential, fully jittered backoff. A chunk that still fails fails its device with a typed
 `DataLoggerError`, which the callers record per device while keeping the others.
 
-URLs are built the way the CGI decodes them (DESIGN.md section 2): `+` for a space, everything
+URLs are built the way the CGI decodes them (docs/gateway.md): `+` for a space, everything
 else raw, including `"` which an HTTP library would otherwise percent-encode (the CGI does not
 decode `%22`), so the request target is sent exactly as built. Device and node names are checked
 before any URL is made.

@@ -1,6 +1,6 @@
 """A local ACL web gateway backed by the simulated Booster, for tests, benchmarks and drills.
 
-It answers `GET /cgi-bin/acl.pl?acl=<command>` like the real CGI (DESIGN.md section 2): the query
+It answers `GET /cgi-bin/acl.pl?acl=<command>` like the real CGI (docs/gateway.md): the query
 is decoded only for `+`, `%20` and `%27`, then parsed as one ACL command. Commands served:
 
     logger_get/date_format='utc_seconds'[/ignore_db_format]/start="..."/end="..."/node=N DEVICE
