@@ -17,14 +17,22 @@ CHROMIUM ?= /usr/bin/chromium
 # `sudo -n` fails at once, with sudo's own message, where a password would be needed (no stdin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: run test dev bench lint clean install
+# Exact versions of everything `make` installs (pip and setuptools included), so a fresh clone
+# installs what was tested; `make lock` rewrites it from pyproject.toml's ranges.
+LOCK   := constraints.txt
+# The extras resolved into the lock: `make` installs `test`; `catalog` is pinned so that
+# `pip install -e '.[catalog]' -c constraints.txt` agrees with the tested set.
+LOCK_EXTRAS := test,catalog
+
+.PHONY: run test dev bench lint clean install lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade -c $(LOCK) pip setuptools wheel
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# PIP_CONSTRAINT also reaches the isolated environment pip builds the project in.
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(STAMP)
@@ -60,6 +68,16 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+## rewrite constraints.txt: a fresh temporary venv resolves pyproject.toml's ranges, newest first
+lock:
+	tmp=$$(mktemp -d) || exit 1; trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip setuptools wheel && \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e '.[$(LOCK_EXTRAS)]' && \
+	{ echo "# Written by \`make lock\` ($$("$$tmp/venv/bin/python" -V), extras $(LOCK_EXTRAS)); do not edit."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable | LC_ALL=C sort -f; \
+	} > "$$tmp/$(LOCK)" && mv "$$tmp/$(LOCK)" $(LOCK)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
