@@ -1,6 +1,6 @@
 """Configuration from environment variables, one place for the CLI and the Dagster resources.
 
-Every variable has a default that works on a fresh checkout (docs/configuration.md).
+Every variable has a default that works on a fresh checkout (DESIGN.md section 6).
 """
 
 from __future__ import annotations
