@@ -94,3 +94,22 @@ def test_every_variable_the_code_reads_is_documented() -> None:
     assert len(names) > 20
     missing = sorted(n for n in names if f"`{n}`" not in docs)
     assert not missing, f"not documented in README.md or docs/: {missing}"
+
+
+def test_readme_names_only_real_definitions() -> None:
+    """Assets (the table's first column), checks, jobs, schedules and sensors the README names."""
+    from gmpsai_assets.definitions import defs
+
+    repo = defs.get_repository_def()
+    assets = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    checks = {c.name for c in repo.asset_graph.asset_check_keys}
+    others = ({j.name for j in repo.get_all_jobs()} | {s.name for s in repo.schedule_defs}
+              | {s.name for s in repo.sensor_defs})
+    text = README.read_text(encoding="utf-8")
+    table = re.findall(r"^\| `([a-z_]+)` \|", text.split("## Assets", 1)[1], re.M)
+    named = set(re.findall(r"`([a-z0-9_]+_(?:job|schedule|sensor))`", text))
+    checks_named = set(re.findall(r"`([a-z0-9_]+)`", text.split("Asset checks:", 1)[1]
+                                  .split("\n\n", 1)[0]))
+    assert len(table) >= 5 and named and checks_named
+    missing = (set(table) - assets) | (named - others) | (checks_named - checks - assets)
+    assert not missing, f"README names what the definitions do not have: {sorted(missing)}"
