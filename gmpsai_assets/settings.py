@@ -200,6 +200,10 @@ class Settings:
         return self.root / "events"
 
     @property
+    def cycles_dir(self) -> Path:
+        return self.root / "cycles"
+
+    @property
     def drafts_dir(self) -> Path:
         return self.root / "drafts"
 
