@@ -20,6 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
 USER = "gmpsai"
 PASSWORD = "throwaway-test-password"
 DB = "dagster"
@@ -124,3 +127,10 @@ def start_server() -> PostgresServer:
     except BaseException:
         server.stop()
         raise
+
+
+def production_instance_yaml(home: Path) -> None:
+    """deploy/dagster.yaml into `home`, launching runs as local processes (no Docker here)."""
+    config = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
+    del config["run_launcher"]
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))

@@ -26,9 +26,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from gmpsai_assets.definitions import defs
+from gmpsai_assets_tests.pgserver import production_instance_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -91,13 +91,6 @@ class Dagster:
                 os.killpg(proc.pid, signal.SIGKILL)
         for log in self.logs:
             log.close()
-
-
-def production_instance_yaml(home: Path) -> None:
-    """deploy/dagster.yaml into `home`, launching runs as local processes (no Docker here)."""
-    config = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
-    del config["run_launcher"]
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
 
 @pytest.fixture(scope="module", params=[
