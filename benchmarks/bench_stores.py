@@ -52,7 +52,8 @@ def _rows(rec, params) -> list[list]:
 def _ddl() -> str:
     from gmpsai_assets.stats.store import PARAM_COLUMNS
 
-    cols = ", ".join(f'"{c}" {"VARCHAR" if c in ("device", "status", "reason") else "DOUBLE"}'
+    text = ("device", "status", "reason")
+    cols = ", ".join(f'"{c}" {"VARCHAR" if c in text else "DOUBLE PRECISION"}'
                      for c in PARAM_COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS param_stats (file_name VARCHAR, {cols})"
 
@@ -140,7 +141,12 @@ def main() -> None:
             print(f"bench_stores: PostgreSQL rows skipped: {exc}")
         targets = {"duckdb-file": str(tmp / "one.duckdb"), "parquet": str(tmp / "s.duckdb")}
         if server:
+            import psycopg2
+
             targets["postgresql"] = server.url()
+            with psycopg2.connect(server.url()) as con, con.cursor() as cur:
+                cur.execute(_ddl())  # once: concurrent CREATE IF NOT EXISTS races in PostgreSQL
+            con.close()
         floor_write = _in_parallel("duckdb-file", str(tmp / "floor.duckdb"), n, 1) / n
         floor_read, _ = _read("duckdb-file", str(tmp / "floor.duckdb"))
         rows = []
