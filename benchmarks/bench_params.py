@@ -19,7 +19,7 @@ _FLOOR = textwrap.dedent("""
     import json, os, sys, tempfile, time
     import h5py
     from gmpsai_assets.acnet.devices import load_device_list
-    from gmpsai_assets.acnet.simulator import SimulatedBooster
+    from gmpsai_assets.sim.simulator import SimulatedBooster
     from gmpsai_assets.window import day_window
     devices = [e.device for e in load_device_list()][:{n}]
     sim, w = SimulatedBooster(), day_window("{day}")

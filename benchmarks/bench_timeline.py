@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import Row, median_seconds, print_table
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.acnet.tclk import TimelineEntry
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.day import summarize_day
 from gmpsai_assets.timeline.store import (
     Supercycle,

@@ -12,21 +12,21 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger, acl_local_bounds
-from gmpsai_assets.acnet.acl_server import AclServer, Faults
 from gmpsai_assets.acnet.datalogger import (
     BadRequest,
     DeviceNotLogged,
     LoggerUnavailable,
     fetch_devices,
 )
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.sim.acl_server import AclServer, Faults
+from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.window import Window, parse_local_datetime
 
 Start = Callable[..., AclServer]

@@ -12,7 +12,6 @@ from gmpsai_assets.acnet.acl_parse import (
     LoggerReplyParser,
     MalformedReply,
     TruncatedReply,
-    format_timeline_table,
     parse_event_reply,
     parse_logger_reply,
     parse_read_reply,
@@ -20,6 +19,7 @@ from gmpsai_assets.acnet.acl_parse import (
 )
 from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, LoggerUnavailable
 from gmpsai_assets.acnet.tclk import TimelineEntry
+from gmpsai_assets.sim.acl_server import format_timeline_table
 
 WRAP = (b"<html><head><title>ACL output</title></head>\n<body>\n<pre>\n",
         b"</pre>\n</body></html>\n")

@@ -18,7 +18,8 @@ from gmpsai_assets.acnet.acl_parse import (
     parse_logger_reply,
     parse_timeline_table,
 )
-from gmpsai_assets.acnet.acl_server import (
+from gmpsai_assets.cli import main
+from gmpsai_assets.sim.acl_server import (
     GARBAGE,
     GEN_CHUNK_S,
     AclCommandError,
@@ -27,8 +28,7 @@ from gmpsai_assets.acnet.acl_server import (
     decode_cgi_query,
     parse_command,
 )
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.cli import main
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import Window, parse_local_datetime
 
 Start = Callable[..., AclServer]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.cli import main
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats import store
 from gmpsai_assets_tests.test_legacy_db import _old_db
 from gmpsai_assets_tests.test_stats_distill import _event_file, _param_file

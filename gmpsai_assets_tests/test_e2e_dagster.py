@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import dagster as dg
 import pytest
 
 from gmpsai_assets.definitions import defs
@@ -112,6 +113,11 @@ def dagster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     env = {**os.environ, "DAGSTER_HOME": str(home), "GMPSAI_DATA_DIR": str(tmp / "data"),
            "GMPSAI_PARAM_LIST": str(plist), "GMPSAI_SOURCE": "simulated",
            "DAGSTER_DISABLE_TELEMETRY": "1", **pg_env}
+    if not pg_env:
+        # Create the instance's sqlite storage before webserver and daemon start: two processes
+        # migrating a fresh storage at once can leave two alembic heads ("more than one head").
+        # (dagster-postgres retries its own concurrent table creation.)
+        dg.DagsterInstance.from_config(str(home)).dispose()
     server = Dagster(home, env, _free_port())
     try:
         server.wait_until_up()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S
 from gmpsai_assets.files import legacy
 from gmpsai_assets.files.datafile import EVENTS, OLD, PARAMS, open_data_file
 from gmpsai_assets.stats import store

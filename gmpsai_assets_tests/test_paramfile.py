@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable, Samples
+from gmpsai_assets.acnet.datalogger import LoggerUnavailable
 from gmpsai_assets.files import drafts
 from gmpsai_assets.files.naming import (
     PARAM_PREFIX,
@@ -27,7 +27,8 @@ from gmpsai_assets.files.paramfile import (
     read_param_attrs,
     read_param_device,
 )
-from gmpsai_assets.grab import NoDataError, grab_params
+from gmpsai_assets.ingest.params import NoDataError, grab_params
+from gmpsai_assets.samples import Samples
 from gmpsai_assets.window import Window, day_window, parse_local_datetime
 
 W = Window(day_window("2026-03-10").start + 3600, day_window("2026-03-10").start + 3660)
@@ -120,8 +121,8 @@ def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
     out, draft = tmp_path / "out", tmp_path / "drafts"
     script = textwrap.dedent(f"""
         import sys, time
-        from gmpsai_assets.acnet.simulator import SimulatedBooster
-        from gmpsai_assets.grab import grab_params
+        from gmpsai_assets.sim.simulator import SimulatedBooster
+        from gmpsai_assets.ingest.params import grab_params
         from gmpsai_assets.window import day_window
         sim = SimulatedBooster()
         def progress(line):

@@ -8,11 +8,11 @@ import h5py
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import DeviceNotLogged, FetchOutcome
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.tclk import EventOccurrences
+from gmpsai_assets.acnet.datalogger import DeviceNotLogged
 from gmpsai_assets.files.eventfile import EventFileWriter
 from gmpsai_assets.files.paramfile import ParamFileWriter
+from gmpsai_assets.samples import EventOccurrences
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.compute import param_stats
 from gmpsai_assets.stats.distill import distill_file, distill_into_store, read_ahead
@@ -28,8 +28,8 @@ def _param_file(directory: Path, sim: SimulatedBooster, created: int = 158390000
     devices = ["B:VIMIN", "I:IB", "B:GONE"]
     with ParamFileWriter(path, WINDOW, "MLrn", "simulated", devices, created_utc=created) as w:
         for d in devices[:2]:
-            w.add(FetchOutcome(d, sim.fetch(d, WINDOW), None))
-        w.add(FetchOutcome("B:GONE", None, DeviceNotLogged("B:GONE is not logged")))
+            w.add(d, sim.fetch(d, WINDOW), None)
+        w.add("B:GONE", None, DeviceNotLogged("B:GONE is not logged"))
     return path
 
 

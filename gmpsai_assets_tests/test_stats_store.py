@@ -227,9 +227,9 @@ def test_four_writer_processes_distil_eight_files_at_once(tmp_path: Path) -> Non
     """No pool, no lock errors, every row present exactly once; the store did not exist yet,
     so the four also race to create it."""
     from gmpsai_assets.acnet.datalogger import FetchOutcome
-    from gmpsai_assets.acnet.simulator import SimulatedBooster
     from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
     from gmpsai_assets.files.paramfile import ParamFileWriter
+    from gmpsai_assets.sim.simulator import SimulatedBooster
     from gmpsai_assets.stats.distill import distill_file
 
     sim, devices = SimulatedBooster(), ["B:VIMIN", "B:IMINER", "I:IB"]

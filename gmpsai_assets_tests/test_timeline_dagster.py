@@ -19,10 +19,10 @@ from dagster._core.remote_origin import (  # to build a queued run as the daemon
     RemoteRepositoryOrigin,
 )
 
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.defs import timeline as T
-from gmpsai_assets.defs.resources import DataLoggerResource
+from gmpsai_assets.defs.resources import DataLoggerResource, TimelineResource
 from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
 from gmpsai_assets.window import day_window
 
@@ -37,7 +37,7 @@ def resources(data_dir: Path, source: str = "simulated", acl_url: str = "", max_
         "datalogger": DataLoggerResource(
             source=source, acl_url=acl_url or DEFAULTS["acl_url"], logger_node="MLrn",
             param_list="", sim_seed="5", max_in_flight="1", acl_retries="0", acl_timeout_s="2"),
-        "timeline": T.TimelineResource(
+        "timeline": TimelineResource(
             data_dir=str(data_dir), timeline_db="", timeline_max_outage_s=max_outage,
             timeline_max_gap_s="300"),
     }

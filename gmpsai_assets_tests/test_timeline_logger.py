@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
-from gmpsai_assets.acnet.acl_server import Faults
 from gmpsai_assets.acnet.datalogger import BadRequest
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
-from gmpsai_assets.acnet.simulator import SimulatedBooster
+from gmpsai_assets.sim.acl_server import Faults
+from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.logger import Heartbeat, LoggerPolicy, SourceDown, TimelineLogger
 from gmpsai_assets.timeline.store import TimelineStore
 
@@ -138,7 +138,7 @@ def test_a_bad_request_is_a_bug_not_an_outage(tmp_path):
 
 LOGGER_SCRIPT = textwrap.dedent("""
     import sys, time
-    from gmpsai_assets.acnet.sim_timing import SimulatedTiming
+    from gmpsai_assets.sim.timing import SimulatedTiming
     from gmpsai_assets.timeline.logger import LoggerPolicy, TimelineLogger
     from gmpsai_assets.timeline.store import TimelineStore
     store = TimelineStore(sys.argv[1])

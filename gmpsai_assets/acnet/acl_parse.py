@@ -14,8 +14,8 @@ lines from bad ones. Nothing is dropped quietly:
 
 The `Acl*Error` types subclass `LoggerUnavailable`: the client retries them, then reports them.
 
-This module also defines the `tlg_info/all_event_info` table (writer and reader), because the
-real layout is not public and the emulator and the client must agree on one; see `TLG_COLUMNS`.
+This module also defines the `tlg_info/all_event_info` table layout (`TLG_COLUMNS`) and reads it;
+the real layout is not public, so the local gateway (sim/acl_server.py) writes the same one.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from gmpsai_assets.acnet.datalogger import (
     DeviceNotLogged,
     LoggerUnavailable,
 )
-from gmpsai_assets.acnet.tclk import TimelineEntry, event_label, parse_event
+from gmpsai_assets.acnet.tclk import TimelineEntry, parse_event
 
 NO_VALUES = "No values"
 NO_OCCURRENCES = "No occurrences of event"
@@ -473,22 +473,6 @@ def parse_read_reply(body: bytes, what: str) -> float:
 TLG_COLUMNS = (("ENTRY", 5, ">"), ("EVENT", 5, ">"), ("TIME", 10, ">"), ("DESCRIPTION", 26, "<"))
 TLG_TITLE = "Timeline Generator: all event info"
 _REQUIRED = ("ENTRY", "EVENT", "TIME")
-
-
-def format_timeline_table(
-    entries: list[TimelineEntry], sc_length: float, describe: dict[int, str] | None = None
-) -> str:
-    """The `tlg_info/all_event_info` reply for `entries` (layout above)."""
-    describe = describe or {}
-    lines = [TLG_TITLE, f"Supercycle length {sc_length:.6f} s, {len(entries)} entries", ""]
-    lines.append("  ".join(f"{n:{a}{w}}" for n, w, a in TLG_COLUMNS).rstrip())
-    lines.append("  ".join("-" * w for _, w, _ in TLG_COLUMNS))
-    for e in entries:
-        cells = (str(e.index), event_label(e.event), f"{e.sc_time:.6f}",
-                 describe.get(e.event, ""))
-        lines.append("  ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS,
-                                                                      strict=True)).rstrip())
-    return "\n".join(lines) + "\n"
 
 
 def parse_timeline_table(body: bytes, what: str = "tlg_info") -> list[TimelineEntry]:

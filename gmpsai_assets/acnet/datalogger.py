@@ -15,8 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-import numpy as np
-
+from gmpsai_assets.samples import Samples
 from gmpsai_assets.window import Window
 
 K = TypeVar("K")
@@ -37,37 +36,6 @@ class LoggerUnavailable(DataLoggerError):
 
 class BadRequest(DataLoggerError):
     """The request itself is wrong (bad device name, bad window); retrying will not help."""
-
-
-@dataclass(frozen=True)
-class Samples:
-    """One device's logged samples, time-ordered: UTC epoch seconds and float values."""
-
-    device: str
-    utc_seconds: np.ndarray
-    values: np.ndarray
-
-    def __post_init__(self) -> None:
-        if self.utc_seconds.shape != self.values.shape or self.utc_seconds.ndim != 1:
-            raise ValueError("utc_seconds and values must be 1-d arrays of the same length")
-
-    def __len__(self) -> int:
-        return int(self.utc_seconds.shape[0])
-
-    @classmethod
-    def empty(cls, device: str) -> Samples:
-        return cls(device, np.empty(0, np.float64), np.empty(0, np.float64))
-
-    @classmethod
-    def concat(cls, device: str, parts: Iterable[Samples]) -> Samples:
-        parts = list(parts)
-        if not parts:
-            return cls.empty(device)
-        return cls(
-            device,
-            np.concatenate([p.utc_seconds for p in parts]),
-            np.concatenate([p.values for p in parts]),
-        )
 
 
 @runtime_checkable

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
+from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.window import Window
 
 MAX_EVENT = 0xFF
+SC_START, CLOCK_15HZ = 0x00, 0x0C  # $00 starts a supercycle; $0C fires on every 15 Hz tick
+# The Booster's 15 Hz tick is four periods of the 60 Hz line (its rate follows the line).
+LINE_HZ = 60.0
+LINES_PER_TICK = 4
+NOMINAL_TICK_HZ = LINE_HZ / LINES_PER_TICK  # 15 Hz
+NOMINAL_TICK_S = 1.0 / NOMINAL_TICK_HZ
 
 
 class EventCodeError(ValueError):
@@ -62,18 +67,6 @@ def known_events() -> dict[int, str]:
         if m:
             out[int(m.group(1), 16)] = " ".join(m.group(2).split())
     return out
-
-
-@dataclass(frozen=True)
-class EventOccurrences:
-    """Every occurrence of one event in a window, time-ordered."""
-
-    event: int
-    utc_seconds: np.ndarray  # float64 UTC epoch seconds
-    sc_seconds: np.ndarray  # float64 seconds into the supercycle
-
-    def __len__(self) -> int:
-        return int(self.utc_seconds.shape[0])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from gmpsai_assets.acnet.devices import DeviceListError, DeviceNameError
 from gmpsai_assets.files.drafts import OutputDirError
 from gmpsai_assets.files.naming import SupersededError
 from gmpsai_assets.files.paramfile import DataFileError
-from gmpsai_assets.grab import NoDataError
+from gmpsai_assets.ingest.params import NoDataError
 from gmpsai_assets.settings import SettingsError
 from gmpsai_assets.stats.legacy_db import LegacyDbError
 from gmpsai_assets.stats.store import StoreError

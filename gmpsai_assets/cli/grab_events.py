@@ -13,11 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.acnet.tclk import EventCodeError, event_label, parse_event
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
-from gmpsai_assets.events import grab_events
+from gmpsai_assets.ingest.events import grab_events, parse_max_event
 from gmpsai_assets.settings import Settings
+from gmpsai_assets.sources import open_datalogger
 
 NAME = "grab-events"
 HELP = "grab TCLK event occurrences over a window into one HDF5 file"
@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     window = window_from_args(args)
-    max_event = args.max_event if args.max_event is not None else settings.max_event_code()
+    max_event = args.max_event
+    if max_event is None:
+        max_event = parse_max_event(settings.max_event)
     source = open_datalogger(settings)
     outdir = Path(args.outdir) if args.outdir else settings.events_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir

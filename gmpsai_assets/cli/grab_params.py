@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.cli.common import UsageError
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import Settings
+from gmpsai_assets.sources import open_datalogger
 
 __all__ = ["add_arguments", "run", "window_from_args"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from gmpsai_assets.defs.resources import StorageResource, env_or_default
+from gmpsai_assets.defs.resources import StatsResource, StorageResource
 from gmpsai_assets.files.datafile import FileSeen, scan_data_files
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats import store
@@ -27,29 +27,6 @@ SETTLE_SECONDS = 10.0  # a file modified more recently may still be being copied
 MAX_RUNS_PER_TICK = 50  # a freshly copied archive is worked through over several ticks
 # Characters Dagster refuses in a partition key.
 _BAD_KEY_PARTS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
-
-
-class StatsResource(dg.ConfigurableResource):
-    """Where statistics go and how they are judged (GMPSAI_STATS_DB, GMPSAI_GAP_TICKS,
-    GMPSAI_COMPLETENESS_WARN, GMPSAI_COMPLETENESS_ERROR); the data directory is the storage
-    resource's."""
-
-    stats_db: str
-    gap_ticks: str
-    completeness_warn: str
-    completeness_error: str
-
-    def settings(self, storage: StorageResource) -> Settings:
-        return storage.settings().with_overrides(**self.model_dump())
-
-
-def stats_resource() -> StatsResource:
-    return StatsResource(
-        stats_db=env_or_default("GMPSAI_STATS_DB"),
-        gap_ticks=env_or_default("GMPSAI_GAP_TICKS"),
-        completeness_warn=env_or_default("GMPSAI_COMPLETENESS_WARN"),
-        completeness_error=env_or_default("GMPSAI_COMPLETENESS_ERROR"),
-    )
 
 
 def data_dirs(settings: Settings) -> list[Path]:

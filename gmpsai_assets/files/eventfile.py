@@ -25,9 +25,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from gmpsai_assets.acnet.datalogger import DataLoggerError
 from gmpsai_assets.acnet.tclk import (
-    EventOccurrences,
     event_group,
     event_hex,
     event_label,
@@ -43,6 +41,7 @@ from gmpsai_assets.files.h5common import (
     utc_now,
     write_float_dataset,
 )
+from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-events/1"
@@ -76,7 +75,7 @@ class EventFileWriter:
         return self
 
     def add(
-        self, event: int, occurrences: EventOccurrences | None, error: DataLoggerError | None
+        self, event: int, occurrences: EventOccurrences | None, error: Exception | None
     ) -> EventRecord:
         """Store one event's outcome; a group only when it occurred."""
         rows = len(occurrences) if occurrences is not None else 0

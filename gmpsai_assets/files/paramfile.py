@@ -24,7 +24,6 @@ from typing import Any
 
 import h5py
 
-from gmpsai_assets.acnet.datalogger import FetchOutcome, Samples
 from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
     CHUNK_ROWS,
     COMPRESSION,
@@ -39,6 +38,7 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     window_attrs,
     write_float_dataset,
 )
+from gmpsai_assets.samples import Samples
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-params/1"
@@ -73,17 +73,18 @@ class ParamFileWriter:
         self._h5 = h5py.File(self.path, "w", libver=LIBVER)
         return self
 
-    def add(self, outcome: FetchOutcome) -> DeviceRecord:
+    def add(
+        self, device: str, samples: Samples | None, error: Exception | None
+    ) -> DeviceRecord:
         """Store one device's outcome: its samples, or an empty group saying why it failed."""
-        group = self._h5.create_group(outcome.device)
-        samples = outcome.samples or Samples.empty(outcome.device)
+        group = self._h5.create_group(device)
+        samples = samples or Samples.empty(device)
         write_arrays(group, samples)
-        reason = str(outcome.error) if outcome.error else ""
-        record = DeviceRecord(outcome.device, outcome.status, len(samples), reason)
-        group.attrs.update(
-            device=outcome.device, status=record.status, rows=record.rows, reason=reason
-        )
-        self.records[outcome.device] = record
+        reason = str(error) if error else ""
+        status = "failed" if error is not None else "ok" if len(samples) else "empty"
+        record = DeviceRecord(device, status, len(samples), reason)
+        group.attrs.update(device=device, status=record.status, rows=record.rows, reason=reason)
+        self.records[device] = record
         return record
 
     def __exit__(self, exc_type: object, *_: object) -> None:

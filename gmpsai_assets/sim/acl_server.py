@@ -39,11 +39,18 @@ from gmpsai_assets.acnet.acl_parse import (
     EVENT_TIME_FORMAT,
     NO_OCCURRENCES,
     NO_VALUES,
-    format_timeline_table,
+    TLG_COLUMNS,
+    TLG_TITLE,
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.tclk import EventCodeError, event_label, known_events, parse_event
+from gmpsai_assets.acnet.tclk import (
+    EventCodeError,
+    TimelineEntry,
+    event_label,
+    known_events,
+    parse_event,
+)
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import Window, WindowError, format_local, parse_local_datetime
 
 CGI_PATH = "/cgi-bin/acl.pl"
@@ -296,6 +303,22 @@ class AclServer:
         if "setting" in command.qualifiers:
             return f"{self.booster.supercycle_length()!r}\n".encode()
         return f"{self.booster.supercycle_time()!r}\n".encode()
+
+
+def format_timeline_table(
+    entries: list[TimelineEntry], sc_length: float, describe: dict[int, str] | None = None
+) -> str:
+    """The `tlg_info/all_event_info` reply for `entries`, in the layout acl_parse reads."""
+    describe = describe or {}
+    lines = [TLG_TITLE, f"Supercycle length {sc_length:.6f} s, {len(entries)} entries", ""]
+    lines.append("  ".join(f"{n:{a}{w}}" for n, w, a in TLG_COLUMNS).rstrip())
+    lines.append("  ".join("-" * w for _, w, _ in TLG_COLUMNS))
+    for e in entries:
+        cells = (str(e.index), event_label(e.event), f"{e.sc_time:.6f}",
+                 describe.get(e.event, ""))
+        lines.append("  ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS,
+                                                                      strict=True)).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def _window(command: AclCommand, start_key: str, end_key: str) -> Window:

@@ -59,7 +59,7 @@ def grab_params(
     with drafted(final, Path(draft_dir)) as draft:
         with ParamFileWriter(draft, window, logger.node, logger.source, list(devices)) as writer:
             for i, outcome in enumerate(fetch_devices(logger, devices, window), start=1):
-                record = writer.add(outcome)
+                record = writer.add(outcome.device, outcome.samples, outcome.error)
                 say(_progress_line(i, n, outcome, record))
         if devices and not any(r.status != "failed" for r in writer.records.values()):
             first = next(iter(writer.records.values()))
