@@ -226,7 +226,6 @@ _DISTILLER = textwrap.dedent("""
 def test_four_writer_processes_distil_eight_files_at_once(tmp_path: Path) -> None:
     """No pool, no lock errors, every row present exactly once; the store did not exist yet,
     so the four also race to create it."""
-    from gmpsai_assets.acnet.datalogger import FetchOutcome
     from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
     from gmpsai_assets.files.paramfile import ParamFileWriter
     from gmpsai_assets.sim.simulator import SimulatedBooster
@@ -240,7 +239,7 @@ def test_four_writer_processes_distil_eight_files_at_once(tmp_path: Path) -> Non
         with ParamFileWriter(path, window, "MLrn", "simulated", devices,
                              created_utc=1_600_000_000 + i) as w:
             for d in devices:
-                w.add(FetchOutcome(d, sim.fetch(d, window), None))
+                w.add(d, sim.fetch(d, window), None)
         files.append(path)
     db, go = tmp_path / "stats" / "gmpsai.duckdb", tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", _DISTILLER, str(db), str(go),

@@ -315,11 +315,15 @@ def connect(
     if read_only and not path.exists():
         raise StoreMissingError(f"statistics database {path} does not exist yet")
     try:
-        return duckdb_util.connect(path, read_only, timeout_s, on_wait, "statistics database")
+        con = duckdb_util.connect(path, read_only, timeout_s, on_wait, "statistics database")
     except duckdb_util.DatabaseBusyError as exc:
         raise StoreBusyError(str(exc)) from None
     except duckdb_util.DatabaseError as exc:
         raise StoreError(str(exc)) from None
+    # A query over many result files runs long enough for DuckDB to draw a progress bar on
+    # stdout, which is the CLI's output, not a place for a library to write.
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 @contextmanager
