@@ -14,6 +14,8 @@ $(foreach v,GMPSAI_STATS_DB GMPSAI_PUBLISH_DIR GMPSAI_TIMELINE_DB GMPSAI_PARAM_L
 DAGSTER_PORT ?= 3000
 # Browser tests drive Debian's chromium; `make test` installs it when missing (root or sudo).
 CHROMIUM ?= /usr/bin/chromium
+# The postgres tests start a throwaway server from Debian's postgresql package (installed here too).
+PG_INITDB ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 # `sudo -n` fails at once, with sudo's own message, where a password would be needed (no stdin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
@@ -41,8 +43,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+.PHONY: postgresql
+postgresql:
+	@[ -n "$(PG_INITDB)" ] || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  postgresql; }
+
 ## the whole test suite
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) postgresql
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
