@@ -17,6 +17,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from gmpsai_assets.status import EMPTY, FAILED, OK, PARTIAL
 from gmpsai_assets.window import Window
 
 K = TypeVar("K")
@@ -41,11 +42,16 @@ class BadRequest(DataLoggerError):
 
 @dataclass(frozen=True)
 class Samples:
-    """One device's logged samples, time-ordered: UTC epoch seconds and float values."""
+    """One device's logged samples, time-ordered: UTC epoch seconds and float values.
+
+    `missing` lists the spans (UTC start, end) the source could not deliver although it had
+    data elsewhere in the window: a device with such spans is `partial`, never `ok`.
+    """
 
     device: str
     utc_seconds: np.ndarray
     values: np.ndarray
+    missing: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.utc_seconds.shape != self.values.shape or self.utc_seconds.ndim != 1:
@@ -67,6 +73,7 @@ class Samples:
             device,
             np.concatenate([p.utc_seconds for p in parts]),
             np.concatenate([p.values for p in parts]),
+            tuple(span for p in parts for span in p.missing),
         )
 
 
@@ -101,8 +108,10 @@ class FetchOutcome:
     @property
     def status(self) -> str:
         if self.error is not None:
-            return "failed"
-        return "ok" if self.samples is not None and len(self.samples) else "empty"
+            return FAILED
+        if self.samples is None or not len(self.samples):
+            return EMPTY
+        return PARTIAL if self.samples.missing else OK
 
 
 def fetch_devices(

@@ -71,6 +71,7 @@ class EventOccurrences:
     event: int
     utc_seconds: np.ndarray  # float64 UTC epoch seconds
     sc_seconds: np.ndarray  # float64 seconds into the supercycle
+    header_lines: tuple[int, ...] = ()  # ACL: header lines of each `event_log` reply read
 
     def __len__(self) -> int:
         return int(self.utc_seconds.shape[0])

@@ -21,7 +21,10 @@ from gmpsai_assets.window import day_window
 _SEVERITY = {WARN: dg.AssetCheckSeverity.WARN, ERROR: dg.AssetCheckSeverity.ERROR}
 
 PARAM_CHECKS = {
-    "devices_present": "Every device of the parameter list has data in the day's file.",
+    "devices_present": (
+        "Every device of the parameter list has data in the day's file; WARN when some are "
+        "partial (spans the gateway kept answering `No values` for)."
+    ),
     "timestamps_increasing": "Every device's timestamps strictly increase.",
     "values_finite": "No device has a NaN or infinite value.",
     "completeness": (

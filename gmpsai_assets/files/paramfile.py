@@ -5,7 +5,10 @@ Layout (format `gmpsai-params/1`), readable with plain h5py or any HDF5 tool:
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
                                 window_end_local, node, source, created_utc, software_version,
                                 devices (the list asked for, in order), device_outcomes (JSON)
-    /<DEVICE>/           attrs: device, status (ok | empty | failed), rows, reason
+    /<DEVICE>/           attrs: device, status (gmpsai_assets.status: ok | partial | empty |
+                                failed), rows, reason, and for a partial device missing_utc
+                                (float64 [n, 2]: UTC start, end of each span without data;
+                                also in device_outcomes)
     /<DEVICE>/utc_seconds  float64, UTC epoch seconds, strictly increasing
     /<DEVICE>/value        float64
 
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 
 from gmpsai_assets.acnet.datalogger import FetchOutcome, Samples
 from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
@@ -39,6 +43,7 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     window_attrs,
     write_float_dataset,
 )
+from gmpsai_assets.status import PARTIAL, describe_missing
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-params/1"
@@ -52,9 +57,10 @@ class DeviceRecord:
     """What a file says about one listed device."""
 
     device: str
-    status: str  # ok | empty | failed
+    status: str  # gmpsai_assets.status: ok | partial | empty | failed
     rows: int
     reason: str = ""
+    missing_utc: tuple[tuple[float, float], ...] = ()  # spans a partial device lacks
 
 
 @dataclass
@@ -78,11 +84,15 @@ class ParamFileWriter:
         group = self._h5.create_group(outcome.device)
         samples = outcome.samples or Samples.empty(outcome.device)
         write_arrays(group, samples)
-        reason = str(outcome.error) if outcome.error else ""
-        record = DeviceRecord(outcome.device, outcome.status, len(samples), reason)
+        missing = samples.missing if outcome.status == PARTIAL else ()
+        reason = str(outcome.error) if outcome.error else describe_missing(missing) if missing \
+            else ""
+        record = DeviceRecord(outcome.device, outcome.status, len(samples), reason, missing)
         group.attrs.update(
             device=outcome.device, status=record.status, rows=record.rows, reason=reason
         )
+        if missing:
+            group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
         self.records[outcome.device] = record
         return record
 
@@ -98,7 +108,9 @@ class ParamFileWriter:
             **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
             "devices": string_array(self.devices),
             "device_outcomes": json.dumps(
-                {d: {"status": r.status, "rows": r.rows, "reason": r.reason}
+                {d: {"status": r.status, "rows": r.rows, "reason": r.reason,
+                     **({"missing_utc": [list(m) for m in r.missing_utc]} if r.missing_utc
+                        else {})}
                  for d, r in self.records.items()}
             ),
         }
@@ -116,7 +128,9 @@ def read_param_attrs(path: str | Path) -> dict[str, Any]:
         attrs = read_file_attrs(f, FORMAT)
     attrs["devices"] = decode_strings(attrs["devices"])
     attrs["device_outcomes"] = {
-        d: DeviceRecord(d, **rec) for d, rec in json.loads(attrs["device_outcomes"]).items()
+        d: DeviceRecord(d, **{**rec, "missing_utc": tuple(
+            (float(a), float(b)) for a, b in rec.get("missing_utc", ()))})
+        for d, rec in json.loads(attrs["device_outcomes"]).items()
     }
     return attrs
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 from gmpsai_assets.publish.figure import finite
 from gmpsai_assets.publish.labels import label_of
+from gmpsai_assets.status import OK, PARTIAL
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
 FORMAT = "gmpsai-site/1"
@@ -39,7 +40,7 @@ class DayStats:
     file_name: str | None = None
     file_path: str | None = None
     node: str | None = None
-    status: str = "ok"  # as the file says: ok | empty | failed | missing
+    status: str = OK  # as the file says (gmpsai_assets.status)
     reason: str = ""
     rows: int | None = None
     expected_rows: int | None = None
@@ -80,9 +81,11 @@ def assess(d: DayStats, limits: tuple[float, float] = DEFAULT_LIMITS) -> tuple[s
         return "bad", "no statistics for this day"
     if d.source == "legacy":
         return "unknown", "imported old statistics: completeness not recorded"
-    if d.status != "ok":
-        return "bad", f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     bad, warn = [], []
+    if d.status == PARTIAL:  # has data, but not all of it: never ok, never "no data"
+        warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
+    elif d.status != OK:
+        return "bad", f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     if d.completeness is not None and d.completeness < warn_below:
         low = bad if d.completeness < error_below else warn
         low.append(f"completeness {100 * d.completeness:.1f}%")
