@@ -57,7 +57,7 @@ from gmpsai_assets.window import FERMILAB_TZ, Window, local_wall_to_utc
 T = TypeVar("T")
 
 SCTIME = "G:SCTIME"
-READ_CHUNK = 1 << 16  # bytes handed to the parser per read
+READ_CHUNK = 1 << 16  # bytes the benchmarks feed the parser at a time (about one read's worth)
 
 
 class AclDataLogger:
@@ -277,7 +277,8 @@ class AclDataLogger:
     def _before(self, deadline: float, response: httpx.Response) -> Iterator[bytes]:
         """The reply's bytes, or _DeadlinePassed once the attempt has taken too long (checked
         per read, so the overrun is at most one read timeout, itself capped by the deadline)."""
-        for data in response.iter_bytes(READ_CHUNK):
+        for data in response.iter_bytes():  # as each read brings them: a chunk size would
+            # hold bytes back until that many arrived, and the deadline would go unchecked
             if time.monotonic() > deadline:
                 raise _DeadlinePassed(
                     f"no complete reply within {self.deadline_s:g} s (GMPSAI_ACL_DEADLINE_S)"
