@@ -21,10 +21,13 @@ from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.events import grab_events
+from gmpsai_assets.files.datafile import open_data_file
 from gmpsai_assets.files.eventfile import read_event, read_event_attrs
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
 from gmpsai_assets.grab import GrabResult, grab_params
+from gmpsai_assets.publish.rich import DayStats, assess
 from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.stats.quality import WARN, assess_param_file
 from gmpsai_assets.status import EMPTY, FAILED, OK, PARTIAL, format_span
 from gmpsai_assets.window import Window, parse_local_datetime
 
@@ -122,6 +125,26 @@ def test_no_values_that_persists_makes_the_device_partial(
     assert attrs["device_outcomes"]["B:VIMIN"] == record
     assert result.summary() == f"0 ok, 1 partial: B:VIMIN missing {format_span(span)}, " \
                                "0 empty, 0 failed"
+
+
+def test_partial_stays_visible_to_every_reader(
+    acl_server: Start, tmp_path: Path
+) -> None:
+    """Reader, statistics, quality checks and the page: partial is neither ok nor no data."""
+    with client(acl_server(), chunk_s=120.0) as c:
+        result = grab_params(c, ["B:VIMIN", "B_VIMIN"], AROUND_OUTAGE, tmp_path / "o",
+                             tmp_path / "d")
+    (ds, _) = open_data_file(result.path).datasets()
+    assert ds.status == PARTIAL and ds.utc_seconds.size and "no values" in ds.reason
+    distilled, verdicts = assess_param_file(result.path, ["B:VIMIN", "B_VIMIN"])
+    stats = {p.device: p for p in distilled.params}
+    assert stats["B:VIMIN"].status == PARTIAL and stats["B:VIMIN"].rows == len(ds.utc_seconds)
+    present = next(v for v in verdicts if v.name == "devices_present")
+    assert present.level == WARN and "2 of 2 listed devices are partial" in present.summary
+    day = DayStats("B:VIMIN", AROUND_OUTAGE.start, AROUND_OUTAGE.end, status=PARTIAL,
+                   reason=ds.reason, completeness=1.0, gap_count=0)
+    level, why = assess(day)
+    assert level == "warn" and why.startswith("device partial: no values in 1 span(s)")
 
 
 def test_partial_in_the_cli_summary(

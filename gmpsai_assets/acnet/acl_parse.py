@@ -39,7 +39,6 @@ from gmpsai_assets.acnet.tclk import TimelineEntry, parse_event
 
 NO_VALUES = "No values"
 NO_OCCURRENCES = "No occurrences of event"
-EVENT_LOG_HEADER_LINES = 6  # what the local gateway sends by default (the real count: 5 or 6)
 EVENT_TIME_FORMAT = "%d-%b-%Y %H:%M:%S%.3f"  # 10-MAR-2020 00:00:00.016 (month upper-cased)
 
 BATCH_BYTES = 4 << 20  # parse in batches of about this many bytes of complete lines

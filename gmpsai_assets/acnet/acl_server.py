@@ -39,7 +39,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import polars as pl
 
 from gmpsai_assets.acnet.acl_parse import (
-    EVENT_LOG_HEADER_LINES,
     EVENT_TIME_FORMAT,
     NO_OCCURRENCES,
     NO_VALUES,
@@ -58,7 +57,8 @@ HTML_TAIL = b"</pre></body></html>\n"
 GARBAGE = b"%ACL-W-GARBLED, #@!? 0x1F 7e \n"
 DATA_COMMANDS = ("logger_get", "event_log")
 FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values", "trickle")
-EVENT_HEADER_CHOICES = (5, 6)
+EVENT_HEADER_CHOICES = (5, 6)  # the real count is one of these (docs/gateway.md)
+EVENT_LOG_HEADER_LINES = 6  # the default: what the old EventDataGrabber's skiprows=5 suggests
 
 
 @dataclass(frozen=True)

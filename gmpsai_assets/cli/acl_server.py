@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gmpsai_assets.acnet.acl_parse import EVENT_LOG_HEADER_LINES
-from gmpsai_assets.acnet.acl_server import EVENT_HEADER_CHOICES, AclServer, Faults
+from gmpsai_assets.acnet.acl_server import (
+    EVENT_HEADER_CHOICES,
+    EVENT_LOG_HEADER_LINES,
+    AclServer,
+    Faults,
+)
 from gmpsai_assets.acnet.devices import check_device_name, check_node_name
 from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.cli.common import UsageError
