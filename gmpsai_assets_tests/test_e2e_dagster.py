@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import dagster as dg
 import pytest
 
 from gmpsai_assets.definitions import defs
@@ -99,6 +100,9 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
     env = {**os.environ, "DAGSTER_HOME": str(home), "GMPSAI_DATA_DIR": str(tmp / "data"),
            "GMPSAI_PARAM_LIST": str(plist), "GMPSAI_SOURCE": "simulated",
            "DAGSTER_DISABLE_TELEMETRY": "1"}
+    # Create the instance's sqlite storage before webserver and daemon start: two processes
+    # migrating a fresh storage at once can leave two alembic heads ("more than one head").
+    dg.DagsterInstance.from_config(str(home)).dispose()
     server = Dagster(home, env, _free_port())
     try:
         server.wait_until_up()
