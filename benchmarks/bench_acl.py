@@ -38,7 +38,7 @@ from gmpsai_assets.acnet.acl_client import READ_CHUNK, AclDataLogger
 from gmpsai_assets.acnet.acl_parse import LoggerReplyParser
 from gmpsai_assets.acnet.datalogger import fetch_devices
 from gmpsai_assets.acnet.devices import load_device_list
-from gmpsai_assets.acnet.simulator import SimulatedBooster
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import Window, day_window, parse_local_datetime
 
 DAY = "2026-03-10"

@@ -40,11 +40,11 @@ def main() -> None:
 
     import dagster as dg
 
-    from gmpsai_assets.acnet.simulator import SimulatedBooster
     from gmpsai_assets.cli.materialize_day import instance
     from gmpsai_assets.definitions import defs
     from gmpsai_assets.defs.param_data import param_data
-    from gmpsai_assets.grab import grab_params
+    from gmpsai_assets.ingest.params import grab_params
+    from gmpsai_assets.sim.simulator import SimulatedBooster
     from gmpsai_assets.window import day_window
 
     def run_day(day: dt.date, inst: dg.DagsterInstance) -> dg.ExecuteInProcessResult:

@@ -19,8 +19,8 @@ DAY = "2026-11-01"  # the 25-hour day: the largest a partition gets
 _OURS = textwrap.dedent("""
     import json, tempfile, time
     from pathlib import Path
-    from gmpsai_assets.acnet.simulator import SimulatedBooster
-    from gmpsai_assets.events import grab_events
+    from gmpsai_assets.sim.simulator import SimulatedBooster
+    from gmpsai_assets.ingest.events import grab_events
     from gmpsai_assets.window import day_window
     tmp = Path(tempfile.mkdtemp())
     w = day_window("{day}")
@@ -34,7 +34,7 @@ _OURS = textwrap.dedent("""
 _FLOOR = textwrap.dedent("""
     import json, os, tempfile, time
     import h5py, numpy as np
-    from gmpsai_assets.acnet.timing import TickClock
+    from gmpsai_assets.sim.clock import TickClock
     from gmpsai_assets.files.eventfile import list_events, read_event
     path = "{path}"
     arrays = [read_event(path, e) for e in list_events(path)]
@@ -81,9 +81,9 @@ _ASSET = textwrap.dedent("""
 _CONVERT = textwrap.dedent("""
     import json, time
     import numpy as np
-    from gmpsai_assets.acnet.sim_timing import SimulatedTiming
-    from gmpsai_assets.events import check_ticks_against_samples
-    from gmpsai_assets.acnet.simulator import SimulatedBooster
+    from gmpsai_assets.sim.timing import SimulatedTiming
+    from gmpsai_assets.quality.crosschecks import check_ticks_against_samples
+    from gmpsai_assets.sim.simulator import SimulatedBooster
     from gmpsai_assets.window import day_window, local_wall_to_utc, to_local
     w = day_window("{day}")
     sim = SimulatedBooster()

@@ -26,9 +26,9 @@ import pandas as pd
 
 from benchmarks.common import Row, print_table
 from gmpsai_assets.acnet.devices import load_device_list
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.files import legacy
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file, distill_into_store
 from gmpsai_assets.window import day_window
 

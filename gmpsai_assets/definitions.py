@@ -1,40 +1,60 @@
-"""The one Definitions object of the code location."""
+"""The one Definitions object of the code location, assembled from the modules of defs/."""
 
 import dagster as dg
 
-from gmpsai_assets.defs import checks as checks_defs
-from gmpsai_assets.defs import event_data as event_data_defs
-from gmpsai_assets.defs import file_stats as file_stats_defs
-from gmpsai_assets.defs import housekeeping as housekeeping_defs
-from gmpsai_assets.defs import param_data as param_data_defs
-from gmpsai_assets.defs import published_json as published_json_defs
-from gmpsai_assets.defs import timeline as timeline_defs
+from gmpsai_assets.defs.cycle_table import (
+    cycle_table,
+    cycle_table_automation_sensor,
+    cycle_table_checks,
+)
+from gmpsai_assets.defs.event_data import (
+    event_data,
+    event_data_job,
+    event_data_schedule,
+    event_times_increasing,
+    one_00_per_supercycle,
+    ticks_match_param_samples,
+)
+from gmpsai_assets.defs.file_stats import data_files_sensor, file_stats, file_stats_job
+from gmpsai_assets.defs.housekeeping import housekeeping_job, housekeeping_schedule
+from gmpsai_assets.defs.param_data import (
+    param_data,
+    param_data_job,
+    param_data_quality,
+    param_data_schedule,
+)
+from gmpsai_assets.defs.published_json import published_json, publishing_automation_sensor
 from gmpsai_assets.defs.resources import build_resources
+from gmpsai_assets.defs.timeline import (
+    timeline_keepalive_sensor,
+    timeline_logger_job,
+    timeline_records,
+    timeline_records_gaps,
+    timeline_restart_sensor,
+)
 
 # Everything partitioned by local day, materialized together by `gmpsai materialize-day`.
-DAILY_ASSETS = [param_data_defs.param_data]
-DAILY_CHECKS: list[dg.AssetChecksDefinition] = []
-DAILY_ASSETS.append(event_data_defs.event_data)
-DAILY_CHECKS += [event_data_defs.ticks_match_param_samples, event_data_defs.one_00_per_supercycle]
-DAILY_CHECKS += [checks_defs.param_data_quality, checks_defs.event_times_increasing]
-DAILY_ASSETS.append(timeline_defs.timeline_records)
-DAILY_CHECKS.append(timeline_defs.timeline_records_gaps)
-
-# Publishing: the page and the old JSON, re-published by its own automation sensor.
-PUBLISH_ASSETS = [published_json_defs.published_json]
+DAILY_ASSETS = [param_data, event_data, timeline_records, cycle_table]
+DAILY_CHECKS = [
+    param_data_quality,
+    event_times_increasing,
+    ticks_match_param_samples,
+    one_00_per_supercycle,
+    timeline_records_gaps,
+    cycle_table_checks,
+]
 
 defs = dg.Definitions(
-    assets=[*DAILY_ASSETS, file_stats_defs.file_stats, *PUBLISH_ASSETS],
-    asset_checks=[*DAILY_CHECKS],
-    jobs=[param_data_defs.param_data_job, event_data_defs.event_data_job,
-          file_stats_defs.file_stats_job, timeline_defs.timeline_logger_job,
-          housekeeping_defs.housekeeping_job],
-    schedules=[param_data_defs.param_data_schedule, event_data_defs.event_data_schedule,
-               housekeeping_defs.housekeeping_schedule],
-    sensors=[file_stats_defs.data_files_sensor, timeline_defs.timeline_restart_sensor,
-             timeline_defs.timeline_keepalive_sensor,
-             published_json_defs.publishing_automation_sensor],
-    resources={**build_resources(), "stats": file_stats_defs.stats_resource(),
-               "timeline": timeline_defs.timeline_resource(),
-               "publish": published_json_defs.publish_resource()},
+    assets=[*DAILY_ASSETS, file_stats, published_json],
+    asset_checks=DAILY_CHECKS,
+    jobs=[param_data_job, event_data_job, file_stats_job, timeline_logger_job, housekeeping_job],
+    schedules=[param_data_schedule, event_data_schedule, housekeeping_schedule],
+    sensors=[
+        data_files_sensor,
+        timeline_restart_sensor,
+        timeline_keepalive_sensor,
+        publishing_automation_sensor,
+        cycle_table_automation_sensor,
+    ],
+    resources=build_resources(),
 )

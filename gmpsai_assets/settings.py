@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from gmpsai_assets.acnet.tclk import EventCodeError, parse_event
+from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN
 
 SOURCES = ("simulated", "acl")
 
@@ -30,8 +30,8 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_START_DATE": ("start_date", "2020-01-01"),
     "GMPSAI_STATS_DB": ("stats_db", ""),
     "GMPSAI_GAP_TICKS": ("gap_ticks", "3"),
-    "GMPSAI_COMPLETENESS_WARN": ("completeness_warn", "0.95"),
-    "GMPSAI_COMPLETENESS_ERROR": ("completeness_error", "0.5"),
+    "GMPSAI_COMPLETENESS_WARN": ("completeness_warn", f"{COMPLETENESS_WARN:g}"),
+    "GMPSAI_COMPLETENESS_ERROR": ("completeness_error", f"{COMPLETENESS_ERROR:g}"),
     "GMPSAI_SIM_SC_TICKS": ("sim_sc_ticks", "901"),
     "GMPSAI_MAX_EVENT": ("max_event", "ff"),
     "GMPSAI_PUBLISH_DIR": ("publish_dir", ""),
@@ -45,6 +45,11 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_TIMELINE_MAX_GAP_S": ("timeline_max_gap_s", "300"),
     "GMPSAI_TIMELINE_SENSOR_S": ("timeline_sensor_s", "30"),
     "GMPSAI_RUN_RETENTION_DAYS": ("run_retention_days", "90"),
+    "GMPSAI_CATALOG_NAMESPACE": ("catalog_namespace", "gmpsai"),
+    "GMPSAI_METACAT_URL": ("metacat_url", ""),
+    "GMPSAI_METACAT_AUTH_URL": ("metacat_auth_url", ""),
+    "GMPSAI_METACAT_DATASET": ("metacat_dataset", ""),
+    "GMPSAI_RUCIO_RSE": ("rucio_rse", ""),
 }
 
 
@@ -60,8 +65,8 @@ class Settings:
     start_date: str
     stats_db: str = ""  # statistics DuckDB file; empty: <data dir>/gmpsai.duckdb
     gap_ticks: str = "3"  # an interval longer than this many 15 Hz ticks is a gap
-    completeness_warn: str = "0.95"  # param_data check warns below this share of ticks
-    completeness_error: str = "0.5"  # ... and fails (ERROR) below this one
+    completeness_warn: str = f"{COMPLETENESS_WARN:g}"  # the check warns below this share of ticks
+    completeness_error: str = f"{COMPLETENESS_ERROR:g}"  # ... and fails (ERROR) below this one
     sim_sc_ticks: str = "901"  # simulated supercycle length in 15 Hz ticks (901 = 60.0667 s)
     max_event: str = "ff"  # event_data fetches TCLK events 00..max_event (hex)
     publish_dir: str = ""  # the published site; empty: <data dir>/site
@@ -75,6 +80,11 @@ class Settings:
     timeline_max_gap_s: str = "300"  # timeline_records check fails on a longer gap
     timeline_sensor_s: str = "30"  # how often the timeline sensors look (read at code load)
     run_retention_days: str = "90"  # housekeeping deletes failed and logger runs older than this
+    catalog_namespace: str = "gmpsai"  # MetaCat namespace / Rucio scope of the declarations
+    metacat_url: str = ""  # MetaCat server; empty: declarations are not sent there
+    metacat_auth_url: str = ""  # its authentication server (empty: the client's default)
+    metacat_dataset: str = ""  # namespace:name that declared files are added to
+    rucio_rse: str = ""  # upload declared files to this RSE; empty: nothing goes to Rucio
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -111,15 +121,6 @@ class Settings:
         if n < 1:
             raise SettingsError("GMPSAI_SIM_SC_TICKS must be at least 1")
         return n
-
-    def max_event_code(self) -> int:
-        """GMPSAI_MAX_EVENT as an event code (hex, as the old --maxEvt)."""
-        try:
-            return parse_event(self.max_event)
-        except EventCodeError:
-            raise SettingsError(
-                f"GMPSAI_MAX_EVENT must be hex 00..ff, got {self.max_event!r}"
-            ) from None
 
     def acl_timeout(self) -> float:
         return _positive(self.acl_timeout_s, "GMPSAI_ACL_TIMEOUT_S")
@@ -202,6 +203,10 @@ class Settings:
     @property
     def events_dir(self) -> Path:
         return self.root / "events"
+
+    @property
+    def cycles_dir(self) -> Path:
+        return self.root / "cycles"
 
     @property
     def drafts_dir(self) -> Path:

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gmpsai_assets.samples import Samples
 
 OK = "ok"
 PARTIAL = "partial"
@@ -29,6 +33,14 @@ STATUSES = (*GRAB_STATUSES, MISSING)
 #: statuses under which the file holds (some of) the device's data
 HAS_DATA = frozenset({OK, PARTIAL})
 
+
+def device_status(samples: Samples | None, error: object | None) -> str:
+    """A grabbed device's status from what its fetch gave: the one rule writers and sources use."""
+    if error is not None:
+        return FAILED
+    if samples is None or not len(samples):
+        return EMPTY
+    return PARTIAL if samples.missing else OK
 
 
 def merge_spans(spans: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gmpsai_assets.acnet.acl_server import AclServer
-from gmpsai_assets.acnet.simulator import SimulatedBooster
+from gmpsai_assets.sim.acl_server import AclServer
+from gmpsai_assets.sim.simulator import SimulatedBooster
 
 SMALL_DEVICES = ("B:VIMIN", "B_VIMIN", "B:IMINER", "I:IB", "B|GMPSSC")
 

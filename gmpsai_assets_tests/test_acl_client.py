@@ -12,21 +12,21 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger, acl_local_bounds
-from gmpsai_assets.acnet.acl_server import AclServer, Faults
 from gmpsai_assets.acnet.datalogger import (
     BadRequest,
     DeviceNotLogged,
     LoggerUnavailable,
     fetch_devices,
 )
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.sim.acl_server import AclServer, Faults
+from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.window import Window, parse_local_datetime
 
 Start = Callable[..., AclServer]
@@ -268,12 +268,14 @@ def test_timeouts_are_retried_then_reported(acl_server: Start) -> None:
 
 
 def test_nobody_listening(acl_server: Start) -> None:
+    # A port bound but not listening, kept bound: refused, and nobody else can take it.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=2, backoff_s=0.01) \
-            as c, pytest.raises(LoggerUnavailable, match=r"after 3 attempt.*ConnectError"):
-        c.fetch("B:VIMIN", SHORT)
+        with AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=2,
+                           backoff_s=0.01) as c, \
+                pytest.raises(LoggerUnavailable, match=r"after 3 attempt.*ConnectError"):
+            c.fetch("B:VIMIN", SHORT)
 
 
 def test_wrong_url_is_not_retried(acl_server: Start) -> None:

@@ -13,21 +13,24 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
-from gmpsai_assets.acnet.acl_server import FAULT_KINDS, AclServer, Faults
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable, Samples
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.sources import open_datalogger
+from gmpsai_assets.acnet.datalogger import LoggerUnavailable
 from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.events import grab_events
 from gmpsai_assets.files.datafile import open_data_file
 from gmpsai_assets.files.eventfile import read_event, read_event_attrs
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.grab import GrabResult, grab_params
-from gmpsai_assets.publish.rich import DayStats, assess
+from gmpsai_assets.ingest.events import grab_events
+from gmpsai_assets.ingest.params import GrabResult, grab_params
+from gmpsai_assets.publish.rich import DayStats
+from gmpsai_assets.quality import WARN
+from gmpsai_assets.quality.days import assess_day
+from gmpsai_assets.quality.files import assess_param_file
+from gmpsai_assets.samples import Samples
 from gmpsai_assets.settings import Settings, SettingsError
-from gmpsai_assets.stats.quality import WARN, assess_param_file
+from gmpsai_assets.sim.acl_server import FAULT_KINDS, AclServer, Faults
+from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.status import EMPTY, FAILED, OK, PARTIAL, format_span
 from gmpsai_assets.window import Window, parse_local_datetime
 
@@ -143,8 +146,8 @@ def test_partial_stays_visible_to_every_reader(
     assert present.level == WARN and "2 of 2 listed devices are partial" in present.summary
     day = DayStats("B:VIMIN", AROUND_OUTAGE.start, AROUND_OUTAGE.end, status=PARTIAL,
                    reason=ds.reason, completeness=1.0, gap_count=0)
-    level, why = assess(day)
-    assert level == "warn" and why.startswith("device partial: no values in 1 span(s)")
+    level, why = assess_day(day)
+    assert level == WARN and why.startswith("device partial: no values in 1 span(s)")
 
 
 def test_partial_in_the_cli_summary(

@@ -15,16 +15,15 @@ from gmpsai_assets.acnet.acl_parse import (
     LoggerReplyParser,
     MalformedReply,
     TruncatedReply,
-    format_timeline_table,
     parse_event_reply,
     parse_logger_reply,
     parse_read_reply,
     parse_timeline_table,
 )
 from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, LoggerUnavailable
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.tclk import TimelineEntry, known_events
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S, TimelineEntry, known_events
+from gmpsai_assets.sim.acl_server import format_timeline_table
+from gmpsai_assets.sim.simulator import SimulatedBooster
 
 WRAP = (b"<html><head><title>ACL output</title></head>\n<body>\n<pre>\n",
         b"</pre>\n</body></html>\n")

@@ -8,11 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.defs.checks import PARAM_CHECKS, param_data_quality
-from gmpsai_assets.defs.file_stats import StatsResource
-from gmpsai_assets.defs.param_data import param_data
-from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
+from gmpsai_assets.defs.param_data import PARAM_CHECKS, param_data, param_data_quality
+from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+from gmpsai_assets.sim.simulator import SimulatedBooster
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")
 

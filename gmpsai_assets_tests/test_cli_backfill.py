@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 from gmpsai_assets.acnet.datalogger import LoggerUnavailable
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.cli import main
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import day_window
 
 

@@ -5,16 +5,13 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.datalogger import LoggerUnavailable
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.events import (
-    check_supercycle_starts,
-    check_ticks_against_samples,
-    grab_events,
-)
 from gmpsai_assets.files.eventfile import list_events, read_event, read_event_attrs
 from gmpsai_assets.files.naming import EVENT_PREFIX, parse_data_file_name
-from gmpsai_assets.grab import NoDataError
+from gmpsai_assets.ingest.events import grab_events
+from gmpsai_assets.ingest.params import NoDataError
+from gmpsai_assets.quality.crosschecks import check_supercycle_starts, check_ticks_against_samples
+from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.window import (
     FERMILAB_TZ,
     Window,

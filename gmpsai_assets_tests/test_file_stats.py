@@ -9,14 +9,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.defs.file_stats import (
-    StatsResource,
     data_files_partitions,
     data_files_sensor,
     file_stats,
 )
-from gmpsai_assets.defs.resources import StorageResource
+from gmpsai_assets.defs.resources import StatsResource, StorageResource
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats import store
 from gmpsai_assets_tests.test_stats_distill import _event_file, _param_file
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S
 from gmpsai_assets.files import legacy
 from gmpsai_assets.files.datafile import EVENTS, OLD, PARAMS, open_data_file
 from gmpsai_assets.stats import store
-from gmpsai_assets.stats.distill import distill_into_store
+from gmpsai_assets.stats.distill import distill_file, distill_into_store
 from gmpsai_assets.window import day_window, parse_local_datetime
 
 # PyTables warns that device names are not Python identifiers; the old files are full of them.
@@ -56,7 +56,7 @@ def test_early_mldata_x_frame_is_read_with_padding_removed(tmp_path: Path) -> No
     legacy.write_legacy_mldata(path, arrays)
     f = open_data_file(path)
     assert (f.info.format, f.info.kind) == (legacy.PANDAS_MLDATA, PARAMS)
-    assert f.info.window == DAY and f.info.created_utc == 1562345678.0
+    assert f.info.window == DAY and f.info.created_utc == 1562345678.123456  # as written
     assert f.info.names == tuple(arrays)
     for ds in f.datasets():
         t, v = arrays[ds.name]
@@ -80,6 +80,58 @@ def test_mleventdata_times_are_corrected_to_utc_across_the_dst_end(tmp_path: Pat
     np.testing.assert_allclose(got["Event00"].values, sc)
     stored = pd.read_hdf(path, "Event00")["epoch"].to_numpy()
     assert np.any(np.diff(stored) < 0)  # as written, the epochs stepped back an hour
+
+
+DST_END_NAME = "MLEventData_1793000000_From_MLrn_2026-11-01+00:00:00_to_2026-11-02+00:00:00.h5"
+
+
+def _dst_end_events() -> tuple[np.ndarray, np.ndarray]:
+    """Every 10 min from 00:30 to 03:30 local on 2026-11-01: 01:00-02:00 happens twice."""
+    utc = parse_local_datetime("2026-11-01 00:30") + np.arange(0, 4 * 3600, 600.0)
+    return utc, np.round(utc % 60.0666, 4)
+
+
+def test_pandas3_event_file_times_come_from_the_datetime_text(tmp_path: Path) -> None:
+    """EventDataGrabber under pandas 3 stored `epoch` in kiloseconds (1970-01-21 read as
+    seconds); the `datetime` text gives the true times, the repeated hour included."""
+    utc, sc = _dst_end_events()
+    path = tmp_path / DST_END_NAME
+    legacy.write_legacy_events(path, {0x00: (utc, sc), 0x0C: (utc[:5], sc[:5])}, pandas3=True)
+    assert pd.read_hdf(path, "Event00")["epoch"].max() < 2e6  # as written: kiloseconds
+    got = {d.name: d for d in open_data_file(path).datasets()}
+    np.testing.assert_allclose(got["Event00"].utc_seconds, utc, atol=1e-3)
+    np.testing.assert_allclose(got["Event0c"].utc_seconds, utc[:5], atol=1e-3)
+    result = distill_file(path)
+    assert result.ok
+    first = {e.event: e.first_utc for e in result.events}
+    assert first == pytest.approx({"Event00": utc[0], "Event0c": utc[0]}, abs=1e-3)
+
+
+@pytest.mark.parametrize("spoil", ["no datetime column", "unreadable datetime", "no window"])
+def test_pandas3_event_file_without_usable_text_fails_never_1970(
+    tmp_path: Path, spoil: str
+) -> None:
+    utc, sc = _dst_end_events()
+    name = "MLEventData_1793000000.h5" if spoil == "no window" else DST_END_NAME
+    path = tmp_path / name
+    legacy.write_legacy_events(path, {0x00: (utc, sc)}, pandas3=True)
+    if spoil != "no window":
+        frame = pd.read_hdf(path, "Event00")
+        if spoil == "no datetime column":
+            frame = frame.drop(columns="datetime")
+        else:
+            frame["datetime"] = "01-NOV-2026 25:61:00.000"
+        path.unlink()
+        frame.to_hdf(path, key="Event00", format="table")
+    result = distill_file(path)
+    if spoil == "no window":  # the text alone still gives times that can be right
+        assert result.ok and result.events[0].first_utc == pytest.approx(utc[0], abs=1e-3)
+        return
+    assert not result.ok and result.events == []
+    assert result.record.error.startswith("impossible-times: Event00 epoch: 24 of 24 times "
+                                          "outside the file's window")
+    assert ("no datetime column" if spoil == "no datetime column" else "are not times") in (
+        result.record.error)
 
 
 def test_unexpected_old_layout_is_reported(tmp_path: Path) -> None:

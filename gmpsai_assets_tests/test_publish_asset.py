@@ -10,16 +10,20 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.defs.file_stats import StatsResource, data_files_partitions, file_stats
+from gmpsai_assets.defs.file_stats import data_files_partitions, file_stats
 from gmpsai_assets.defs.published_json import (
-    PublishResource,
     published_json,
     publishing_automation_sensor,
 )
-from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.defs.resources import (
+    DataLoggerResource,
+    PublishResource,
+    StatsResource,
+    StorageResource,
+)
+from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file
 from gmpsai_assets.window import Window, local_midnight, parse_date
 

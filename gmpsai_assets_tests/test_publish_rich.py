@@ -11,7 +11,6 @@ from gmpsai_assets.publish.load import day_stats, read_store
 from gmpsai_assets.publish.rich import (
     DAY_FIELDS,
     DayStats,
-    assess,
     device_order,
     site_document,
     y_range,
@@ -71,29 +70,19 @@ def test_problem_days_are_highlighted_with_a_reason(doc_and_store):
             assert cols["level"][i] == LEVELS[(dev["name"], day)], (dev["name"], day)
         lost = cols["day"].index(MISSING_DAY)
         assert (cols["level"][lost], cols["source"][lost], cols["file"][lost]) == (
-            "bad", "none", None)
+            "error", "none", None)
         assert cols["problem"][lost] == "no statistics for this day"
     vimin = doc["devices"][0]["days"]
     assert vimin["problem"][1] == "1 gap (2.0 s missing)"
     iib = doc["devices"][1]["days"]
     assert iib["problem"][1] == "device empty: No values"
-    assert doc["devices"][1]["counts"] == {"ok": 2, "warn": 0, "bad": 2, "unknown": 0}
+    assert doc["devices"][1]["counts"] == {"ok": 2, "warn": 0, "error": 2, "unknown": 0}
 
 
 def test_device_names_stay_plain_data(doc_and_store):
     doc, _ = doc_and_store
     assert doc["devices"][2]["name"] == EVIL
     assert doc["devices"][2]["kind"] == ""  # not an ACNET name, so no property is claimed
-
-
-def test_completeness_limits_decide_the_level():
-    day = DayStats("B:X", 0.0, 86400.0, completeness=0.9, rows=9, expected_rows=10,
-                   gap_count=0, nan_count=0, inf_count=0, nonincreasing=0)
-    assert assess(day, (0.95, 0.5)) == ("warn", "completeness 90.0%")
-    assert assess(day, (0.95, 0.92)) == ("bad", "completeness 90.0%")
-    assert assess(day, (0.85, 0.5)) == ("ok", "")
-    legacy = DayStats("B:X", 0.0, None, source="legacy", mode=1.0)
-    assert assess(legacy)[0] == "unknown"
 
 
 def test_y_range_follows_the_band_unless_an_outlier_would_flatten_it():
@@ -158,6 +147,6 @@ def test_imported_old_statistics_fill_in_where_nothing_was_distilled(tmp_path):
     assert cols["day"][:3] == ["2026-02-27", "2026-02-28", "2026-03-01"]
     assert (cols["source"][0], cols["level"][0], cols["file"][0]) == ("legacy", "unknown", None)
     assert (cols["mode"][0], cols["std"][0], cols["min"][0], cols["max"][0]) == (50, 51, 52, 53)
-    assert cols["level"][1] == "bad"  # nothing at all on 02-28
+    assert cols["level"][1] == "error"  # nothing at all on 02-28
     distilled = small.expected[("B:VIMIN", "2026-03-01")]
     assert (cols["source"][2], cols["mode"][2]) == ("distilled", pytest.approx(distilled.mode))

@@ -26,7 +26,7 @@ MISSING_DAY = "2026-03-03"
 LEVELS = {  # what the page must say about each (device, day)
     ("B:VIMIN", "2026-03-01"): "ok", ("B:VIMIN", "2026-03-02"): "warn",
     ("B:VIMIN", "2026-03-04"): "ok", ("I:IB", "2026-03-01"): "ok",
-    ("I:IB", "2026-03-02"): "bad", ("I:IB", "2026-03-04"): "ok",
+    ("I:IB", "2026-03-02"): "error", ("I:IB", "2026-03-04"): "ok",
     (EVIL, "2026-03-01"): "ok", (EVIL, "2026-03-02"): "ok", (EVIL, "2026-03-04"): "ok",
 }
 

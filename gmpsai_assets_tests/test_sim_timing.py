@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.datalogger import DataLogger
-from gmpsai_assets.acnet.sim_timing import (
+from gmpsai_assets.acnet.tclk import TimingSource, known_events
+from gmpsai_assets.settings import Settings
+from gmpsai_assets.sim.clock import TickClock
+from gmpsai_assets.sim.simulator import JITTER_S, SimulatedBooster
+from gmpsai_assets.sim.timing import (
     DEFAULT_SC_TICKS,
     RESET_DELAY_S,
     SimulatedTiming,
 )
-from gmpsai_assets.acnet.simulator import JITTER_S, SimulatedBooster
-from gmpsai_assets.acnet.sources import open_datalogger
-from gmpsai_assets.acnet.tclk import TimingSource, known_events
-from gmpsai_assets.acnet.timing import TickClock
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.window import Window, day_window
 
 SEED = 20200310

@@ -5,13 +5,13 @@ import pytest
 
 from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, fetch_devices
 from gmpsai_assets.acnet.devices import load_device_list
-from gmpsai_assets.acnet.simulator import (
+from gmpsai_assets.acnet.tclk import LINE_HZ, LINES_PER_TICK
+from gmpsai_assets.sim.simulator import (
     IMINER_CENTRE,
     REG_A,
     STATUS_BEAM_PERMIT,
     SimulatedBooster,
 )
-from gmpsai_assets.acnet.timing import LINE_HZ, LINES_PER_TICK
 from gmpsai_assets.window import Window, day_window
 
 HOUR = day_window("2026-03-10").split(3600)[13]  # 13:00-14:00 local

@@ -142,7 +142,7 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     assert rows.count() == 1 and rows.first.locator("td").first.text_content() == "2026-03-02"
     # problem days are highlighted: only the gap day of B:VIMIN and I:IB's empty day here
     assert page.locator("tbody tr.lv-warn").count() == 1
-    assert page.locator("tbody tr.lv-bad").count() == 1
+    assert page.locator("tbody tr.lv-error").count() == 1
     page.check("#problems-only")
     assert p.visible_devices() == ["B:VIMIN", "I:IB"]
     p.set_dates("2026-03-04", "2026-03-04")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S
 from gmpsai_assets.stats.compute import event_stats, param_stats, summarize
 from gmpsai_assets.window import Window
 

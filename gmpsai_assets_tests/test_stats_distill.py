@@ -8,11 +8,11 @@ import h5py
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import DeviceNotLogged, FetchOutcome
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.tclk import EventOccurrences
+from gmpsai_assets.acnet.datalogger import DeviceNotLogged
 from gmpsai_assets.files.eventfile import EventFileWriter
 from gmpsai_assets.files.paramfile import ParamFileWriter
+from gmpsai_assets.samples import EventOccurrences
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.compute import param_stats
 from gmpsai_assets.stats.distill import distill_file, distill_into_store, read_ahead
@@ -28,8 +28,8 @@ def _param_file(directory: Path, sim: SimulatedBooster, created: int = 158390000
     devices = ["B:VIMIN", "I:IB", "B:GONE"]
     with ParamFileWriter(path, WINDOW, "MLrn", "simulated", devices, created_utc=created) as w:
         for d in devices[:2]:
-            w.add(FetchOutcome(d, sim.fetch(d, WINDOW), None))
-        w.add(FetchOutcome("B:GONE", None, DeviceNotLogged("B:GONE is not logged")))
+            w.add(d, sim.fetch(d, WINDOW), None)
+        w.add("B:GONE", None, DeviceNotLogged("B:GONE is not logged"))
     return path
 
 
@@ -47,7 +47,7 @@ def _event_file(directory: Path) -> Path:
 def test_new_parameter_file_statistics(tmp_path: Path, sim: SimulatedBooster) -> None:
     path = _param_file(tmp_path, sim)
     result = distill_file(path)
-    assert result.ok and result.record.format == "gmpsai-params/1"
+    assert result.ok and result.record.format == "gmpsai-params/2"
     assert result.record.window_start_utc == WINDOW.start and result.record.node == "MLrn"
     assert len(result.record.sha256) == 64
     by = {p.device: p for p in result.params}

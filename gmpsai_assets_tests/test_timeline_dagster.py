@@ -19,10 +19,10 @@ from dagster._core.remote_origin import (  # to build a queued run as the daemon
     RemoteRepositoryOrigin,
 )
 
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.defs import timeline as T
-from gmpsai_assets.defs.resources import DataLoggerResource
+from gmpsai_assets.defs.resources import DataLoggerResource, TimelineResource
 from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
 from gmpsai_assets.window import day_window
 
@@ -37,7 +37,7 @@ def resources(data_dir: Path, source: str = "simulated", acl_url: str = "", max_
         "datalogger": DataLoggerResource(
             source=source, acl_url=acl_url or DEFAULTS["acl_url"], logger_node="MLrn",
             param_list="", sim_seed="5", max_in_flight="1", acl_retries="0", acl_timeout_s="2"),
-        "timeline": T.TimelineResource(
+        "timeline": TimelineResource(
             data_dir=str(data_dir), timeline_db="", timeline_max_outage_s=max_outage,
             timeline_max_gap_s="300"),
     }
@@ -243,13 +243,14 @@ def test_job_tags_leave_restarts_to_the_sensor():
 
 
 def test_a_source_that_stays_down_fails_the_run(tmp_path, instance):
+    # A port bound but not listening, kept bound: refused, and nobody else can take it.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    res = resources(tmp_path, source="acl", acl_url=f"http://127.0.0.1:{port}/cgi-bin/acl.pl",
-                    max_outage="1")
-    result = T.timeline_logger_job.execute_in_process(resources=res, instance=instance,
-                                                      raise_on_error=False)
+        res = resources(tmp_path, source="acl",
+                        acl_url=f"http://127.0.0.1:{port}/cgi-bin/acl.pl", max_outage="1")
+        result = T.timeline_logger_job.execute_in_process(resources=res, instance=instance,
+                                                          raise_on_error=False)
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "unusable for" in failure.step_failure_data.error.message

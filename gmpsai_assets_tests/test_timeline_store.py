@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from gmpsai_assets.acnet.sim_timing import SimulatedTiming
 from gmpsai_assets.acnet.tclk import TimelineEntry
+from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.store import (
     LegacyImportError,
     Supercycle,

@@ -46,10 +46,10 @@ from gmpsai_assets.acnet.datalogger import (
     BadRequest,
     DataLoggerError,
     LoggerUnavailable,
-    Samples,
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, check_node_name
-from gmpsai_assets.acnet.tclk import EventOccurrences, TimelineEntry, event_hex
+from gmpsai_assets.acnet.tclk import TimelineEntry, event_hex
+from gmpsai_assets.samples import EventOccurrences, Samples
 from gmpsai_assets.settings import Settings, SettingsError
 from gmpsai_assets.status import merge_spans
 from gmpsai_assets.window import FERMILAB_TZ, Window, local_wall_to_utc

@@ -15,8 +15,9 @@ lines from bad ones. Nothing is dropped quietly:
 
 The `Acl*Error` types subclass `LoggerUnavailable`: the client retries them, then reports them.
 
-This module also defines the `tlg_info/all_event_info` table (writer and reader): the layout the
-old Timeline_Logger.py read from the real gateway, with column names of our own (docs/gateway.md).
+This module also defines the `tlg_info/all_event_info` table layout (`TLG_COLUMNS`) and reads it:
+the layout the old Timeline_Logger.py read from the real gateway, with column names of our own
+(docs/gateway.md); the local gateway (sim/acl_server.py) writes the same one.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ from gmpsai_assets.acnet.datalogger import (
     DeviceNotLogged,
     LoggerUnavailable,
 )
-from gmpsai_assets.acnet.tclk import TimelineEntry, parse_event
+from gmpsai_assets.acnet.tclk import (
+    TimelineEntry,
+    local_event_times,
+    parse_event,
+)
 
 NO_VALUES = "No values"
 NO_OCCURRENCES = "No occurrences of event"
-EVENT_TIME_FORMAT = "%d-%b-%Y %H:%M:%S%.3f"  # 10-MAR-2020 00:00:00.016 (month upper-cased)
 
 BATCH_BYTES = 4 << 20  # parse in batches of about this many bytes of complete lines
 HEAD_LIMIT = 64 << 10  # look this far for the start of an HTML-wrapped body
@@ -430,25 +434,19 @@ class EventLogParser(_TableParser):
         if df is None:
             return None
         stamp = df.select(pl.concat_str(["date", "time"], separator=" ")).to_series()
-        local = _to_local(stamp, strict=False)
+        local = local_event_times(stamp, strict=False)
         if local.null_count():
             return None
         return {"local": local.to_numpy(), "sc_seconds": df["sc"].to_numpy()}
 
     def _convert(self, fields: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        local = _to_local(fields["local"].str.replace_all(r"\s+", " "), strict=False)
+        local = local_event_times(fields["local"].str.replace_all(r"\s+", " "), strict=False)
         sc = fields["sc_seconds"].cast(pl.Float64, strict=False)
         ok = (local.is_not_null() & sc.is_finite().fill_null(False)).to_numpy()
         return {"local": local.to_numpy(), "sc_seconds": sc.to_numpy().astype(np.float64)}, ok
 
     def _dtype(self, name: str) -> type:
         return np.dtype("datetime64[ms]") if name == "local" else np.float64
-
-
-def _to_local(s: pl.Series, strict: bool) -> pl.Series:
-    return s.str.to_titlecase().str.to_datetime(
-        EVENT_TIME_FORMAT, time_unit="ms", strict=strict
-    )
 
 
 def parse_logger_reply(body: bytes) -> TableReply:
@@ -492,32 +490,6 @@ TLG_COLUMNS = (  # (name, width, align); columns 3 and 10 are the known ones
 )
 TLG_EVENT_COLUMN, TLG_TIME_COLUMN = 3, 10
 TLG_MIN_COLUMNS = 11
-_RESET_EVENTS = range(0x11, 0x1E)  # $11 null cycle, $12 prepulse, $13..$1D beam cycles
-
-
-def format_timeline_table(
-    entries: list[TimelineEntry], tick_s: float, describe: dict[int, str] | None = None
-) -> str:
-    """The `tlg_info/all_event_info` reply for `entries` (layout above; `tick_s` splits each
-    offset into a 15 Hz tick and a delay for the guessed TICK and DELAY_MS columns)."""
-    describe = describe or {}
-
-    def row(cells: tuple[str, ...]) -> str:
-        return " ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS, strict=True))
-
-    lines = [row(tuple(n for n, _, _ in TLG_COLUMNS)).rstrip()]
-    for e in entries:
-        tick = int(e.sc_time / tick_s + 1e-9)
-        cells = (
-            str(e.index), "BTLG", str(tick), f"{e.event:02X}", "ON", "NORM",
-            f"{1000.0 * (e.sc_time - tick * tick_s):.3f}",
-            # zero-padded: read_fwf infers widths from the first 100 rows, so a later 10.5 s
-            # written wider than every 0.x s above it would lose its leading digit
-            "Y" if e.event in _RESET_EVENTS else "N", "1", "0", f"{e.sc_time:09.6f}",
-            " ".join(describe.get(e.event, "-").split()) or "-",
-        )
-        lines.append(row(cells).rstrip())
-    return "\n".join(lines) + "\n"
 
 
 def parse_timeline_table(body: bytes, what: str = "tlg_info") -> list[TimelineEntry]:

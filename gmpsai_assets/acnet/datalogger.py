@@ -15,9 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-import numpy as np
-
-from gmpsai_assets.status import EMPTY, FAILED, OK, PARTIAL
+from gmpsai_assets.samples import Samples
+from gmpsai_assets.status import device_status
 from gmpsai_assets.window import Window
 
 K = TypeVar("K")
@@ -38,43 +37,6 @@ class LoggerUnavailable(DataLoggerError):
 
 class BadRequest(DataLoggerError):
     """The request itself is wrong (bad device name, bad window); retrying will not help."""
-
-
-@dataclass(frozen=True)
-class Samples:
-    """One device's logged samples, time-ordered: UTC epoch seconds and float values.
-
-    `missing` lists the spans (UTC start, end) the source could not deliver although it had
-    data elsewhere in the window: a device with such spans is `partial`, never `ok`.
-    """
-
-    device: str
-    utc_seconds: np.ndarray
-    values: np.ndarray
-    missing: tuple[tuple[float, float], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.utc_seconds.shape != self.values.shape or self.utc_seconds.ndim != 1:
-            raise ValueError("utc_seconds and values must be 1-d arrays of the same length")
-
-    def __len__(self) -> int:
-        return int(self.utc_seconds.shape[0])
-
-    @classmethod
-    def empty(cls, device: str) -> Samples:
-        return cls(device, np.empty(0, np.float64), np.empty(0, np.float64))
-
-    @classmethod
-    def concat(cls, device: str, parts: Iterable[Samples]) -> Samples:
-        parts = list(parts)
-        if not parts:
-            return cls.empty(device)
-        return cls(
-            device,
-            np.concatenate([p.utc_seconds for p in parts]),
-            np.concatenate([p.values for p in parts]),
-            tuple(span for p in parts for span in p.missing),
-        )
 
 
 @runtime_checkable
@@ -107,11 +69,7 @@ class FetchOutcome:
 
     @property
     def status(self) -> str:
-        if self.error is not None:
-            return FAILED
-        if self.samples is None or not len(self.samples):
-            return EMPTY
-        return PARTIAL if self.samples.missing else OK
+        return device_status(self.samples, self.error)
 
 
 def fetch_devices(

@@ -9,15 +9,24 @@ ACL commands and `Event0c` in file groups.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import polars as pl
 
+from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.window import Window
 
 MAX_EVENT = 0xFF
+SC_START, CLOCK_15HZ = 0x00, 0x0C  # $00 starts a supercycle; $0C fires on every 15 Hz tick
+# The Booster's 15 Hz tick is four periods of the 60 Hz line (its rate follows the line).
+LINE_HZ = 60.0
+LINES_PER_TICK = 4
+NOMINAL_TICK_HZ = LINE_HZ / LINES_PER_TICK  # 15 Hz
+NOMINAL_TICK_S = 1.0 / NOMINAL_TICK_HZ
 
 
 class EventCodeError(ValueError):
@@ -65,19 +74,6 @@ def known_events() -> dict[int, str]:
 
 
 @dataclass(frozen=True)
-class EventOccurrences:
-    """Every occurrence of one event in a window, time-ordered."""
-
-    event: int
-    utc_seconds: np.ndarray  # float64 UTC epoch seconds
-    sc_seconds: np.ndarray  # float64 seconds into the supercycle
-    header_lines: tuple[int, ...] = ()  # ACL: header lines of each `event_log` reply read
-
-    def __len__(self) -> int:
-        return int(self.utc_seconds.shape[0])
-
-
-@dataclass(frozen=True)
 class TimelineEntry:
     """One row of the Timeline Generator: event `event` at `sc_time` seconds into the supercycle."""
 
@@ -105,3 +101,21 @@ class TimingSource(Protocol):
     def timeline(self) -> list[TimelineEntry]:
         """The timeline table in force now, ordered by index."""
         ...
+
+
+# How `event_log` writes an occurrence's local wall-clock time, and the old event files'
+# `datetime` column with it: 10-MAR-2020 00:00:00.016 (month upper-cased).
+EVENT_TIME_FORMAT = "%d-%b-%Y %H:%M:%S%.3f"
+
+
+def local_event_times(s: pl.Series, strict: bool) -> pl.Series:
+    """Texts in EVENT_TIME_FORMAT (single spaces) as naive local datetimes in ms."""
+    return s.str.to_titlecase().str.to_datetime(EVENT_TIME_FORMAT, time_unit="ms", strict=strict)
+
+
+def parse_event_times(texts: Sequence[str] | np.ndarray) -> np.ndarray:
+    """`DD-MON-YYYY HH:MM:SS.fff` local wall-clock texts, as `event_log` answers and the old
+    event files' `datetime` column holds them, as naive datetime64[ms]; NaT where a text is
+    not such a time."""
+    series = pl.Series(list(texts), dtype=pl.String).str.strip_chars()
+    return local_event_times(series.str.replace_all(r"\s+", " "), strict=False).to_numpy()

@@ -14,6 +14,8 @@ from gmpsai_assets import __version__
 from gmpsai_assets.cli import (
     acl_server,
     backfill,
+    catalog,
+    dataset,
     db_to_json,
     distill,
     grab_events,
@@ -30,6 +32,7 @@ COMMANDS.append(grab_events)
 COMMANDS.append(acl_server)
 COMMANDS += [db_to_json, serve_site]
 COMMANDS += [distill, import_legacy_db]
+COMMANDS += [catalog, dataset]
 
 
 def build_parser() -> argparse.ArgumentParser:

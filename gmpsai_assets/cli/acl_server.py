@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gmpsai_assets.acnet.acl_server import (
+from gmpsai_assets.acnet.devices import check_device_name, check_node_name
+from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.settings import Settings
+from gmpsai_assets.sim.acl_server import (
     EVENT_HEADER_CHOICES,
     EVENT_LOG_HEADER_LINES,
     AclServer,
     Faults,
 )
-from gmpsai_assets.acnet.devices import check_device_name, check_node_name
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.sim.simulator import SimulatedBooster
 
 NAME = "acl-server"
 HELP = "serve a local ACL gateway backed by the simulated Booster (tests, fault drills)"

@@ -8,10 +8,12 @@ from typing import NoReturn
 
 from gmpsai_assets.acnet.datalogger import DataLoggerError
 from gmpsai_assets.acnet.devices import DeviceListError, DeviceNameError
+from gmpsai_assets.catalog.declaration import CatalogError
+from gmpsai_assets.catalog.send import SendSetupError
 from gmpsai_assets.files.drafts import OutputDirError
 from gmpsai_assets.files.naming import SupersededError
 from gmpsai_assets.files.paramfile import DataFileError
-from gmpsai_assets.grab import NoDataError
+from gmpsai_assets.ingest.params import NoDataError
 from gmpsai_assets.settings import SettingsError
 from gmpsai_assets.stats.legacy_db import LegacyDbError
 from gmpsai_assets.stats.store import StoreError
@@ -28,6 +30,14 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     NoDataError, DataFileError, DataLoggerError, SupersededError,
 )
 USER_ERRORS += (StoreError, LegacyDbError, LegacyImportError, TimelineStoreError)
+USER_ERRORS += (CatalogError, SendSetupError)
+
+
+def given(option: str, value: str | None) -> str | None:
+    """An option's value, None when not given; an empty value is an error, never the default."""
+    if value is not None and not value.strip():
+        raise UsageError(f"{option} is empty (leave the option out for its default)")
+    return value
 
 
 def make_parser_class() -> type[argparse.ArgumentParser]:

@@ -1,26 +1,23 @@
-"""`event_data`: one HDF5 file per local day with the occurrences of every TCLK event, and the
-checks that tie it to the parameter data and to the supercycle."""
+"""`event_data`: one HDF5 file per local day with the occurrences of every TCLK event, and its
+checks: occurrence times increase, and the file agrees with the parameter data and with the
+supercycle (rules in quality/)."""
 
 
 import dagster as dg
 from pydantic import Field
 
-from gmpsai_assets.acnet.tclk import event_label, parse_event
-from gmpsai_assets.defs.param_data import param_data
+from gmpsai_assets.acnet.tclk import CLOCK_15HZ, SC_START, event_label
+from gmpsai_assets.defs.param_data import param_data, verdict_result
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.events import (
-    CLOCK_15HZ,
-    SC_START,
-    check_supercycle_starts,
-    check_ticks_against_samples,
-    grab_events,
-)
 from gmpsai_assets.files.eventfile import read_event
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.ingest.events import grab_events, parse_max_event
+from gmpsai_assets.quality.crosschecks import check_supercycle_starts, check_ticks_against_samples
+from gmpsai_assets.quality.files import assess_event_file
+from gmpsai_assets.settings import Settings
 from gmpsai_assets.status import FAILED, OK
 from gmpsai_assets.window import day_window
 
@@ -51,7 +48,7 @@ def event_data(
     storage: StorageResource,
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
-    max_event = _max_event(config.max_event)
+    max_event = parse_max_event(config.max_event, "max_event")
     source = datalogger.open()
     context.log.info(
         f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
@@ -81,13 +78,6 @@ def event_data(
             "duration_s": round(result.seconds, 3),
         }
     )
-
-
-def _max_event(text: str) -> int:
-    try:
-        return parse_event(text)
-    except ValueError as exc:
-        raise SettingsError(f"max_event: {exc}") from None
 
 
 def _labels(events: list[int]) -> str:
@@ -192,6 +182,28 @@ def one_00_per_supercycle(
             "stray_00": dg.MetadataValue.json(check.stray[:20]),
         },
     )
+
+
+@dg.asset_check(
+    asset=event_data,
+    partitions_def=daily_partitions,
+    description="Every event's occurrence times strictly increase in the day's event file.",
+)
+def event_times_increasing(
+    context: dg.AssetCheckExecutionContext,
+    datalogger: DataLoggerResource,
+    storage: StorageResource,
+) -> dg.AssetCheckResult:
+    window = day_window(context.partition_key)
+    path = newest_partition_file(storage.settings().events_dir, EVENT_PREFIX,
+                   datalogger.settings().logger_node, window)
+    if path is None:
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            description=f"no event_data file for {context.partition_key}",
+        )
+    _, verdict = assess_event_file(path)
+    return verdict_result(event_data, verdict, path)
 
 
 event_data_job = dg.define_asset_job(

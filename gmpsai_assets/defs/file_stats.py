@@ -14,11 +14,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from gmpsai_assets.defs.resources import StorageResource, env_or_default
+from gmpsai_assets.catalog.checksums import FileChangedError
+from gmpsai_assets.catalog.declaration import Declaration, declare_data_file, withdraw
+from gmpsai_assets.catalog.send import SendError, Targets, send
+from gmpsai_assets.defs.partitions import daily_partitions
+from gmpsai_assets.defs.resources import StatsResource, StorageResource
 from gmpsai_assets.files.datafile import FileSeen, scan_data_files
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats import store
-from gmpsai_assets.stats.distill import distill_into_store
+from gmpsai_assets.stats.distill import DistillResult, distill_into_store
+from gmpsai_assets.window import day_window, to_local
 
 data_files_partitions = dg.DynamicPartitionsDefinition(name="data_files")
 
@@ -26,29 +31,6 @@ SETTLE_SECONDS = 10.0  # a file modified more recently may still be being copied
 MAX_RUNS_PER_TICK = 50  # a freshly copied archive is worked through over several ticks
 # Characters Dagster refuses in a partition key.
 _BAD_KEY_PARTS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
-
-
-class StatsResource(dg.ConfigurableResource):
-    """Where statistics go and how they are judged (GMPSAI_STATS_DB, GMPSAI_GAP_TICKS,
-    GMPSAI_COMPLETENESS_WARN, GMPSAI_COMPLETENESS_ERROR); the data directory is the storage
-    resource's."""
-
-    stats_db: str
-    gap_ticks: str
-    completeness_warn: str
-    completeness_error: str
-
-    def settings(self, storage: StorageResource) -> Settings:
-        return storage.settings().with_overrides(**self.model_dump())
-
-
-def stats_resource() -> StatsResource:
-    return StatsResource(
-        stats_db=env_or_default("GMPSAI_STATS_DB"),
-        gap_ticks=env_or_default("GMPSAI_GAP_TICKS"),
-        completeness_warn=env_or_default("GMPSAI_COMPLETENESS_WARN"),
-        completeness_error=env_or_default("GMPSAI_COMPLETENESS_ERROR"),
-    )
 
 
 def data_dirs(settings: Settings) -> list[Path]:
@@ -72,7 +54,10 @@ def _locate(name: str, settings: Settings) -> Path | None:
         "the DuckDB store <data dir>/gmpsai.duckdb: count, NaN count, mean, std, min, max, mode, "
         "p01/p50/p99, first/last time, sample-interval statistics, gaps and completeness. "
         "A partition is a file name; data_files_sensor adds them. A file that cannot be read "
-        "is recorded failed with the reason and the run fails without retrying."
+        "is recorded failed with the reason and the run fails without retrying. "
+        "The same read gives the file's catalogue declaration, `<file name>.json` beside it "
+        "(size, adler32, md5, metadata; docs/catalog.md), shown here and on the day's "
+        "param_data / event_data partition as an observation."
     ),
 )
 def file_stats(
@@ -85,6 +70,8 @@ def file_stats(
     if path is None:
         with store.writer(db, on_wait=context.log.info) as con:
             store.mark_missing(con, name, name)
+        for directory in data_dirs(settings):
+            withdraw(directory / name)  # a declaration of a file that is gone
         context.log.warning(f"{name} is no longer in {', '.join(map(str, data_dirs(settings)))}")
         return dg.MaterializeResult(metadata={"status": "missing", "database": str(db)})
     result = distill_into_store(
@@ -100,6 +87,7 @@ def file_stats(
         "duration_s": round(rec.seconds, 3),
     }
     if not result.ok:
+        withdraw(path)  # whatever it declared is not what is on disk and readable now
         context.log.error(f"{name}: recorded as failed: {rec.error}")
         raise dg.Failure(
             description=f"{name} cannot be distilled: {rec.error}",
@@ -124,8 +112,56 @@ def file_stats(
         })
     if result.superseded:
         metadata["superseded"] = dg.MetadataValue.json(result.superseded)
+    metadata.update(_declare(context, result, settings))
     context.log.info(result.summary())
     return dg.MaterializeResult(metadata=metadata)
+
+
+DAILY_ASSET_OF_KIND = {"params": "param_data", "events": "event_data"}
+
+
+def _declare(
+    context: dg.AssetExecutionContext, result: DistillResult, settings: Settings
+) -> dict[str, object]:
+    """Write the file's declaration from the checksums of the distiller's read, send it where
+    a catalogue server is configured, and show it on the day's partition of the asset that
+    wrote the file. A file replaced since it was read, or a refused declaration, fails the
+    run (the sensor distils the new version)."""
+    assert result.info is not None and result.digests is not None
+    try:
+        decl = declare_data_file(result.info, result.dataset_rows(), result.digests,
+                                 settings.catalog_namespace)
+        sent = send(decl, Targets.from_settings(settings))
+    except (FileChangedError, SendError) as exc:
+        raise dg.Failure(description=f"{result.record.name}: not declared: {exc}",
+                         allow_retries=False) from None
+    shown = _declaration_metadata(decl, sent)
+    day = _day_partition(result)
+    if day is not None:
+        context.log_event(dg.AssetObservation(
+            asset_key=DAILY_ASSET_OF_KIND[result.info.kind], partition=day, metadata=shown))
+    return shown
+
+
+def _declaration_metadata(decl: Declaration, sent: list[str]) -> dict[str, object]:
+    return {
+        "declaration": dg.MetadataValue.path(str(decl.sidecar)),
+        "did": decl.did,
+        "adler32": decl.adler32,
+        "md5": decl.md5,
+        "sent": dg.MetadataValue.json(sent or ["nothing: no catalogue server configured"]),
+    }
+
+
+def _day_partition(result: DistillResult) -> str | None:
+    """The daily partition whose window is exactly the file's, if any (old files often not)."""
+    window = result.info.window if result.info else None
+    if window is None:
+        return None
+    key = to_local(window.start).date().isoformat()
+    if not daily_partitions.has_partition_key(key) or day_window(key) != window:
+        return None
+    return key
 
 
 file_stats_job = dg.define_asset_job(

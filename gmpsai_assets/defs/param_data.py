@@ -1,11 +1,18 @@
-"""`param_data`: one HDF5 file per local day with every listed GMPS parameter at 15 Hz."""
+"""`param_data`: one HDF5 file per local day with every listed GMPS parameter at 15 Hz, and its
+quality checks: `param_data_quality` reads the day's file once and answers four checks (devices
+present, timestamps increasing, values finite, completeness). The rules are in quality/files.py;
+here they become check results."""
 
+from pathlib import Path
 
 import dagster as dg
 
 from gmpsai_assets.defs.partitions import daily_partitions
-from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.grab import grab_params
+from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+from gmpsai_assets.files.naming import PARAM_PREFIX, newest_partition_file
+from gmpsai_assets.ingest.params import grab_params
+from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN, ERROR, WARN, Verdict
+from gmpsai_assets.quality.files import assess_param_file
 from gmpsai_assets.status import EMPTY, FAILED, OK
 from gmpsai_assets.window import day_window
 
@@ -59,6 +66,73 @@ def param_data(
             "duration_s": round(result.seconds, 3),
         }
     )
+
+
+_SEVERITY = {WARN: dg.AssetCheckSeverity.WARN, ERROR: dg.AssetCheckSeverity.ERROR}
+
+PARAM_CHECKS = {
+    "devices_present": (
+        "Every device of the parameter list has data in the day's file; WARN when some are "
+        "partial (spans the gateway kept answering `No values` for)."
+    ),
+    "timestamps_increasing": "Every device's timestamps strictly increase.",
+    "values_finite": "No device has a NaN or infinite value.",
+    "completeness": (
+        "Every listed device holds enough of the day's 15 Hz ticks: WARN below "
+        f"GMPSAI_COMPLETENESS_WARN (default {COMPLETENESS_WARN:g}), ERROR below "
+        f"GMPSAI_COMPLETENESS_ERROR (default {COMPLETENESS_ERROR:g}: a dead device or hours of "
+        "outage)."
+    ),
+}
+
+
+def verdict_result(asset: dg.AssetsDefinition, verdict: Verdict, path: Path) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset.key,
+        check_name=verdict.name,
+        passed=verdict.passed,
+        severity=_SEVERITY.get(verdict.level, dg.AssetCheckSeverity.ERROR),
+        description=verdict.summary,
+        metadata={
+            "file": dg.MetadataValue.path(str(path)),
+            **{k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v
+               for k, v in verdict.details.items()},
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(name, asset=param_data, description=text,
+                          partitions_def=daily_partitions)
+        for name, text in PARAM_CHECKS.items()
+    ],
+    description="Reads the day's parameter file once and judges it four ways.",
+)
+def param_data_quality(
+    context: dg.AssetCheckExecutionContext,
+    datalogger: DataLoggerResource,
+    storage: StorageResource,
+    stats: StatsResource,
+):
+    window = day_window(context.partition_key)
+    settings = stats.settings(storage)
+    node = datalogger.settings().logger_node
+    path = newest_partition_file(settings.params_dir, PARAM_PREFIX, node, window)
+    if path is None:
+        for name in PARAM_CHECKS:
+            yield dg.AssetCheckResult(
+                asset_key=param_data.key, check_name=name, passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=f"no param_data file for {context.partition_key} in "
+                            f"{settings.params_dir}",
+            )
+        return
+    _, verdicts = assess_param_file(
+        path, datalogger.devices(), settings.completeness_limits(), settings.gap_tick_limit()
+    )
+    for verdict in verdicts:
+        yield verdict_result(param_data, verdict, path)
 
 
 param_data_job = dg.define_asset_job(

@@ -10,25 +10,14 @@ RUNNING, so no one has to switch anything on. On demand: Materialize in the UI, 
 
 import dagster as dg
 
-from gmpsai_assets.defs.file_stats import StatsResource, file_stats
-from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource, env_or_default
+from gmpsai_assets.defs.file_stats import file_stats
+from gmpsai_assets.defs.resources import (
+    DataLoggerResource,
+    PublishResource,
+    StatsResource,
+    StorageResource,
+)
 from gmpsai_assets.publish.site import publish_from_store
-
-
-class PublishResource(dg.ConfigurableResource):
-    """Where the site goes (GMPSAI_PUBLISH_DIR, empty: <data dir>/site) and the old figure's
-    file name (GMPSAI_PUBLISH_JSON_NAME)."""
-
-    publish_dir: str
-    publish_json_name: str
-
-
-def publish_resource() -> PublishResource:
-    return PublishResource(
-        publish_dir=env_or_default("GMPSAI_PUBLISH_DIR"),
-        publish_json_name=env_or_default("GMPSAI_PUBLISH_JSON_NAME"),
-    )
-
 
 PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()

@@ -1,4 +1,5 @@
-"""Resources: where data comes from and where files go, chosen by configuration (EnvVar)."""
+"""Every resource of the code location: where data comes from, where files, statistics, the
+timeline and the site go, chosen by configuration (EnvVar)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pydantic import PrivateAttr
 
 from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.devices import load_device_list
-from gmpsai_assets.acnet.sources import open_datalogger
 from gmpsai_assets.settings import ENV_DEFAULTS, Settings
+from gmpsai_assets.sources import open_datalogger
+from gmpsai_assets.timeline.store import TimelineStore
 
 
 def env_or_default(var: str) -> str | dg.EnvVar:
@@ -73,6 +75,48 @@ class StorageResource(dg.ConfigurableResource):
         return self.settings().drafts_dir
 
 
+class StatsResource(dg.ConfigurableResource):
+    """Where statistics go and how they are judged (GMPSAI_STATS_DB, GMPSAI_GAP_TICKS,
+    GMPSAI_COMPLETENESS_WARN, GMPSAI_COMPLETENESS_ERROR), and the namespace the files are
+    declared in (GMPSAI_CATALOG_NAMESPACE); the data directory is the storage resource's."""
+
+    stats_db: str
+    gap_ticks: str
+    completeness_warn: str
+    completeness_error: str
+    catalog_namespace: str = ""
+
+    def settings(self, storage: StorageResource) -> Settings:
+        return storage.settings().with_overrides(**self.model_dump())
+
+
+class TimelineResource(dg.ConfigurableResource):
+    """Where the timeline is stored and the limits of the logger and the gap check."""
+
+    data_dir: str
+    timeline_db: str
+    timeline_max_outage_s: str
+    timeline_max_gap_s: str
+
+    def settings(self) -> Settings:
+        return Settings.from_env().with_overrides(**self.model_dump())
+
+    def store(self) -> TimelineStore:
+        return TimelineStore(self.settings().timeline_db_path)
+
+    @property
+    def records_dir(self) -> Path:
+        return self.settings().root / "timeline"
+
+
+class PublishResource(dg.ConfigurableResource):
+    """Where the site goes (GMPSAI_PUBLISH_DIR, empty: <data dir>/site) and the old figure's
+    file name (GMPSAI_PUBLISH_JSON_NAME)."""
+
+    publish_dir: str
+    publish_json_name: str
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "datalogger": DataLoggerResource(
@@ -89,4 +133,21 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             acl_chunk_s=env_or_default("GMPSAI_ACL_CHUNK_S"),
         ),
         "storage": StorageResource(data_dir=env_or_default("GMPSAI_DATA_DIR")),
+        "stats": StatsResource(
+            stats_db=env_or_default("GMPSAI_STATS_DB"),
+            gap_ticks=env_or_default("GMPSAI_GAP_TICKS"),
+            completeness_warn=env_or_default("GMPSAI_COMPLETENESS_WARN"),
+            completeness_error=env_or_default("GMPSAI_COMPLETENESS_ERROR"),
+            catalog_namespace=env_or_default("GMPSAI_CATALOG_NAMESPACE"),
+        ),
+        "timeline": TimelineResource(
+            data_dir=env_or_default("GMPSAI_DATA_DIR"),
+            timeline_db=env_or_default("GMPSAI_TIMELINE_DB"),
+            timeline_max_outage_s=env_or_default("GMPSAI_TIMELINE_MAX_OUTAGE_S"),
+            timeline_max_gap_s=env_or_default("GMPSAI_TIMELINE_MAX_GAP_S"),
+        ),
+        "publish": PublishResource(
+            publish_dir=env_or_default("GMPSAI_PUBLISH_DIR"),
+            publish_json_name=env_or_default("GMPSAI_PUBLISH_JSON_NAME"),
+        ),
     }

@@ -16,19 +16,17 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import dagster as dg
 
 from gmpsai_assets.acnet.datalogger import DataLoggerError
 from gmpsai_assets.acnet.tclk import TimingSource
 from gmpsai_assets.defs.partitions import daily_partitions
-from gmpsai_assets.defs.resources import DataLoggerResource, env_or_default
+from gmpsai_assets.defs.resources import DataLoggerResource, TimelineResource
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.timeline.day import DaySummary, summarize_day
 from gmpsai_assets.timeline.logger import Heartbeat, LoggerPolicy, SourceDown, TimelineLogger
-from gmpsai_assets.timeline.store import TimelineStore
 from gmpsai_assets.window import Window, day_window, format_local
 
 JOB_NAME = "timeline_logger_job"
@@ -44,34 +42,6 @@ ZOMBIE_AFTER_S = 60.0  # a STARTED run whose process is gone this long after sta
 # unwritable disk): after two in a row, restarts back off exponentially, up to an hour.
 QUICK_FAILURE_S = 120.0
 MAX_BACKOFF_S = 3600.0
-
-
-class TimelineResource(dg.ConfigurableResource):
-    """Where the timeline is stored and the limits of the logger and the gap check."""
-
-    data_dir: str
-    timeline_db: str
-    timeline_max_outage_s: str
-    timeline_max_gap_s: str
-
-    def settings(self) -> Settings:
-        return Settings.from_env().with_overrides(**self.model_dump())
-
-    def store(self) -> TimelineStore:
-        return TimelineStore(self.settings().timeline_db_path)
-
-    @property
-    def records_dir(self) -> Path:
-        return self.settings().root / "timeline"
-
-
-def timeline_resource() -> TimelineResource:
-    return TimelineResource(
-        data_dir=env_or_default("GMPSAI_DATA_DIR"),
-        timeline_db=env_or_default("GMPSAI_TIMELINE_DB"),
-        timeline_max_outage_s=env_or_default("GMPSAI_TIMELINE_MAX_OUTAGE_S"),
-        timeline_max_gap_s=env_or_default("GMPSAI_TIMELINE_MAX_GAP_S"),
-    )
 
 
 # ---- which runs of the job are alive ---------------------------------------------------------

@@ -6,12 +6,13 @@ attribute, or the pandas layout of the old grabbers), never from the name alone;
 supplies the window, node and creation time of old files, which carry no attributes.
 
 Anything that cannot be read becomes a `BadDataFile` naming the problem (missing, empty,
-corrupt, unknown-layout), which the distiller records instead of crashing.
+corrupt, unknown-layout, impossible-times), which the distiller records instead of crashing.
+Every dataset's times are checked against the file's own window (attributes, or the name of an
+old file): a writer's unit or time-zone mistake fails the file instead of storing 1970 as ok.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from gmpsai_assets.files import eventfile, legacy, paramfile
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.files.naming import parse_data_file_name
 from gmpsai_assets.status import EMPTY, MISSING, OK
-from gmpsai_assets.window import Window, WindowError
+from gmpsai_assets.window import Window, WindowError, times_outside
 
 PARAMS, EVENTS = "params", "events"
 NEW, OLD = "new", "old"
@@ -60,7 +61,7 @@ class Dataset:
 class DataFileInfo:
     path: Path
     kind: str  # params | events
-    format: str  # gmpsai-params/1, pandas-params, pandas-mldata, pandas-events, ...
+    format: str  # gmpsai-params/2, gmpsai-events/1, pandas-params, pandas-events, ...
     generation: str  # new | old
     node: str | None
     window: Window | None
@@ -68,6 +69,7 @@ class DataFileInfo:
     names: tuple[str, ...]  # datasets in file order (for new parameter files: the list asked for)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (status, reason)
     present: frozenset[str] = frozenset()  # names that have data in the file
+    source: str | None = None  # simulated | acl, as the file says (old files do not)
 
     @property
     def name(self) -> str:
@@ -85,9 +87,15 @@ class DataFile:
     ) -> Iterator[Dataset]:
         names = list(self.info.names[:max_datasets])
         try:
-            yield from self._read(names, max_rows)
+            for ds in self._read(names, max_rows):
+                if times_outside(ds.utc_seconds, self.info.window):
+                    raise legacy.TimesOutsideWindow(
+                        legacy.outside_message(ds.name, ds.utc_seconds, self.info.window))
+                yield ds
         except BadDataFile:
             raise
+        except legacy.TimesOutsideWindow as exc:
+            raise BadDataFile(self.info.path, "impossible-times", _one_line(exc)) from None
         except DataFileError as exc:  # a key laid out unlike any old grabber wrote it
             raise BadDataFile(self.info.path, "unknown-layout", _one_line(exc)) from None
         except _READ_ERRORS as exc:
@@ -95,7 +103,7 @@ class DataFile:
 
     def _read(self, names: list[str], max_rows: int | None) -> Iterator[Dataset]:
         info, rows = self.info, slice(None, max_rows)
-        if info.format == paramfile.FORMAT:
+        if info.format in paramfile.FORMATS:
             for name in names:
                 status, reason = info.outcomes.get(name, (OK, ""))
                 if name not in info.present:
@@ -104,7 +112,7 @@ class DataFile:
                 s = paramfile.read_param_device(info.path, name)
                 yield Dataset(name, s.utc_seconds[rows], s.values[rows], status, reason)
             return
-        if info.format == eventfile.FORMAT:
+        if info.format in eventfile.FORMATS:
             for name in names:
                 occ = eventfile.read_event(info.path, parse_event(name))
                 yield Dataset(name, occ.utc_seconds[rows], occ.sc_seconds[rows])
@@ -147,10 +155,10 @@ def open_data_file(path: str | Path) -> DataFile:
 def _inspect(path: Path, f: h5py.File) -> DataFileInfo:
     fmt = f.attrs.get("format")
     fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-    if fmt == paramfile.FORMAT:
-        return _inspect_new_params(path, f)
-    if fmt == eventfile.FORMAT:
-        return _inspect_new_events(path)
+    if fmt in paramfile.FORMATS:
+        return _inspect_new_params(path, f, fmt)
+    if fmt in eventfile.FORMATS:
+        return _inspect_new_events(path, fmt)
     layout = legacy.legacy_layout(f)
     if layout is None:
         groups = ", ".join(list(f.keys())[:5]) or "none"
@@ -167,44 +175,47 @@ def _inspect(path: Path, f: h5py.File) -> DataFileInfo:
     )
 
 
-def _inspect_new_params(path: Path, f: h5py.File) -> DataFileInfo:
+def _inspect_new_params(path: Path, f: h5py.File, fmt: str) -> DataFileInfo:
     attrs: dict[str, Any] = paramfile.read_param_attrs(path)
     outcomes = {d: (r.status, r.reason) for d, r in attrs["device_outcomes"].items()}
     return DataFileInfo(
-        path, PARAMS, paramfile.FORMAT, NEW, str(attrs["node"]),
+        path, PARAMS, fmt, NEW, str(attrs["node"]),
         Window(float(attrs["window_start_utc"]), float(attrs["window_end_utc"])),
         float(attrs["created_utc"]), tuple(attrs["devices"]), outcomes,
-        frozenset(k for k in f if isinstance(f[k], h5py.Group)),
+        frozenset(k for k in f if isinstance(f[k], h5py.Group)), _text(attrs.get("source")),
     )
 
 
-def _inspect_new_events(path: Path) -> DataFileInfo:
+def _inspect_new_events(path: Path, fmt: str) -> DataFileInfo:
     """Datasets are the events that occurred (only they have a group), in code order."""
     attrs: dict[str, Any] = eventfile.read_event_attrs(path)
     names = tuple(event_group(code) for code in eventfile.list_events(path))
     outcomes = {event_group(code): (r.status, r.reason)
                 for code, r in attrs["event_outcomes"].items()}
     return DataFileInfo(
-        path, EVENTS, eventfile.FORMAT, NEW, str(attrs["node"]),
+        path, EVENTS, fmt, NEW, str(attrs["node"]),
         Window(float(attrs["window_start_utc"]), float(attrs["window_end_utc"])),
         float(attrs["created_utc"]), names, outcomes, frozenset(names),
+        _text(attrs.get("source")),
     )
 
 
-# The oldest grabber wrote str(time.time()) into the name: MLData_1562345678.123456_From_...
-_FRACTIONAL_CREATED = re.compile(r"^(ML(?:Param|Event)?Data_\d+)\.\d+(_From_)")
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode()
+    return str(value) if value else None
 
 
 def _from_name(name: str) -> tuple[Window | None, str | None, float | None]:
     """Window, node and creation time from an old file's name (None when it does not say)."""
-    parsed = parse_data_file_name(_FRACTIONAL_CREATED.sub(r"\1\2", name))
+    parsed = parse_data_file_name(name)
     if parsed is None:
         return None, None, None
     try:
         window = parsed.window
     except WindowError:
         window = None
-    return window, parsed.node, float(parsed.created)
+    return window, parsed.node, parsed.created
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,24 @@
 """HDF5 event-data files: one group per TCLK event that occurred, `Event0c` style.
 
-Layout (format `gmpsai-events/1`), readable with plain h5py or any HDF5 tool:
+Layout (format `gmpsai-events/2`), read per event with `pandas.read_hdf(path, "Event0c")` or
+with plain h5py:
 
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
                                 window_end_local, node, source, created_utc, software_version,
-                                events_requested (codes asked for, in order), stopped_early,
+                                events_requested (codes asked for, in order), stopped_early (0/1),
                                 event_outcomes (JSON: "0c" -> {status, rows, reason}),
                                 event_log_header_lines (JSON: header lines seen -> replies;
                                 ACL sources only, `{}` otherwise)
-    /Event0c/            attrs: event (int), label ($0C), description, rows
+    /Event0c/            attrs: event (int), label ($0C), description, rows, and the pandas
+                                frame attributes (h5common.write_pandas_frame)
     /Event0c/utc_seconds   float64, UTC epoch seconds, increasing
     /Event0c/sc_seconds    float64, seconds into the supercycle at the occurrence
+    /Event0c/axis0, axis1, block0_items ... block2_values: pandas' view, columns
+                           `SCmicrosec` (sc_seconds, the old files' name), `epoch` and
+                           `utc_seconds` (both utc_seconds: true UTC, unlike the old files'
+                           `epoch`), hard links to the datasets above
+
+`gmpsai-events/1` (the same without the pandas view) was written before and is read alike.
 
 Only events with occurrences get a group (the old EventDataGrabber skipped the others); every
 event asked for has an outcome, so an empty event and a failed request stay distinguishable.
@@ -28,9 +36,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from gmpsai_assets.acnet.datalogger import DataLoggerError
 from gmpsai_assets.acnet.tclk import (
-    EventOccurrences,
     event_group,
     event_hex,
     event_label,
@@ -45,11 +51,18 @@ from gmpsai_assets.files.h5common import (
     read_file_attrs,
     utc_now,
     write_float_dataset,
+    write_pandas_frame,
 )
+from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.status import EMPTY, FAILED, OK
 from gmpsai_assets.window import Window
 
-FORMAT = "gmpsai-events/1"
+FORMAT = "gmpsai-events/2"
+FORMATS = ("gmpsai-events/1", FORMAT)  # every layout of ours this module reads, oldest first
+# pandas column -> dataset: the old files' `SCmicrosec` and `epoch` names, and `utc_seconds`
+# as in parameter files
+PANDAS_COLUMNS = (("SCmicrosec", "sc_seconds"), ("epoch", "utc_seconds"),
+                  ("utc_seconds", "utc_seconds"))
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ class EventFileWriter:
         return self
 
     def add(
-        self, event: int, occurrences: EventOccurrences | None, error: DataLoggerError | None
+        self, event: int, occurrences: EventOccurrences | None, error: Exception | None
     ) -> EventRecord:
         """Store one event's outcome; a group only when it occurred."""
         rows = len(occurrences) if occurrences is not None else 0
@@ -95,6 +108,7 @@ class EventFileWriter:
             group = self._h5.create_group(event_group(event))
             write_float_dataset(group, "utc_seconds", occurrences.utc_seconds)
             write_float_dataset(group, "sc_seconds", occurrences.sc_seconds)
+            write_pandas_frame(group, [(col, group[ds]) for col, ds in PANDAS_COLUMNS])
             group.attrs.update(
                 event=event, label=event_label(event),
                 description=self._descriptions.get(event, ""), rows=rows,
@@ -113,7 +127,8 @@ class EventFileWriter:
         return {
             **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
             "events_requested": np.array(list(self.records), dtype=np.int64),
-            "stopped_early": self.stopped_early,
+            # an integer: PyTables (under pandas.read_hdf) warns about HDF5's boolean enum
+            "stopped_early": np.int8(self.stopped_early),
             "event_outcomes": json.dumps(
                 {event_hex(e): {"status": r.status, "rows": r.rows, "reason": r.reason}
                  for e, r in self.records.items()}
@@ -127,7 +142,7 @@ class EventFileWriter:
 def read_event_attrs(path: str | Path) -> dict[str, Any]:
     """File attributes, with `events_requested` as ints and `event_outcomes` decoded."""
     with open_for_reading(Path(path)) as f:
-        attrs = read_file_attrs(f, FORMAT)
+        attrs = read_file_attrs(f, FORMATS)
     attrs["events_requested"] = [int(e) for e in attrs["events_requested"]]
     attrs["stopped_early"] = bool(attrs["stopped_early"])
     attrs["event_outcomes"] = {
@@ -143,14 +158,14 @@ def read_event_attrs(path: str | Path) -> dict[str, Any]:
 def list_events(path: str | Path) -> list[int]:
     """Codes of the events that have a group (occurred in the window), in code order."""
     with open_for_reading(Path(path)) as f:
-        read_file_attrs(f, FORMAT)
+        read_file_attrs(f, FORMATS)
         return sorted(parse_event(name) for name in f if name.startswith("Event"))
 
 
 def read_event(path: str | Path, event: int) -> EventOccurrences:
     """One event's occurrences from an event file (empty if it did not occur)."""
     with open_for_reading(Path(path)) as f:
-        read_file_attrs(f, FORMAT)
+        read_file_attrs(f, FORMATS)
         name = event_group(event)
         if name not in f:
             outcomes = json.loads(f.attrs["event_outcomes"])

@@ -1,8 +1,21 @@
-"""What every HDF5 data file of the platform shares: compression, window attributes, opening.
+"""What every HDF5 data file of the platform shares: compression, window attributes, opening,
+and the pandas view of a group.
 
 Parameter files (paramfile.py) and event files (eventfile.py) differ in their groups only; the
 file-level attributes that say where the data came from and which window it covers, the
-dataset filter, and the one-line error for an unreadable file live here once.
+dataset filter, the pandas "fixed" frame layout and the one-line error for an unreadable file
+live here once.
+
+Why a pandas view at all: the team reads every data file with `pandas.read_hdf(path, key)`,
+as the old grabbers' PyTables files allowed. `write_pandas_frame` makes a group of plain 1-D
+datasets readable that way without a second copy of the data: pandas' "fixed" frame format
+(GenericFixed/BlockManagerFixed in pandas/io/pytables.py) reads a group holding `axis0` (column
+names), `axis1` (the row index), and per block `blockN_items` and `blockN_values`; a 1-D
+`blockN_values` is read as one column. Each `blockN_values` is an HDF5 hard link to the
+h5py-named dataset (`utc_seconds`, `value`, ...), so both names reach the same bytes. The only
+extra storage is `axis1`, the row numbers 0..N-1 the old files' index held, which compresses
+to about 0.3% of a column. Attributes are written as str (variable length): PyTables hands
+fixed-length byte attributes to pandas undecoded, which pandas 3 rejects.
 """
 
 from __future__ import annotations
@@ -54,13 +67,48 @@ def provenance_attrs(
     }
 
 
-def write_float_dataset(group: h5py.Group, name: str, data: np.ndarray) -> None:
+def write_float_dataset(group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:
     """A float64 dataset, chunked and compressed (contiguous when empty)."""
     data = np.ascontiguousarray(data, dtype=np.float64)
     if data.size:
-        group.create_dataset(name, data=data, chunks=(min(CHUNK_ROWS, data.size),), **COMPRESSION)
+        return group.create_dataset(name, data=data, chunks=(min(CHUNK_ROWS, data.size),),
+                                    **COMPRESSION)
+    return group.create_dataset(name, shape=(0,), dtype=np.float64)
+
+
+# Group attributes of a pandas "fixed" frame (pandas/io/pytables.py FrameFixed); pandas_version
+# is the storage format version pandas itself writes.
+_PANDAS_FRAME_ATTRS: dict[str, Any] = {
+    "pandas_type": "frame", "pandas_version": "0.15.2", "encoding": "UTF-8",
+    "errors": "strict", "ndim": np.int64(2), "axis0_variety": "regular",
+    "axis1_variety": "regular",
+}
+
+
+def write_pandas_frame(group: h5py.Group, columns: list[tuple[str, h5py.Dataset]]) -> None:
+    """Make `group` read by `pandas.read_hdf(path, group_name)` as a DataFrame whose columns
+    are the given 1-D datasets of equal length (hard-linked, not copied) and whose index is
+    the row number, like the old grabbers' files."""
+    rows = columns[0][1].shape[0]
+    group.attrs.update({**_PANDAS_FRAME_ATTRS, "nblocks": np.int64(len(columns))})
+    _write_strings(group, "axis0", [name for name, _ in columns])
+    index = np.arange(rows, dtype=np.int64)
+    if rows:
+        group.create_dataset("axis1", data=index, chunks=(min(CHUNK_ROWS, rows),),
+                             **COMPRESSION)
     else:
-        group.create_dataset(name, shape=(0,), dtype=np.float64)
+        group.create_dataset("axis1", shape=(0,), dtype=np.int64)
+    group["axis1"].attrs["kind"] = "integer"
+    for i, (name, dataset) in enumerate(columns):
+        group.attrs[f"block{i}_items_variety"] = "regular"
+        _write_strings(group, f"block{i}_items", [name])
+        group[f"block{i}_values"] = dataset  # a hard link: pandas reads the same dataset
+
+
+def _write_strings(group: h5py.Group, name: str, items: list[str]) -> None:
+    """A pandas string index: fixed-length UTF-8 bytes with `kind` = string."""
+    group.create_dataset(name, data=np.array([i.encode() for i in items]))
+    group[name].attrs["kind"] = "string"
 
 
 def string_array(items: list[str]) -> np.ndarray:
@@ -74,10 +122,10 @@ def open_for_reading(path: Path) -> h5py.File:
         raise DataFileError(f"{path}: not a readable HDF5 file ({exc})") from None
 
 
-def read_file_attrs(f: h5py.File, fmt: str) -> dict[str, Any]:
-    """File attributes with bytes decoded, or DataFileError if the file is not `fmt`."""
-    if f.attrs.get("format") != fmt:
-        raise DataFileError(f"{f.filename}: not a {fmt} file")
+def read_file_attrs(f: h5py.File, fmts: tuple[str, ...]) -> dict[str, Any]:
+    """File attributes with bytes decoded, or DataFileError if the file is none of `fmts`."""
+    if f.attrs.get("format") not in fmts:
+        raise DataFileError(f"{f.filename}: not a {fmts[-1]} file")
     return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
 
 

@@ -12,7 +12,10 @@ by pickled attributes, which is no format to re-implement):
 - `pandas-events`: MLEventData_*: one table per event `Event0c` with `SCmicrosec` (seconds into
   the supercycle, despite the name), `datetime` (local wall-clock text) and `epoch`, which the
   old grabber computed by reading local wall-clock time as if it were UTC; we correct it
-  with window.local_wall_to_utc.
+  with window.local_wall_to_utc. Run under pandas 3 the grabber wrote `epoch` in kiloseconds
+  (its `.astype('int64') / 1e9` assumed nanoseconds; pandas 3 parses these texts to
+  microseconds). Such an `epoch` lands in 1970, far outside the file's window, so the
+  `datetime` text is read instead; a file where neither gives times inside its window fails.
 
 Memory: pandas loads a whole key at once; a day of MLData `x` is about 1 GB in memory.
 """
@@ -29,9 +32,9 @@ import numpy as np
 import pandas as pd
 import tables
 
-from gmpsai_assets.acnet.tclk import event_group
+from gmpsai_assets.acnet.tclk import event_group, parse_event_times
 from gmpsai_assets.files.h5common import DataFileError
-from gmpsai_assets.window import Window, local_wall_to_utc, to_local
+from gmpsai_assets.window import Window, format_local, local_wall_to_utc, times_outside, to_local
 
 PANDAS_PARAMS = "pandas-params"
 PANDAS_MLDATA = "pandas-mldata"
@@ -48,6 +51,19 @@ warnings.filterwarnings("ignore", category=tables.NaturalNameWarning)
 # (name, utc_seconds, values): values are device values, or seconds into the supercycle
 Triple = tuple[str, np.ndarray, np.ndarray]
 DeviceArrays = dict[str, tuple[np.ndarray, np.ndarray]]  # device -> (utc_seconds, values)
+
+
+class TimesOutsideWindow(DataFileError):
+    """A dataset whose times cannot be right: outside the file's own window."""
+
+
+def outside_message(name: str, utc: np.ndarray, window: Window | None, what: str = "") -> str:
+    """One line saying how many times of `name` fall outside the window, and the first one."""
+    bad = times_outside(utc, window)
+    where = f"the file's window {window}" if window else "2000..tomorrow (the name gives no window)"
+    first = utc[0] if utc.size else float("nan")
+    shown = format_local(first) if np.isfinite(first) and abs(first) < 7e9 else repr(first)
+    return f"{name}{what}: {bad} of {utc.size} times outside {where} (first {shown})"
 
 
 def _text(value: object) -> str:
@@ -134,7 +150,24 @@ def _event_arrays(
     if missing:
         raise DataFileError(f"event key {key!r} lacks column(s) {', '.join(sorted(missing))}")
     # `epoch` is local wall-clock time read as UTC (the old grabber's mistake): correct it
-    return local_wall_to_utc(_floats(frame["epoch"]), window), _floats(frame["SCmicrosec"])
+    utc = local_wall_to_utc(_floats(frame["epoch"]), window)
+    if times_outside(utc, window):  # written under pandas 3: kiloseconds
+        utc = _times_from_text(key, frame, window, outside_message(key, utc, window, " epoch"))
+    return utc, _floats(frame["SCmicrosec"])
+
+
+def _times_from_text(key: str, frame: pd.DataFrame, window: Window | None, why: str) -> np.ndarray:
+    """UTC times from the `datetime` column (local wall-clock text), or TimesOutsideWindow."""
+    if "datetime" not in frame.columns:
+        raise TimesOutsideWindow(f"{why}, and no datetime column to read instead")
+    local = parse_event_times(frame["datetime"].astype(str).to_numpy())
+    unreadable = int(np.count_nonzero(np.isnat(local)))
+    if unreadable:
+        raise TimesOutsideWindow(f"{why}, and {unreadable} datetime text(s) are not times")
+    utc = local_wall_to_utc(local.astype(np.int64) / 1000.0, window)
+    if times_outside(utc, window):
+        raise TimesOutsideWindow(f"{why}; datetime: {outside_message(key, utc, window)}")
+    return utc
 
 
 def _floats(column: pd.Series) -> np.ndarray:
@@ -162,14 +195,17 @@ def write_legacy_mldata(path: str | Path, devices: DeviceArrays) -> None:
     pd.concat(frames, axis=1).to_hdf(str(path), key=MLDATA_KEY, mode="w")
 
 
-def write_legacy_events(path: str | Path, events: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+def write_legacy_events(
+    path: str | Path, events: dict[int, tuple[np.ndarray, np.ndarray]], pandas3: bool = False
+) -> None:
     """MLEventData_*: EventDataGrabber's `to_hdf(draft, 'Event0c', append=True)` per event with
     columns SCmicrosec, datetime (`DD-MON-YYYY HH:MM:SS.fff` local) and epoch, the local
-    wall-clock time read as UTC. `events` maps a code to (true UTC seconds, sc seconds)."""
+    wall-clock time read as UTC. `events` maps a code to (true UTC seconds, sc seconds).
+    `pandas3`: as the grabber wrote under pandas 3, `epoch` in kiloseconds."""
     for code, (utc, sc) in events.items():
         local = [to_local(float(t)) for t in utc]
         text = [f"{d:%d-%b-%Y %H:%M:%S}.{d.microsecond // 1000:03d}".upper() for d in local]
         wall = pd.to_datetime([d.replace(tzinfo=None) for d in local])
-        epoch = (wall - pd.Timestamp(0)).total_seconds().to_numpy()
+        epoch = (wall - pd.Timestamp(0)).total_seconds().to_numpy() / (1000.0 if pandas3 else 1.0)
         frame = pd.DataFrame({"SCmicrosec": sc, "datetime": text, "epoch": epoch})
         frame.to_hdf(str(path), key=event_group(code), append=True, format="table")

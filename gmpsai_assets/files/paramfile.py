@@ -1,16 +1,24 @@
 """HDF5 parameter-data files: one group per device with `utc_seconds` and `value` datasets.
 
-Layout (format `gmpsai-params/1`), readable with plain h5py or any HDF5 tool:
+Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, DEVICE)`
+(columns `utc_seconds`, `value`, as the old grabbers' files) or with plain h5py:
 
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
                                 window_end_local, node, source, created_utc, software_version,
                                 devices (the list asked for, in order), device_outcomes (JSON)
     /<DEVICE>/           attrs: device, status (gmpsai_assets.status: ok | partial | empty |
-                                failed), rows, reason, and for a partial device missing_utc
-                                (float64 [n, 2]: UTC start, end of each span without data;
-                                also in device_outcomes)
+                                failed), rows, reason, the pandas frame attributes
+                                (h5common.write_pandas_frame), and for a partial device
+                                missing_utc (float64 [n, 2]: UTC start, end of each span without
+                                data; also in device_outcomes)
     /<DEVICE>/utc_seconds  float64, UTC epoch seconds, strictly increasing
     /<DEVICE>/value        float64
+    /<DEVICE>/axis0, axis1, block0_items, block0_values, block1_items, block1_values
+                           pandas' view: block0_values and block1_values are hard links to
+                           utc_seconds and value, axis1 the row numbers
+
+`gmpsai-params/1` (the same without the pandas view) was written before; it is read the same
+way by this module and by files/datafile.py.
 
 Datasets are chunked and compressed with gzip level 1 plus the shuffle filter: built into every
 HDF5 build (h5py, PyTables, MATLAB, h5dump), and on simulated days about 2.5x smaller than
@@ -28,7 +36,6 @@ from typing import Any
 import h5py
 import numpy as np
 
-from gmpsai_assets.acnet.datalogger import FetchOutcome, Samples
 from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
     CHUNK_ROWS,
     COMPRESSION,
@@ -42,14 +49,29 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     utc_now,
     window_attrs,
     write_float_dataset,
+    write_pandas_frame,
 )
-from gmpsai_assets.status import PARTIAL, describe_missing
+from gmpsai_assets.samples import Samples
+from gmpsai_assets.status import PARTIAL, describe_missing, device_status
 from gmpsai_assets.window import Window
 
-FORMAT = "gmpsai-params/1"
-__all__ = ["CHUNK_ROWS", "COMPRESSION", "FORMAT", "DataFileError", "DeviceRecord",
-           "ParamFileWriter", "read_param_attrs", "read_param_device", "window_attrs",
-           "write_arrays"]
+FORMAT = "gmpsai-params/2"
+FORMATS = ("gmpsai-params/1", FORMAT)  # every layout of ours this module reads, oldest first
+COLUMNS = ("utc_seconds", "value")  # dataset names, and the pandas columns
+__all__ = [
+    "CHUNK_ROWS",
+    "COLUMNS",
+    "COMPRESSION",
+    "FORMAT",
+    "FORMATS",
+    "DataFileError",
+    "DeviceRecord",
+    "ParamFileWriter",
+    "read_param_attrs",
+    "read_param_device",
+    "window_attrs",
+    "write_arrays",
+]
 
 
 @dataclass(frozen=True)
@@ -79,21 +101,21 @@ class ParamFileWriter:
         self._h5 = h5py.File(self.path, "w", libver=LIBVER)
         return self
 
-    def add(self, outcome: FetchOutcome) -> DeviceRecord:
+    def add(
+        self, device: str, samples: Samples | None, error: Exception | None
+    ) -> DeviceRecord:
         """Store one device's outcome: its samples, or an empty group saying why it failed."""
-        group = self._h5.create_group(outcome.device)
-        samples = outcome.samples or Samples.empty(outcome.device)
+        group = self._h5.create_group(device)
+        samples = samples or Samples.empty(device)
         write_arrays(group, samples)
-        missing = samples.missing if outcome.status == PARTIAL else ()
-        reason = str(outcome.error) if outcome.error else describe_missing(missing) if missing \
-            else ""
-        record = DeviceRecord(outcome.device, outcome.status, len(samples), reason, missing)
-        group.attrs.update(
-            device=outcome.device, status=record.status, rows=record.rows, reason=reason
-        )
+        status = device_status(samples, error)
+        missing = samples.missing if status == PARTIAL else ()
+        reason = str(error) if error else describe_missing(missing) if missing else ""
+        record = DeviceRecord(device, status, len(samples), reason, missing)
+        group.attrs.update(device=device, status=record.status, rows=record.rows, reason=reason)
         if missing:
             group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
-        self.records[outcome.device] = record
+        self.records[device] = record
         return record
 
     def __exit__(self, exc_type: object, *_: object) -> None:
@@ -117,15 +139,18 @@ class ParamFileWriter:
 
 
 def write_arrays(group: h5py.Group, samples: Samples) -> None:
-    """`utc_seconds` and `value` datasets, chunked and compressed (contiguous when empty)."""
-    write_float_dataset(group, "utc_seconds", samples.utc_seconds)
-    write_float_dataset(group, "value", samples.values)
+    """`utc_seconds` and `value` datasets, chunked and compressed (contiguous when empty),
+    and the pandas view of them."""
+    write_pandas_frame(group, [
+        (COLUMNS[0], write_float_dataset(group, COLUMNS[0], samples.utc_seconds)),
+        (COLUMNS[1], write_float_dataset(group, COLUMNS[1], samples.values)),
+    ])
 
 
 def read_param_attrs(path: str | Path) -> dict[str, Any]:
     """File attributes, with `devices` as a list and `device_outcomes` decoded."""
     with open_for_reading(Path(path)) as f:
-        attrs = read_file_attrs(f, FORMAT)
+        attrs = read_file_attrs(f, FORMATS)
     attrs["devices"] = decode_strings(attrs["devices"])
     attrs["device_outcomes"] = {
         d: DeviceRecord(d, **{**rec, "missing_utc": tuple(
@@ -141,4 +166,4 @@ def read_param_device(path: str | Path, device: str) -> Samples:
         if device not in f:
             raise DataFileError(f"{path}: no device {device}")
         group = f[device]
-        return Samples(device, group["utc_seconds"][()], group["value"][()])
+        return Samples(device, group[COLUMNS[0]][()], group[COLUMNS[1]][()])

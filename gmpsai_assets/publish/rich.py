@@ -6,11 +6,8 @@ testable without a database. Columnar per device (one list per field, index = da
 few years of 47 devices is ~10^5 day rows and repeating every key would double the file. File
 names and paths appear once, in `files`, and days refer to them by index.
 
-Whether a day is a problem is decided here, once, so the page, the asset metadata and the
-tests agree, with the completeness limits the param_data checks use (GMPSAI_COMPLETENESS_WARN /
-_ERROR): `bad` (no statistics for the day, the device failed or was empty, completeness below the
-error limit), `warn` (completeness below the warn limit, any gap, non-finite value or
-non-increasing timestamp), `ok`, or `unknown` (imported old statistics carry no completeness).
+Whether a day is a problem is decided by `quality.days.assess_day`, once, so the page, the asset
+metadata and the tests agree, with the completeness limits the param_data checks use.
 """
 
 from __future__ import annotations
@@ -22,11 +19,12 @@ from dataclasses import dataclass, fields
 
 from gmpsai_assets.publish.figure import finite
 from gmpsai_assets.publish.labels import label_of
-from gmpsai_assets.status import OK, PARTIAL
+from gmpsai_assets.quality import COMPLETENESS_LIMITS, LEVELS
+from gmpsai_assets.quality.days import assess_day
+from gmpsai_assets.status import OK
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
 FORMAT = "gmpsai-site/1"
-DEFAULT_LIMITS = (0.95, 0.5)  # (warn, error) shares of the expected samples, as Settings
 
 
 @dataclass(frozen=True)
@@ -72,39 +70,6 @@ DAY_FIELDS = ["day", "start_local", "start_utc", "end_utc", "file", "level", "pr
 
 def local_day(epoch: float) -> str:
     return to_local(epoch).date().isoformat()
-
-
-def assess(d: DayStats, limits: tuple[float, float] = DEFAULT_LIMITS) -> tuple[str, str]:
-    """(level, why) of one day; `why` is what the page prints beside a highlighted day."""
-    warn_below, error_below = limits
-    if d.source == "none":
-        return "bad", "no statistics for this day"
-    if d.source == "legacy":
-        return "unknown", "imported old statistics: completeness not recorded"
-    bad, warn = [], []
-    if d.status == PARTIAL:  # has data, but not all of it: never ok, never "no data"
-        warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
-    elif d.status != OK:
-        return "bad", f"device {d.status}" + (f": {d.reason}" if d.reason else "")
-    if d.completeness is not None and d.completeness < warn_below:
-        low = bad if d.completeness < error_below else warn
-        low.append(f"completeness {100 * d.completeness:.1f}%")
-    if d.gap_count:
-        warn.append(f"{d.gap_count} gap{'s' if d.gap_count != 1 else ''} "
-                    f"({_duration(d.gap_seconds or 0.0)} missing)")
-    if d.nan_count or d.inf_count:
-        warn.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
-    if d.nonincreasing:
-        warn.append(f"{d.nonincreasing} non-increasing timestamps")
-    return ("bad" if bad else "warn" if warn else "ok"), "; ".join(bad + warn)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def y_range(days: Sequence[DayStats]) -> tuple[list[float] | None, bool]:
@@ -181,7 +146,7 @@ def site_document(
     days: Iterable[DayStats],
     devices: Sequence[str],
     generated_utc: float,
-    limits: tuple[float, float] = DEFAULT_LIMITS,
+    limits: tuple[float, float] = COMPLETENESS_LIMITS,
 ) -> dict:
     """The page's JSON document for `devices` (in that order) from their day rows."""
     rows = fill_missing_days(devices, [d for d in days if d.device in set(devices)])
@@ -200,9 +165,9 @@ def site_document(
         label = label_of(dev)
         yr, clipped = y_range(ordered)
         columns: dict[str, list] = {name: [] for name in DAY_FIELDS}
-        levels = {"ok": 0, "warn": 0, "bad": 0, "unknown": 0}
+        levels = dict.fromkeys(LEVELS, 0)
         for d in ordered:
-            level, why = assess(d, limits)
+            level, why = assess_day(d, limits)
             levels[level] += 1
             values = {
                 "day": local_day(d.start_utc),

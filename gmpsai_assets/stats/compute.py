@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_HZ, NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_HZ, NOMINAL_TICK_S
 from gmpsai_assets.status import OK
 from gmpsai_assets.window import Window
 

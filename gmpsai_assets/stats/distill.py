@@ -6,13 +6,14 @@ outcome in one short write transaction, so the database lock is held for millise
 seconds of reading happen outside it.
 
 Reading and computing overlap: a helper thread reads the next dataset (h5py decompression) while
-two others sort the datasets already read (numpy releases the GIL), and one more hashes the file.
+two others sort the datasets already read (numpy releases the GIL), and one more hashes the file:
+SHA-256 for the store and the catalogue's Adler-32 and MD5 from the same read (`result.digests`),
+so declaring a distilled file (gmpsai_assets.catalog) costs no further read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import queue
 import threading
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gmpsai_assets.acnet.tclk import EventCodeError, parse_event
+from gmpsai_assets.catalog.checksums import Digests, FileChangedError, digest_file
 from gmpsai_assets.files.datafile import (
     EVENTS,
     BadDataFile,
@@ -54,10 +56,17 @@ class DistillResult:
     events: list[EventStats] = field(default_factory=list)
     info: DataFileInfo | None = None
     superseded: list[str] = field(default_factory=list)
+    digests: Digests | None = None  # size, SHA-256, Adler-32, MD5 of the bytes read
 
     @property
     def ok(self) -> bool:
         return self.record.status == "ok"
+
+    def dataset_rows(self) -> dict[str, tuple[str, int]]:
+        """Every device's (or event's) status and row count, in file order."""
+        if self.params:
+            return {p.device: (p.status, p.rows) for p in self.params}
+        return {e.event: ("ok" if e.count else "empty", e.count) for e in self.events}
 
     def summary(self) -> str:
         r = self.record
@@ -67,14 +76,6 @@ class DistillResult:
         what = "devices" if self.params else "events"
         rows = sum(p.rows for p in self.params) + sum(e.count for e in self.events)
         return f"{r.name}: ok ({r.format}, {n} {what}, {rows} rows, {r.seconds:.2f} s)"
-
-
-def sha256_of(path: Path, block: int = 8 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
@@ -129,7 +130,9 @@ def distill_file(
     checksum: bool = True,
 ) -> DistillResult:
     """Statistics of every dataset of one file, or a failed result naming the problem.
-    `checksum=False` skips the SHA-256 (for callers that do not store the file record)."""
+    `checksum=False` skips the checksums (for callers that neither store nor declare the file).
+    A file that changes while it is read is a failed result ("changed"), never a checksum of
+    a mix of two versions."""
     path = Path(path)
     began = time.monotonic()
     say = progress or (lambda _msg: None)
@@ -139,7 +142,7 @@ def distill_file(
     except OSError:
         size = mtime = None
     with ThreadPoolExecutor(max_workers=1 + COMPUTE_THREADS, thread_name_prefix="distill") as pool:
-        digest = pool.submit(sha256_of, path) if size and checksum else None
+        digest = pool.submit(digest_file, path, True) if size and checksum else None
         pending: deque[Future[ParamStats | EventStats]] = deque()
         try:
             datafile = open_data_file(path)
@@ -168,15 +171,22 @@ def distill_file(
                     collect(pending.popleft().result())
             while pending:
                 collect(pending.popleft().result())
-            sha256 = digest.result() if digest else None
+            try:
+                digests = digest.result() if digest else None
+            except FileChangedError as exc:
+                raise BadDataFile(path, "changed", str(exc)) from None
+            if digests and digests.size != size:
+                raise BadDataFile(path, "changed", f"{size} bytes when opened, "
+                                  f"{digests.size} when hashed")
         except BadDataFile as exc:
             for fut in pending:
                 fut.cancel()
             record = _record(path, None, size, mtime, None, "failed",
                              f"{exc.problem}: {exc.detail}", began)
             return DistillResult(record)
+    sha256 = digests.sha256 if digests else None
     record = _record(path, info, size, mtime, sha256, "ok", "", began)
-    return DistillResult(record, params, events, info)
+    return DistillResult(record, params, events, info, digests=digests)
 
 
 def _code(name: str) -> int | None:

@@ -29,7 +29,6 @@ short transaction and close; both writers and readers retry a lock conflict with
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import duckdb
 
+from gmpsai_assets import duckdb_util
 from gmpsai_assets.stats.compute import EventStats, ParamStats
 
 DEFAULT_BUSY_TIMEOUT_S = 600.0  # a writer holds the lock for well under a second
@@ -158,42 +158,23 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 # ---- connections -------------------------------------------------------------------------
 
 
-def _is_lock_conflict(exc: duckdb.Error) -> bool:
-    text = str(exc)
-    return ("lock" in text.lower() and isinstance(exc, duckdb.IOException)) or (
-        isinstance(exc, duckdb.ConnectionException) and "different configuration" in text
-    )
-
-
 def connect(
     path: str | Path,
     read_only: bool = False,
     timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
     on_wait: Callable[[str], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection, waiting with exponential backoff and jitter while another process holds
-    the lock; StoreBusyError only after `timeout_s`."""
+    """A connection, waiting while another process holds the lock (duckdb_util.connect);
+    StoreBusyError only after `timeout_s`."""
     path = Path(path)
     if read_only and not path.exists():
         raise StoreMissingError(f"statistics database {path} does not exist yet")
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout_s
-    delay = 0.02
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as exc:
-            if not _is_lock_conflict(exc):
-                raise StoreError(f"cannot open statistics database {path}: {exc}") from None
-            if time.monotonic() + delay > deadline:
-                raise StoreBusyError(
-                    f"statistics database {path} stayed locked for {timeout_s:g} s: {exc}"
-                ) from None
-            if on_wait:
-                on_wait(f"statistics database {path} is locked; retrying in {delay:.2f} s")
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 2.0)
+    try:
+        return duckdb_util.connect(path, read_only, timeout_s, on_wait, "statistics database")
+    except duckdb_util.DatabaseBusyError as exc:
+        raise StoreBusyError(str(exc)) from None
+    except duckdb_util.DatabaseError as exc:
+        raise StoreError(str(exc)) from None
 
 
 @contextmanager

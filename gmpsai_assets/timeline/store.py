@@ -36,8 +36,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from gmpsai_assets import duckdb_util
 from gmpsai_assets.acnet.tclk import EventCodeError, TimelineEntry, event_hex, parse_event
-from gmpsai_assets.stats import store as stats_store
 from gmpsai_assets.window import WindowError, parse_local_datetime
 
 DB_NAME = "timeline.duckdb"
@@ -131,17 +131,16 @@ def connect(
     timeout_s: float = LOCK_TIMEOUT_S,
     on_wait: Callable[[str], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection through the statistics store's lock-retrying `connect` (one way to wait for
-    a DuckDB lock), with its errors restated as timeline errors."""
+    """A connection through the one lock-retrying `duckdb_util.connect`, with its errors
+    restated as timeline errors."""
     try:
-        return stats_store.connect(path, read_only=read_only, timeout_s=timeout_s,
-                                   on_wait=on_wait)
-    except stats_store.StoreBusyError:
+        return duckdb_util.connect(path, read_only, timeout_s, on_wait, "timeline database")
+    except duckdb_util.DatabaseBusyError:
         raise TimelineStoreBusy(
             f"timeline database {path} stayed locked for {timeout_s:g} s"
         ) from None
-    except stats_store.StoreError as exc:
-        raise TimelineStoreError(f"timeline database {path}: {exc}") from None
+    except duckdb_util.DatabaseError as exc:
+        raise TimelineStoreError(str(exc)) from None
 
 
 def _nearest(taken: list[float], t: float, tolerance: float) -> float | None:
@@ -318,7 +317,7 @@ class TimelineStore:
                  "NULL::VARCHAR AS event_hex, NULL::DOUBLE AS sc_event_time WHERE false")
         target = str(path).replace("'", "''")
         with self._reader() as con:
-            use = con if con is not None else duckdb.connect()
+            use = con if con is not None else duckdb.connect(config=duckdb_util.DUCKDB_CONFIG)
             try:
                 use.execute(f"COPY ({query if con is not None else empty}) TO '{target}' "
                             "(FORMAT parquet, COMPRESSION zstd)")

@@ -7,8 +7,8 @@
   const DATA_JSON = "gmpsai-site.json";
   const DATA_JS = "gmpsai-site.js"; // the same data as a script, for pages opened from file://
   const DAY_MS = 86400000;
-  const LEVEL_COLOUR = { ok: "#1f77b4", warn: "#e08a00", bad: "#d62728", unknown: "#8c8c8c" };
-  const LEVEL_TEXT = { ok: "ok", warn: "warning", bad: "problem", unknown: "not recorded" };
+  const LEVEL_COLOUR = { ok: "#1f77b4", warn: "#e08a00", error: "#d62728", unknown: "#8c8c8c" };
+  const LEVEL_TEXT = { ok: "ok", warn: "warning", error: "problem", unknown: "not recorded" };
   const LOCAL = new Intl.DateTimeFormat("en-CA", {
     timeZone: "America/Chicago", year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short",
@@ -105,7 +105,7 @@
     const x = d.start_local;
     const idx = d.day.map((_, i) => i);
     const band = bandPolygon(x, d.mode, d.std);
-    const noData = idx.filter((i) => d.level[i] === "bad" && d.mode[i] === null);
+    const noData = idx.filter((i) => d.level[i] === "error" && d.mode[i] === null);
     const yr = dev.y_range || [0, 1];
     const yMark = yr[0] + 0.04 * (yr[1] - yr[0]);
     const edge = (name) => ({
@@ -126,7 +126,7 @@
         hovertemplate: "%{x|%Y-%m-%d} mode %{y:.6g}<extra>click for the day</extra>" },
       { x: noData.map((i) => x[i]), y: noData.map(() => yMark), customdata: noData,
         type: "scatter", mode: "markers", name: "no data",
-        marker: { symbol: "x", size: 10, color: LEVEL_COLOUR.bad },
+        marker: { symbol: "x", size: 10, color: LEVEL_COLOUR.error },
         hovertemplate: "%{x|%Y-%m-%d} no statistics<extra>click for the day</extra>" },
     ];
   }
@@ -240,7 +240,7 @@
   function refreshCard(c) {
     const rows = inRange(c);
     const d = c.dev.days;
-    const bad = rows.filter((i) => d.level[i] === "bad").length;
+    const bad = rows.filter((i) => d.level[i] === "error").length;
     const warn = rows.filter((i) => d.level[i] === "warn").length;
     c.problems = bad + warn;
     const last = rows.length ? rows[rows.length - 1] : null;

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
 from gmpsai_assets.acnet.datalogger import DataLogger
-from gmpsai_assets.acnet.simulator import SimulatedBooster
 from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.sim.simulator import SimulatedBooster
 
 
 def open_datalogger(settings: Settings) -> DataLogger:

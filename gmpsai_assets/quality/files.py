@@ -1,7 +1,4 @@
-"""Data-quality verdicts on one published data file, from one distillation pass.
-
-The Dagster asset checks (defs/checks.py) only translate these into check results; the rules
-live here so a plain script or test can ask the same questions:
+"""Data-quality verdicts on one published data file, from one distillation pass:
 
 - every listed device has data in the file (WARN when some are `partial`);
 - every device's timestamps strictly increase;
@@ -14,27 +11,14 @@ live here so a plain script or test can ask the same questions:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, WARN, Verdict
 from gmpsai_assets.stats.compute import DEFAULT_GAP_TICKS, ParamStats
 from gmpsai_assets.stats.distill import DistillResult, distill_file
 from gmpsai_assets.status import PARTIAL
 
-OK, WARN, ERROR = "ok", "warn", "error"
 MAX_LISTED = 20  # devices named in a verdict's details
-
-
-@dataclass(frozen=True)
-class Verdict:
-    name: str
-    level: str  # ok | warn | error
-    summary: str
-    details: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return self.level == OK
 
 
 def _first(items: dict[str, object]) -> dict[str, object]:
@@ -44,7 +28,7 @@ def _first(items: dict[str, object]) -> dict[str, object]:
 def assess_param_file(
     path: str | Path,
     devices: Sequence[str],
-    completeness_limits: tuple[float, float] = (0.95, 0.5),
+    completeness_limits: tuple[float, float] = COMPLETENESS_LIMITS,
     gap_ticks: float = DEFAULT_GAP_TICKS,
 ) -> tuple[DistillResult, list[Verdict]]:
     """Verdicts on a parameter file for the listed `devices` (the configured list)."""

@@ -20,12 +20,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, Samples
+from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, check_node_name
-from gmpsai_assets.acnet.randomness import key_of, normal, uniform
-from gmpsai_assets.acnet.sim_timing import DEFAULT_SC_TICKS, SimulatedTiming
-from gmpsai_assets.acnet.tclk import EventOccurrences, TimelineEntry
-from gmpsai_assets.acnet.timing import TickClock
+from gmpsai_assets.acnet.tclk import TimelineEntry
+from gmpsai_assets.samples import EventOccurrences, Samples
+from gmpsai_assets.sim.clock import TickClock
+from gmpsai_assets.sim.randomness import key_of, normal, uniform
+from gmpsai_assets.sim.timing import DEFAULT_SC_TICKS, SimulatedTiming
 from gmpsai_assets.window import FERMILAB_TZ, Window, local_midnight
 
 DEFAULT_SEED = 20200310

@@ -25,6 +25,7 @@ replies trickled one line at a time (`trickle_s` apart) that would hold a client
 from __future__ import annotations
 
 import io
+import math
 import random
 import re
 import socket
@@ -39,15 +40,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import polars as pl
 
 from gmpsai_assets.acnet.acl_parse import (
-    EVENT_TIME_FORMAT,
     NO_OCCURRENCES,
     NO_VALUES,
-    format_timeline_table,
+    TLG_COLUMNS,
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
-from gmpsai_assets.acnet.simulator import SimulatedBooster
-from gmpsai_assets.acnet.tclk import EventCodeError, event_label, known_events, parse_event
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S
+from gmpsai_assets.acnet.tclk import (
+    EVENT_TIME_FORMAT,
+    NOMINAL_TICK_S,
+    EventCodeError,
+    TimelineEntry,
+    event_label,
+    known_events,
+    parse_event,
+)
+from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import Window, WindowError, format_local, parse_local_datetime
 
 CGI_PATH = "/cgi-bin/acl.pl"
@@ -59,6 +66,9 @@ DATA_COMMANDS = ("logger_get", "event_log")
 FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values", "trickle")
 EVENT_HEADER_CHOICES = (5, 6)  # the real count is one of these (docs/gateway.md)
 EVENT_LOG_HEADER_LINES = 6  # the default: what the old EventDataGrabber's skiprows=5 suggests
+_RESET_EVENTS = range(0x11, 0x1E)  # $11 null cycle, $12 prepulse, $13..$1D beam cycles
+
+MAX_LATENCY_S = 3600.0  # an hour per reply already outlasts every client timeout
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,10 @@ class Faults:
 
     def __post_init__(self) -> None:
         shares = [getattr(self, f"{k}_share") for k in FAULT_KINDS]
+        if not all(math.isfinite(x) for x in (*shares, self.latency_s)):
+            raise ValueError("fault shares and latency must be finite numbers")
+        if self.latency_s > MAX_LATENCY_S:
+            raise ValueError(f"latency must be at most {MAX_LATENCY_S:g} s")
         if any(s < 0 for s in shares) or sum(shares) > 1 + 1e-9:
             raise ValueError("fault shares must be >= 0 and sum to at most 1")
         if self.latency_s < 0 or self.repeat < 0:
@@ -313,6 +327,32 @@ class AclServer:
         if "setting" in command.qualifiers:
             return f"{self.booster.supercycle_length()!r}\n".encode()
         return f"{self.booster.supercycle_time()!r}\n".encode()
+
+
+def format_timeline_table(
+    entries: list[TimelineEntry], tick_s: float, describe: dict[int, str] | None = None
+) -> str:
+    """The `tlg_info/all_event_info` reply for `entries`, in the layout acl_parse reads
+    (`TLG_COLUMNS`; `tick_s` splits each offset into a 15 Hz tick and a delay for the guessed
+    TICK and DELAY_MS columns)."""
+    describe = describe or {}
+
+    def row(cells: tuple[str, ...]) -> str:
+        return " ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS, strict=True))
+
+    lines = [row(tuple(n for n, _, _ in TLG_COLUMNS)).rstrip()]
+    for e in entries:
+        tick = int(e.sc_time / tick_s + 1e-9)
+        cells = (
+            str(e.index), "BTLG", str(tick), f"{e.event:02X}", "ON", "NORM",
+            f"{1000.0 * (e.sc_time - tick * tick_s):.3f}",
+            # zero-padded: read_fwf infers widths from the first 100 rows, so a later 10.5 s
+            # written wider than every 0.x s above it would lose its leading digit
+            "Y" if e.event in _RESET_EVENTS else "N", "1", "0", f"{e.sc_time:09.6f}",
+            " ".join(describe.get(e.event, "-").split()) or "-",
+        )
+        lines.append(row(cells).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def _window(command: AclCommand, start_key: str, end_key: str) -> Window:

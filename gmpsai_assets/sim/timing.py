@@ -25,9 +25,16 @@ from itertools import pairwise
 
 import numpy as np
 
-from gmpsai_assets.acnet.randomness import key_of, uniform
-from gmpsai_assets.acnet.tclk import EventOccurrences, TimelineEntry, check_event
-from gmpsai_assets.acnet.timing import NOMINAL_TICK_S, TickClock
+from gmpsai_assets.acnet.tclk import (
+    CLOCK_15HZ,
+    NOMINAL_TICK_S,
+    SC_START,
+    TimelineEntry,
+    check_event,
+)
+from gmpsai_assets.samples import EventOccurrences
+from gmpsai_assets.sim.clock import TickClock
+from gmpsai_assets.sim.randomness import key_of, uniform
 from gmpsai_assets.window import Window
 
 DEFAULT_SC_TICKS = 901  # 60.0667 s, the team's notes
@@ -37,7 +44,7 @@ TIMELINE_CHANGE_PROB = 0.3
 TIMELINE_ANCHOR_SLOTS = 8  # a timeline is (re)loaded at least once a day
 HARDWARE_EVENTS = frozenset({0x0C})  # made by the 15 Hz clock, not listed in the TLG table
 
-SC_START, CLOCK_15HZ, PREPULSE_WARN, FIRST_AFTER_PREPULSE = 0x00, 0x0C, 0x08, 0x0E
+PREPULSE_WARN, FIRST_AFTER_PREPULSE = 0x08, 0x0E
 NULL_RESET, PREPULSE_RESET = 0x11, 0x12
 PERMIT, INHIBIT, CLEAR_0E_HOLDOFF = 0x1A, 0x1B, 0xF1
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmpsai_assets.acnet.randomness import key_of, uniform
+from gmpsai_assets.sim.randomness import key_of, uniform
 
 LINE_HZ = 60.0
 LINES_PER_TICK = 4

@@ -1,0 +1,33 @@
+"""Data quality, defined once: the levels every verdict uses and the completeness limits.
+
+The rules live beside this vocabulary: `files` judges one data file (the param_data and
+event_data checks), `crosschecks` ties the event file to the parameter file and to the
+supercycle, `days` gives a device-day its level on the published page. The Dagster checks and
+the page only translate these verdicts, so a plain script or test can ask the same questions.
+This module imports nothing, so configuration can take its defaults from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OK, WARN, ERROR, UNKNOWN = "ok", "warn", "error", "unknown"
+LEVELS = (OK, WARN, ERROR, UNKNOWN)  # UNKNOWN: nothing to judge by (old imported statistics)
+
+# Shares of a window's expected 15 Hz samples: below WARN a device is flagged, below ERROR it is
+# a dead device or hours of outage (GMPSAI_COMPLETENESS_WARN / _ERROR override them).
+COMPLETENESS_WARN = 0.95
+COMPLETENESS_ERROR = 0.5
+COMPLETENESS_LIMITS = (COMPLETENESS_WARN, COMPLETENESS_ERROR)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    level: str  # OK | WARN | ERROR
+    summary: str
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.level == OK

@@ -1,0 +1,61 @@
+"""The level of one device on one day, as the published page shows it.
+
+ERROR: no statistics for the day, the device failed or was empty, or completeness below the error
+limit; WARN: a `partial` device (data, but spans the source could not deliver), completeness
+below the warn limit, any gap, non-finite value or non-increasing timestamp; UNKNOWN: imported
+old statistics, which carry no completeness; else OK.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from gmpsai_assets import status as device
+from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, UNKNOWN, WARN
+
+
+class DayFacts(Protocol):
+    """What a day row (publish.rich.DayStats) tells about one device on one day."""
+
+    source: str  # distilled | legacy | none
+    status: str  # gmpsai_assets.status
+    reason: str
+    completeness: float | None
+    gap_count: int | None
+    gap_seconds: float | None
+    nan_count: int | None
+    inf_count: int | None
+    nonincreasing: int | None
+
+
+def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -> tuple[str, str]:
+    """(level, why) of one day; `why` is what the page prints beside a highlighted day."""
+    warn_below, error_below = limits
+    if d.source == "none":
+        return ERROR, "no statistics for this day"
+    if d.source == "legacy":
+        return UNKNOWN, "imported old statistics: completeness not recorded"
+    bad, warn = [], []
+    if d.status == device.PARTIAL:  # has data, but not all of it: never ok, never "no data"
+        warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
+    elif d.status != device.OK:
+        return ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
+    if d.completeness is not None and d.completeness < warn_below:
+        low = bad if d.completeness < error_below else warn
+        low.append(f"completeness {100 * d.completeness:.1f}%")
+    if d.gap_count:
+        warn.append(f"{d.gap_count} gap{'s' if d.gap_count != 1 else ''} "
+                    f"({_duration(d.gap_seconds or 0.0)} missing)")
+    if d.nan_count or d.inf_count:
+        warn.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
+    if d.nonincreasing:
+        warn.append(f"{d.nonincreasing} non-increasing timestamps")
+    return (ERROR if bad else WARN if warn else OK), "; ".join(bad + warn)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
