@@ -14,15 +14,17 @@ $(foreach v,GMPSAI_STATS_DB GMPSAI_PUBLISH_DIR GMPSAI_TIMELINE_DB GMPSAI_PARAM_L
 DAGSTER_PORT ?= 3000
 # Browser tests drive Debian's chromium; `make test` installs it when missing (root or sudo).
 CHROMIUM ?= /usr/bin/chromium
+# The postgres tests start a throwaway server from Debian's postgresql package (installed here too).
+PG_INITDB ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 # `sudo -n` fails at once, with sudo's own message, where a password would be needed (no stdin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
 # Exact versions of everything `make` installs (pip and setuptools included), so a fresh clone
 # installs what was tested; `make lock` rewrites it from pyproject.toml's ranges.
 LOCK   := constraints.txt
-# The extras resolved into the lock: `make` installs `test`; `catalog` is pinned so that
-# `pip install -e '.[catalog]' -c constraints.txt` agrees with the tested set.
-LOCK_EXTRAS := test,catalog
+# The extras resolved into the lock: `make` installs `test`; `catalog` and `prod` are pinned so
+# that `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
+LOCK_EXTRAS := test,catalog,prod
 
 .PHONY: run test dev bench lint clean install lock
 
@@ -49,8 +51,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+.PHONY: postgresql
+postgresql:
+	@[ -n "$(PG_INITDB)" ] || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  postgresql; }
+
 ## the whole test suite
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) postgresql
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
