@@ -67,17 +67,16 @@ def build(db: Path, days: int) -> list[str]:
     rng = np.random.default_rng(7)
     templates = [[param_stats(d, np.arange(200) * 400.0, 100.0 + i + rng.normal(0, 0.1, 200))
                   for i, d in enumerate(devices)] for _ in range(7)]
-    with store.writer(db) as con:
-        for k in range(days):
-            window = day_window(first + dt.timedelta(days=k))
-            # a week of different numbers, repeated: their values do not change the work
-            params = [replace(p, first_utc=window.start, last_utc=window.end - 400.0)
-                      for p in templates[k % 7]]
-            name = data_file_name(PARAM_PREFIX, "MLrn", window, 1_700_000_000 + k)
-            rec = store.FileRecord(name, f"/data/params/{name}", "params", "gmpsai-params/1",
-                                   "new", "MLrn", window.start, window.end, 1.7e9 + k, 1, 0.0,
-                                   None, "ok", "", time.time(), 0.0)
-            store.replace_file(con, rec, params)
+    for k in range(days):
+        window = day_window(first + dt.timedelta(days=k))
+        # a week of different numbers, repeated: their values do not change the work
+        params = [replace(p, first_utc=window.start, last_utc=window.end - 400.0)
+                  for p in templates[k % 7]]
+        name = data_file_name(PARAM_PREFIX, "MLrn", window, 1_700_000_000 + k)
+        rec = store.FileRecord(name, f"/data/params/{name}", "params", "gmpsai-params/1", "new",
+                               "MLrn", window.start, window.end, 1.7e9 + k, 1, 0.0, None, "ok",
+                               "", time.time(), 0.0)
+        store.replace_file(db, rec, params)
     return devices
 
 

@@ -37,6 +37,7 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
     "GMPSAI_PUBLISH_DIR": ("publish_dir", ""),
     "GMPSAI_PUBLISH_JSON_NAME": ("publish_json_name", "StatsHistoryBoringHolyMoly.json"),
     "GMPSAI_ACL_TIMEOUT_S": ("acl_timeout_s", "60"),
+    "GMPSAI_ACL_DEADLINE_S": ("acl_deadline_s", "600"),
     "GMPSAI_ACL_RETRIES": ("acl_retries", "4"),
     "GMPSAI_ACL_CHUNK_S": ("acl_chunk_s", "7200"),
     "GMPSAI_TIMELINE_DB": ("timeline_db", ""),
@@ -71,6 +72,7 @@ class Settings:
     publish_dir: str = ""  # the published site; empty: <data dir>/site
     publish_json_name: str = "StatsHistoryBoringHolyMoly.json"  # the old plotly figure's name
     acl_timeout_s: str = "60"  # ACL: seconds to wait for a connection or the next bytes
+    acl_deadline_s: str = "600"  # ACL: longest one attempt of one request may take, all told
     acl_retries: str = "4"  # ACL: further attempts of a failed request
     acl_chunk_s: str = "7200"  # ACL: longest window asked for in one request
     timeline_db: str = ""  # timeline DuckDB file; empty: <data dir>/timeline.duckdb
@@ -122,6 +124,9 @@ class Settings:
 
     def acl_timeout(self) -> float:
         return _positive(self.acl_timeout_s, "GMPSAI_ACL_TIMEOUT_S")
+
+    def acl_deadline(self) -> float:
+        return _positive(self.acl_deadline_s, "GMPSAI_ACL_DEADLINE_S")
 
     def acl_retry_count(self) -> int:
         n = _int(self.acl_retries, "GMPSAI_ACL_RETRIES")

@@ -33,7 +33,6 @@ from gmpsai_assets.stats import store
 
 NAME = "db-to-json"
 HELP = "write the statistics history as the old plotly figure JSON"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -67,12 +66,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_db(db: Path) -> None:
     if not db.is_file():
         raise UsageError(f"statistics database not found: {db}")
-    with open(db, "rb") as f:
-        if f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-            raise UsageError(
-                f"{db} is an old sqlite GMPSAI.db: import it first with "
-                f"`gmpsai import-legacy-db {db}` and use the DuckDB database it fills"
-            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     listed = [e.device for e in load_device_list(args.paramfile or settings.param_list or None)]
     max_rows = int(args.maxrows) if args.quick else None
     try:
+        if args.site:  # an older store gets the columns the page reads (publish/load.py)
+            store.ensure_store(db, timeout_s=60.0)
         with store.reader(db, timeout_s=60.0) as con:
             points = stat_points(con, max_rows=max_rows)
             days = day_stats(con) if args.site else []

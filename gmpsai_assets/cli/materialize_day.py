@@ -148,7 +148,9 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    day = parse_date(args.date) if args.date else last_complete_day()
+    from gmpsai_assets.cli.common import given
+
+    day = parse_date(args.date) if given("--date", args.date) else last_complete_day()
     check_partition(day)
     inst = instance()
     result = run_day(day, inst)

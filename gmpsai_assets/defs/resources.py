@@ -35,6 +35,7 @@ class DataLoggerResource(dg.ConfigurableResource):
     max_in_flight: str
     sim_sc_ticks: str = ENV_DEFAULTS["GMPSAI_SIM_SC_TICKS"][1]
     acl_timeout_s: str = ENV_DEFAULTS["GMPSAI_ACL_TIMEOUT_S"][1]
+    acl_deadline_s: str = ENV_DEFAULTS["GMPSAI_ACL_DEADLINE_S"][1]
     acl_retries: str = ENV_DEFAULTS["GMPSAI_ACL_RETRIES"][1]
     acl_chunk_s: str = ENV_DEFAULTS["GMPSAI_ACL_CHUNK_S"][1]
     _logger: DataLogger | None = PrivateAttr(default=None)
@@ -127,6 +128,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             max_in_flight=env_or_default("GMPSAI_MAX_IN_FLIGHT"),
             sim_sc_ticks=env_or_default("GMPSAI_SIM_SC_TICKS"),
             acl_timeout_s=env_or_default("GMPSAI_ACL_TIMEOUT_S"),
+            acl_deadline_s=env_or_default("GMPSAI_ACL_DEADLINE_S"),
             acl_retries=env_or_default("GMPSAI_ACL_RETRIES"),
             acl_chunk_s=env_or_default("GMPSAI_ACL_CHUNK_S"),
         ),

@@ -13,7 +13,6 @@ old file): a writer's unit or time-zone mistake fails the file instead of storin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from gmpsai_assets.acnet.tclk import event_group, parse_event
 from gmpsai_assets.files import eventfile, legacy, paramfile
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.files.naming import parse_data_file_name
+from gmpsai_assets.status import EMPTY, MISSING, OK
 from gmpsai_assets.window import Window, WindowError, times_outside
 
 PARAMS, EVENTS = "params", "events"
@@ -53,7 +53,7 @@ class Dataset:
     name: str
     utc_seconds: np.ndarray
     values: np.ndarray
-    status: str = "ok"  # ok | empty | failed | missing
+    status: str = OK  # gmpsai_assets.status: ok | partial | empty | failed | missing
     reason: str = ""
 
 
@@ -105,9 +105,9 @@ class DataFile:
         info, rows = self.info, slice(None, max_rows)
         if info.format in paramfile.FORMATS:
             for name in names:
-                status, reason = info.outcomes.get(name, ("ok", ""))
+                status, reason = info.outcomes.get(name, (OK, ""))
                 if name not in info.present:
-                    yield _empty(name, "missing", reason or "no group in the file")
+                    yield _empty(name, MISSING, reason or "no group in the file")
                     continue
                 s = paramfile.read_param_device(info.path, name)
                 yield Dataset(name, s.utc_seconds[rows], s.values[rows], status, reason)
@@ -119,7 +119,7 @@ class DataFile:
             return
         for name, t, v in legacy.read_legacy(info.path, info.format, names, max_rows,
                                              info.window):
-            yield Dataset(name, t, v, "ok" if t.size else "empty")
+            yield Dataset(name, t, v, OK if t.size else EMPTY)
 
 
 def _empty(name: str, status: str, reason: str) -> Dataset:
@@ -206,20 +206,16 @@ def _text(value: object) -> str | None:
     return str(value) if value else None
 
 
-# The oldest grabber wrote str(time.time()) into the name: MLData_1562345678.123456_From_...
-_FRACTIONAL_CREATED = re.compile(r"^(ML(?:Param|Event)?Data_\d+)\.\d+(_From_)")
-
-
 def _from_name(name: str) -> tuple[Window | None, str | None, float | None]:
     """Window, node and creation time from an old file's name (None when it does not say)."""
-    parsed = parse_data_file_name(_FRACTIONAL_CREATED.sub(r"\1\2", name))
+    parsed = parse_data_file_name(name)
     if parsed is None:
         return None, None, None
     try:
         window = parsed.window
     except WindowError:
         window = None
-    return window, parsed.node, float(parsed.created)
+    return window, parsed.node, parsed.created
 
 
 @dataclass(frozen=True)
