@@ -15,19 +15,15 @@ from gmpsai_assets.defs.event_data import (
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.eventfile import list_events, read_event_attrs
-from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.window import FERMILAB_TZ
 
 CHECKS = [ticks_match_param_samples, one_00_per_supercycle]
 
 
 def _resources(data_dir: Path, param_list: Path, seed: str | None = None) -> dict:
-    defaults = {field: default for field, default in ENV_DEFAULTS.values()}
     return {
         "datalogger": DataLoggerResource(
-            source="simulated", acl_url=defaults["acl_url"], logger_node="MLrn",
-            param_list=str(param_list), sim_seed=seed or defaults["sim_seed"],
-            max_in_flight=defaults["max_in_flight"],
+            source="simulated", param_list=str(param_list), sim_seed=seed and int(seed)
         ),
         "storage": StorageResource(data_dir=str(data_dir)),
     }

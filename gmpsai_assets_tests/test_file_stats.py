@@ -32,8 +32,7 @@ def _age(path: Path, seconds: float = 60.0) -> Path:
 def _resources(data_dir: Path) -> dict[str, dg.ConfigurableResource]:
     return {
         "storage": StorageResource(data_dir=str(data_dir)),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
+        "stats": StatsResource(storage=StorageResource(data_dir=str(data_dir))),
     }
 
 

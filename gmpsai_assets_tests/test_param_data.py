@@ -8,17 +8,11 @@ import pytest
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.settings import ENV_DEFAULTS
 
 
 def _resources(data_dir: Path, param_list: Path) -> dict:
-    defaults = {field: default for field, default in ENV_DEFAULTS.values()}
     return {
-        "datalogger": DataLoggerResource(
-            source="simulated", acl_url=defaults["acl_url"], logger_node="MLrn",
-            param_list=str(param_list), sim_seed=defaults["sim_seed"],
-            max_in_flight=defaults["max_in_flight"],
-        ),
+        "datalogger": DataLoggerResource(source="simulated", param_list=str(param_list)),
         "storage": StorageResource(data_dir=str(data_dir)),
     }
 

@@ -22,7 +22,6 @@ from gmpsai_assets.defs.resources import (
     StorageResource,
 )
 from gmpsai_assets.ingest.params import grab_params
-from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file
 from gmpsai_assets.window import Window, local_midnight, parse_date
@@ -31,15 +30,13 @@ DEVICES = ["B:VIMIN", "I:IB"]
 
 
 def _resources(data: Path, plist: Path) -> dict:
-    d = {field: default for field, default in ENV_DEFAULTS.values()}
+    datalogger = DataLoggerResource(source="simulated", param_list=str(plist), max_in_flight=2)
+    stats = StatsResource(storage=StorageResource(data_dir=str(data)))
     return {
-        "datalogger": DataLoggerResource(
-            source="simulated", acl_url=d["acl_url"], logger_node="MLrn",
-            param_list=str(plist), sim_seed=d["sim_seed"], max_in_flight="2"),
-        "storage": StorageResource(data_dir=str(data)),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
-        "publish": PublishResource(publish_dir="", publish_json_name="Old.json"),
+        "datalogger": datalogger,
+        "stats": stats,
+        "publish": PublishResource(stats=stats, datalogger=datalogger,
+                                   publish_json_name="Old.json"),
     }
 
 

@@ -108,10 +108,10 @@ class AclDataLogger:
         return cls(
             settings.acl_url,
             settings.logger_node,
-            max_in_flight=settings.in_flight(),
-            timeout_s=settings.acl_timeout(),
-            retries=settings.acl_retry_count(),
-            chunk_s=settings.acl_chunk(),
+            max_in_flight=settings.max_in_flight,
+            timeout_s=settings.acl_timeout_s,
+            retries=settings.acl_retries,
+            chunk_s=settings.acl_chunk_s,
         )
 
     def close(self) -> None:

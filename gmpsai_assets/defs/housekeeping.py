@@ -12,7 +12,7 @@ import datetime as dt
 
 import dagster as dg
 
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.defs.resources import HousekeepingResource
 
 PRUNED_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, *PRUNED_STATUSES]
@@ -37,8 +37,8 @@ def _now() -> dt.datetime:
 
 @dg.op(description="Delete failed/canceled runs and finished timeline-logger runs older than "
                    "GMPSAI_RUN_RETENTION_DAYS (default 90).")
-def prune_old_runs(context: dg.OpExecutionContext) -> None:
-    days = Settings.from_env().run_retention()
+def prune_old_runs(context: dg.OpExecutionContext, housekeeping: HousekeepingResource) -> None:
+    days = housekeeping.settings().run_retention_days
     cutoff = _now() - dt.timedelta(days=days)
     doomed = [r for r in prunable_runs(context.instance, cutoff) if r != context.run_id]
     for run_id in doomed:
