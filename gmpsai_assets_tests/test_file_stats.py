@@ -38,9 +38,9 @@ def _resources(data_dir: Path) -> dict[str, dg.ConfigurableResource]:
 
 def _tick(instance: dg.DagsterInstance, data_dir: Path, cursor: str | None):
     """One sensor evaluation, with its partition requests applied as the daemon would."""
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                  resources=_resources(data_dir))
-    result = data_files_sensor(ctx)
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources=_resources(data_dir)) as ctx:
+        result = data_files_sensor(ctx)
     if isinstance(result, dg.SkipReason):
         return [], ctx.cursor
     for request in result.dynamic_partitions_requests:

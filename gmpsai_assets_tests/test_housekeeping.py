@@ -4,6 +4,7 @@ import uuid
 import dagster as dg
 
 from gmpsai_assets.defs.housekeeping import housekeeping_job, prunable_runs
+from gmpsai_assets.defs.resources import HousekeepingResource
 
 
 def _run(instance, job: str, status: dg.DagsterRunStatus) -> str:
@@ -25,13 +26,14 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
         assert later == {failed, canceled, logger_done}
 
         monkeypatch.setenv("GMPSAI_RUN_RETENTION_DAYS", "1")
-        assert housekeeping_job.execute_in_process(instance=instance).success
+        keeper = {"housekeeping": HousekeepingResource()}  # reads the variable when the run starts
+        assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert {failed, canceled, logger_done, kept, logger_live} <= left  # nothing is a day old
 
         monkeypatch.setattr("gmpsai_assets.defs.housekeeping._now",
                             lambda: now + dt.timedelta(days=2))  # two days later
-        assert housekeeping_job.execute_in_process(instance=instance).success
+        assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert kept in left and logger_live in left
         assert not left & {failed, canceled, logger_done}
