@@ -203,7 +203,7 @@ class Setting:
 
     def read(self, env: Mapping[str, str] | None = None) -> Any:
         """This one variable, parsed (the default when unset or empty)."""
-        env = os.environ if env is None else env
+        env = environment() if env is None else env
         return self.value_of(env.get(self.var) or self.default)
 
     def value_of(self, text: str) -> Any:
@@ -321,7 +321,7 @@ class Settings:
     ) -> Settings:
         """Every variable of `env` (default: os.environ), with `overrides` (field -> value,
         None = not given, anything else is parsed like the variable's text) on top."""
-        env = os.environ if env is None else env
+        env = environment() if env is None else env
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
         unknown = set(given) - set(BY_FIELD)
         if unknown:
@@ -391,6 +391,11 @@ class Settings:
     @property
     def site_dir(self) -> Path:
         return self.publish_dir or self.data_dir / "site"
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment: the one place the package reads it from."""
+    return os.environ
 
 
 def read_setting(var: str, env: Mapping[str, str] | None = None) -> Any:

@@ -15,7 +15,6 @@ Resources that need another nest it (`stats.storage`), so an asset asks for what
 
 from __future__ import annotations
 
-import os
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +25,7 @@ from pydantic import Field, PrivateAttr
 from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.preflight import max_event, preflight
-from gmpsai_assets.settings import BY_FIELD, Settings
+from gmpsai_assets.settings import BY_FIELD, Settings, environment
 from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.timeline.store import TimelineStore
 
@@ -181,7 +180,7 @@ def _bound(resource: type[SettingsResource], env: Mapping[str, str]) -> dict[str
 def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
     """The resources of the code location, bound to the variables set in `env` (default:
     os.environ, as the code loads). The CLI builds its own when a command starts."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     storage = StorageResource(**_bound(StorageResource, env))
     datalogger = DataLoggerResource(**_bound(DataLoggerResource, env))
     stats = StatsResource(storage=storage, **_bound(StatsResource, env))
