@@ -114,3 +114,33 @@ def test_registered_with_its_sensor_running():
     spec = published_json.specs_by_key[published_json.key]
     assert spec.group_name == "publishing" and set(spec.kinds) == {"json", "html"}
     assert [d.asset_key for d in spec.deps] == [file_stats.key]
+
+
+def test_a_store_moved_by_configuration_never_blanks_a_good_page(chain, tmp_path):
+    """GMPSAI_STATS_DB pointing elsewhere (a typo, a new data dir) finds no statistics: the run
+    fails naming the setting and the published page keeps its devices."""
+    data, resources, path = chain
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(data_files_partitions.name, [path.name])
+        assert dg.materialize([file_stats], partition_key=path.name, instance=instance,
+                              resources=resources).success
+        assert dg.materialize([published_json], instance=instance, resources=resources).success
+        site = data / "site"
+        before = {p.name: p.read_bytes() for p in site.iterdir()}
+        for elsewhere in (tmp_path / "typo.duckdb", None):
+            if elsewhere is None:  # an existing store without statistics: the same refusal
+                elsewhere = tmp_path / "empty.duckdb"
+                from gmpsai_assets.stats.store import writer
+                with writer(elsewhere):
+                    pass
+            wrong = dict(resources)
+            stats = StatsResource(storage=StorageResource(data_dir=str(data)),
+                                  stats_db=str(elsewhere))
+            wrong["publish"] = PublishResource(stats=stats, datalogger=resources["datalogger"],
+                                               publish_json_name="Old.json")
+            result = dg.materialize([published_json], instance=instance, resources=wrong,
+                                    raise_on_error=False)
+            assert not result.success
+            failure = result.get_step_failure_events()[0].step_failure_data.error
+            assert "GMPSAI_STATS_DB" in failure.message and "keeps its 2 devices" in failure.message
+            assert {p.name: p.read_bytes() for p in site.iterdir()} == before

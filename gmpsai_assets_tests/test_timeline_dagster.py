@@ -234,12 +234,6 @@ def test_keepalive_fails_a_run_whose_process_is_gone(instance, monkeypatch):
 # ---- the job, in process ---------------------------------------------------------------------
 
 
-def test_job_tags_leave_restarts_to_the_sensor():
-    assert T.timeline_logger_job.tags["dagster/max_retries"] == "0"
-    assert int(T.timeline_logger_job.tags["dagster/priority"]) > 0  # first out of a full queue
-    assert T.timeline_logger_job.executor_def is dg.in_process_executor
-
-
 def test_a_source_that_stays_down_fails_the_run(tmp_path, instance):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
