@@ -17,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 # `sudo -n` fails at once, with sudo's own message, where a password would be needed (no stdin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: run test dev bench lint clean install
+.PHONY: run test dev bench lint clean install snapshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+## refresh the committed snapshot of the Dagster definitions after changing one on purpose
+snapshot: $(STAMP)
+	UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q gmpsai_assets_tests/test_definitions_snapshot.py
