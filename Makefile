@@ -64,6 +64,8 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
 
-## refresh the committed snapshot of the Dagster definitions after changing one on purpose
+## refresh the committed snapshot of the Dagster definitions and the generated table of
+## docs/configuration.md after changing a definition or a setting on purpose
 snapshot: $(STAMP)
-	UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q gmpsai_assets_tests/test_definitions_snapshot.py
+	UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q gmpsai_assets_tests/test_definitions_snapshot.py \
+	  gmpsai_assets_tests/test_settings.py::test_the_configuration_doc_lists_every_setting_as_the_model_has_it

@@ -105,7 +105,7 @@ def _choice(enum: type[StrEnum]) -> Parser:
                 f"{var} must be one of {', '.join(e.value for e in enum)}, got {text!r}"
             ) from None
 
-    parse.kind = " | ".join(e.value for e in enum)  # type: ignore[attr-defined]
+    parse.kind = " or ".join(f"`{e.value}`" for e in enum)  # type: ignore[attr-defined]
     return parse
 
 

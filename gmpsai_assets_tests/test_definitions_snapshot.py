@@ -24,7 +24,8 @@ def _partitions(p: dg.PartitionsDefinition | None) -> str | None:
     if isinstance(p, dg.DynamicPartitionsDefinition):
         return f"dynamic:{p.name}"
     if isinstance(p, dg.TimeWindowPartitionsDefinition):
-        return f"{type(p).__name__}(start={p.start.date()}, tz={p.timezone}, cron={p.cron_schedule})"
+        return (f"{type(p).__name__}(start={p.start.date()}, tz={p.timezone}, "
+                f"cron={p.cron_schedule})")
     return type(p).__name__
 
 

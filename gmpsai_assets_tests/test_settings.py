@@ -156,3 +156,22 @@ def test_resources_bind_the_variables_set(tmp_path: Path) -> None:
     assert res["datalogger"].sim_seed.name == "GMPSAI_SIM_SEED"
     assert res["datalogger"].source is None and res["stats"].gap_ticks is None
     assert build_resources({})["storage"].data_dir is None
+
+
+def test_the_configuration_doc_lists_every_setting_as_the_model_has_it() -> None:
+    """docs/configuration.md's table is generated from SETTINGS (`make snapshot` rewrites it)."""
+    import os
+
+    from gmpsai_assets.settings import configuration_table
+
+    doc = Path(__file__).parents[1] / "docs" / "configuration.md"
+    begin, end = "<!-- generated from gmpsai_assets/settings.py: do not edit by hand -->\n", \
+        "<!-- end of generated table -->"
+    text = doc.read_text()
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        doc.write_text(head + begin + configuration_table() + end + tail)
+        text = doc.read_text()
+    assert begin + configuration_table() + end in text
+    assert all(f"`{s.var}`" in text for s in SETTINGS)
