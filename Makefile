@@ -46,14 +46,22 @@ test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
-# The daemon (schedules, sensors, run queue, backfills) in the background, the UI in the
-# foreground; Ctrl-C stops both. They run from inside $(DAGSTER_HOME) so the instance's
-# dagster.yaml is also the one in the working directory.
+# Both run in the background and the shell waits for them: a trapped signal interrupts `wait`
+# (not a foreground child), so Ctrl-C (SIGINT to the group) and SIGTERM (to make, which passes
+# it on) stop both. They run from inside $(DAGSTER_HOME) so the instance's dagster.yaml is also
+# the one in the working directory. The instance storage is created first: two processes
+# migrating a fresh sqlite storage at once can leave two alembic heads. DAGSTER_PORT=0 lets the
+# webserver pick a port (the log says which).
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) || exit 1; \
+	$(CURDIR)/$(BIN)/python -c 'import dagster; dagster.DagsterInstance.get().dispose()' \
+	  || exit 1; \
 	$(CURDIR)/$(BIN)/dagster-daemon run -w $(CURDIR)/workspace.yaml & daemon=$$!; \
-	trap 'kill $$daemon 2>/dev/null' INT TERM EXIT; \
-	$(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) -w $(CURDIR)/workspace.yaml
+	$(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) \
+	  -w $(CURDIR)/workspace.yaml & web=$$!; \
+	stop() { kill -TERM $$web $$daemon 2>/dev/null; wait $$web; wait $$daemon; exit $$1; }; \
+	trap 'stop 130' INT; trap 'stop 143' TERM; \
+	wait $$web; status=$$?; kill -TERM $$daemon 2>/dev/null; wait $$daemon; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

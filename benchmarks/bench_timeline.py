@@ -26,6 +26,7 @@ import pandas as pd
 
 from benchmarks.common import Row, median_seconds, print_table
 from gmpsai_assets.acnet.tclk import TimelineEntry
+from gmpsai_assets.duckdb_util import DUCKDB_CONFIG
 from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.day import summarize_day
 from gmpsai_assets.timeline.store import (
@@ -79,12 +80,12 @@ def main() -> None:
         spare = iter(scs[1:])
         ours = median_seconds(lambda: store.record(next(spare)), 25)
         bare = tmp / "bare.duckdb"
-        with duckdb.connect(str(bare)) as con:
+        with duckdb.connect(str(bare), config=DUCKDB_CONFIG) as con:
             con.execute("CREATE TABLE sc (t DOUBLE PRIMARY KEY, tid VARCHAR)")
         counter = iter(range(10**6))
 
         def bare_one() -> None:
-            with duckdb.connect(str(bare)) as con:
+            with duckdb.connect(str(bare), config=DUCKDB_CONFIG) as con:
                 con.execute("INSERT INTO sc VALUES (?, 'x')", [float(next(counter))])
         rows.append(Row("record one supercycle (open+txn+close)", ours * 1e3,
                         median_seconds(bare_one, 25) * 1e3, "ms", "bare connect+insert+close",
@@ -102,7 +103,7 @@ def main() -> None:
 
         def bare_entries() -> None:
             frame["sc_start_utc"] = float(next(n))
-            with duckdb.connect(str(bare)) as con:
+            with duckdb.connect(str(bare), config=DUCKDB_CONFIG) as con:
                 con.execute("CREATE TABLE IF NOT EXISTS e AS SELECT * FROM frame LIMIT 0")
                 con.execute("INSERT INTO e SELECT * FROM frame")
         rows.append(Row(f"record one with a new timeline ({len(frame)} entries)",
@@ -113,7 +114,7 @@ def main() -> None:
         day_store = TimelineStore(tmp / "day.duckdb")
         day_store.record_many(scs)
         long_db = tmp / "long.duckdb"
-        with duckdb.connect(str(long_db)) as con:
+        with duckdb.connect(str(long_db), config=DUCKDB_CONFIG) as con:
             con.execute(LONG_DDL)
             con.register("long_frame", long)
             con.execute("INSERT INTO long SELECT * FROM long_frame")
@@ -126,7 +127,7 @@ def main() -> None:
             lambda: day_store.export_parquet(window.start, window.end, out), 3)
 
         def bare_export() -> None:
-            with duckdb.connect(str(long_db), read_only=True) as con:
+            with duckdb.connect(str(long_db), read_only=True, config=DUCKDB_CONFIG) as con:
                 con.execute(f"COPY (SELECT * FROM long ORDER BY 1, 2) TO '{tmp / 'b.parquet'}' "
                             "(FORMAT parquet, COMPRESSION zstd)")
         rows.append(Row("export the day to Parquet", ours_export, median_seconds(bare_export, 3),
@@ -135,7 +136,7 @@ def main() -> None:
         ours_sum = median_seconds(lambda: summarize_day(day_store, window, window.end + 1), 5)
 
         def bare_select() -> None:
-            with duckdb.connect(str(long_db), read_only=True) as con:
+            with duckdb.connect(str(long_db), read_only=True, config=DUCKDB_CONFIG) as con:
                 con.execute("SELECT DISTINCT sc_start_utc FROM long ORDER BY 1").fetchall()
         rows.append(Row("summarize the day", ours_sum, median_seconds(bare_select, 5), "s",
                         "bare distinct starts of the long table", "<= 2x"))
@@ -149,7 +150,7 @@ def main() -> None:
         def bare_import() -> None:
             path = tmp / "bare_long.duckdb"
             path.unlink(missing_ok=True)
-            with duckdb.connect(str(path)) as con:
+            with duckdb.connect(str(path), config=DUCKDB_CONFIG) as con:
                 con.execute(LONG_DDL)
                 con.register("long_frame", long)
                 con.execute("INSERT INTO long SELECT * FROM long_frame")

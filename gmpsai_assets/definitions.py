@@ -2,6 +2,11 @@
 
 import dagster as dg
 
+from gmpsai_assets.defs.cycle_table import (
+    cycle_table,
+    cycle_table_automation_sensor,
+    cycle_table_checks,
+)
 from gmpsai_assets.defs.event_data import (
     event_data,
     event_data_job,
@@ -29,13 +34,14 @@ from gmpsai_assets.defs.timeline import (
 )
 
 # Everything partitioned by local day, materialized together by `gmpsai materialize-day`.
-DAILY_ASSETS = [param_data, event_data, timeline_records]
+DAILY_ASSETS = [param_data, event_data, timeline_records, cycle_table]
 DAILY_CHECKS = [
     param_data_quality,
     event_times_increasing,
     ticks_match_param_samples,
     one_00_per_supercycle,
     timeline_records_gaps,
+    cycle_table_checks,
 ]
 
 defs = dg.Definitions(
@@ -48,6 +54,7 @@ defs = dg.Definitions(
         timeline_restart_sensor,
         timeline_keepalive_sensor,
         publishing_automation_sensor,
+        cycle_table_automation_sensor,
     ],
     resources=build_resources(),
 )

@@ -12,6 +12,12 @@ from pathlib import Path
 
 import duckdb
 
+# Never fetch code from the network: an extension DuckDB would auto-install and load (the
+# sqlite scanner for an sqlite file given as the database, httpfs for a URL) is refused instead.
+# Every connection the project opens uses this.
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
 
 class DatabaseError(RuntimeError):
     """The database file cannot be opened."""
@@ -28,6 +34,20 @@ def is_lock_conflict(exc: duckdb.Error) -> bool:
     )
 
 
+def _check_not_sqlite(path: Path, what: str) -> None:
+    """An old sqlite GMPSAI.db given where a DuckDB file belongs: say what to do with it."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(SQLITE_MAGIC))
+    except OSError:
+        return  # missing or unreadable: DuckDB's own error says which
+    if magic == SQLITE_MAGIC:
+        raise DatabaseError(
+            f"{what} {path} is an old sqlite GMPSAI.db: import it first with "
+            f"`gmpsai import-legacy-db {path}` and use the DuckDB database it fills"
+        )
+
+
 def connect(
     path: str | Path,
     read_only: bool,
@@ -40,14 +60,16 @@ def connect(
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    _check_not_sqlite(path, what)
     deadline = time.monotonic() + timeout_s
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.Error as exc:
             if not is_lock_conflict(exc):
-                raise DatabaseError(f"cannot open {what} {path}: {exc}") from None
+                first = (str(exc).strip() or type(exc).__name__).splitlines()[0]  # one line
+                raise DatabaseError(f"cannot open {what} {path}: {first}") from None
             if time.monotonic() + delay > deadline:
                 raise DatabaseBusyError(
                     f"{what} {path} stayed locked for {timeout_s:g} s: {exc}"

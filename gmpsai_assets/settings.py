@@ -377,6 +377,10 @@ class Settings:
         return self.data_dir / "events"
 
     @property
+    def cycles_dir(self) -> Path:
+        return self.root / "cycles"
+
+    @property
     def drafts_dir(self) -> Path:
         return self.data_dir / "drafts"
 

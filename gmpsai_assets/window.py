@@ -87,6 +87,10 @@ class Window:
         a, b = self.acl_bounds()
         return f"[{a}, {b}) America/Chicago"
 
+    def describe(self) -> str:
+        """The local window and its real length (a local day is 23, 24 or 25 hours)."""
+        return f"{self} = {self.seconds / 3600:g} h ({self.seconds:g} s)"
+
 
 def times_outside(
     utc: np.ndarray, window: Window | None, slack_s: float = WINDOW_SLACK_S
@@ -134,28 +138,45 @@ def day_window(day: dt.date | str) -> Window:
     return Window(local_midnight(day), local_midnight(day + dt.timedelta(days=1)))
 
 
+def parse_wall_datetime(text: str) -> dt.datetime:
+    """A naive local wall-clock reading (`YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]`, `+` or `T` also)."""
+    m = _DATETIME_RE.match(text.strip())
+    if not m:
+        raise WindowError(f"not a local date/time (want YYYY-MM-DD[+HH:MM:SS]): {text!r}")
+    y, mo, d, h, mi, s, frac = m.groups()
+    try:
+        return dt.datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
+            int((frac or "0").ljust(6, "0")),
+        )
+    except ValueError as exc:
+        raise WindowError(f"not a valid date/time {text!r}: {exc}") from None
+
+
+def wall_to_epoch(naive: dt.datetime) -> float:
+    """UTC epoch seconds of a naive local wall-clock reading.
+
+    A reading in the repeated hour when DST ends is taken as its first occurrence (as the old
+    tools' strings are read); one inside the hour skipped when DST starts does not exist and
+    is refused.
+    """
+    if not 1900 <= naive.year < 2200:
+        raise WindowError(f"{naive:%Y-%m-%d+%H:%M:%S} is not between 1900 and 2200")
+    epoch = naive.replace(tzinfo=FERMILAB_TZ, fold=0).timestamp()
+    if to_local(epoch).replace(tzinfo=None) != naive:
+        raise WindowError(
+            f"{naive:%Y-%m-%d+%H:%M:%S} does not exist in America/Chicago (skipped by DST)"
+        )
+    return epoch
+
+
 def parse_local_datetime(text: str) -> float:
     """Parse a local wall-clock time (`YYYY-MM-DD[ HH:MM[:SS]]`, `+` or `T` also accepted).
 
     A time in the repeated hour when DST ends is taken as its first occurrence; a time inside
     the skipped hour when DST starts does not exist and is refused.
     """
-    m = _DATETIME_RE.match(text.strip())
-    if not m:
-        raise WindowError(f"not a local date/time (want YYYY-MM-DD[+HH:MM:SS]): {text!r}")
-    y, mo, d, h, mi, s, frac = m.groups()
-    try:
-        naive = dt.datetime(
-            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
-            int((frac or "0").ljust(6, "0")),
-        )
-    except ValueError as exc:
-        raise WindowError(f"not a valid date/time {text!r}: {exc}") from None
-    local = naive.replace(tzinfo=FERMILAB_TZ, fold=0)
-    epoch = local.timestamp()
-    if to_local(epoch).replace(tzinfo=None) != naive:
-        raise WindowError(f"{text!r} does not exist in America/Chicago (skipped by DST)")
-    return epoch
+    return wall_to_epoch(parse_wall_datetime(text))
 
 
 def most_recent_midnight(now: float | None = None) -> float:

@@ -268,12 +268,14 @@ def test_timeouts_are_retried_then_reported(acl_server: Start) -> None:
 
 
 def test_nobody_listening(acl_server: Start) -> None:
+    # A port bound but not listening, kept bound: refused, and nobody else can take it.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=2, backoff_s=0.01) \
-            as c, pytest.raises(LoggerUnavailable, match=r"after 3 attempt.*ConnectError"):
-        c.fetch("B:VIMIN", SHORT)
+        with AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=2,
+                           backoff_s=0.01) as c, \
+                pytest.raises(LoggerUnavailable, match=r"after 3 attempt.*ConnectError"):
+            c.fetch("B:VIMIN", SHORT)
 
 
 def test_wrong_url_is_not_retried(acl_server: Start) -> None:

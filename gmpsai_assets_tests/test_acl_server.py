@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -192,6 +193,20 @@ def test_fault_latency(acl_server: Start) -> None:
 def test_fault_shares_are_checked() -> None:
     with pytest.raises(ValueError):
         Faults(error_share=0.7, drop_share=0.5)
+    for bad in ({"error_share": math.nan}, {"drop_share": math.inf}, {"latency_s": math.nan},
+                {"latency_s": math.inf}, {"latency_s": 1e300}):
+        with pytest.raises(ValueError, match=r"finite|at most"):
+            Faults(**bad)
+
+
+@pytest.mark.parametrize("argv", [["--latency", "nan"], ["--truncate-share", "nan"],
+                                  ["--latency", "inf"], ["--no-values-share=-inf"]])
+def test_cli_refuses_nan_and_inf(argv: list[str]) -> None:
+    # In a child with a deadline: a server that accepted them would serve forever.
+    proc = subprocess.run([str(GMPSAI), "acl-server", "--port", "0", *argv],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "must be" in proc.stderr
 
 
 # ---- the command line ----------------------------------------------------------------------

@@ -63,7 +63,7 @@ def test_default_max_event_from_the_environment(capsys, tmp_path, monkeypatch):
     (["--maxEvt", "100"], "argument --maxEvt: not a TCLK event code"),
     (["--stopat", "2026-13-01"], "not a valid date/time '2026-13-01'"),
     (["--stopat", "2026-03-08+02:30:00"], "does not exist in America/Chicago"),
-    (["--minutes", "-5"], "window length must not be negative"),
+    (["--minutes", "-5"], "--minutes must be a finite number >= 0"),
     (["--hours", "x"], "argument --hours: invalid float value"),
     (["--startat", "2026-03-10", "--stopat", "2026-03-09"], "is not after start"),
 ])

@@ -29,7 +29,85 @@ def test_window_rules():
     assert window_from_args(_args(startat="2026-03-10+01:00:00", minutes=1.5)).acl_bounds() == (
         "2026-03-10+01:00:00", "2026-03-10+01:01:30")
     assert window_from_args(_args(startat="2026-03-10", stopat="2026-03-11")).seconds == 86400
-    assert window_from_args(_args(stopat="2026-03-09", days=1)).seconds == 86400
+    assert window_from_args(_args(stopat="2026-03-11", days=1)).seconds == 86400
+
+
+@pytest.mark.parametrize(("stopat", "length", "bounds", "hours"), [
+    # --days 1 before a local midnight is the whole local day, as the old grabbers asked
+    ("2026-11-02", {"days": 1}, ("2026-11-01+00:00:00", "2026-11-02+00:00:00"), 25),
+    ("2026-03-09", {"days": 1}, ("2026-03-08+00:00:00", "2026-03-09+00:00:00"), 23),
+    ("2026-11-02", {"hours": 24}, ("2026-11-01+00:00:00", "2026-11-02+00:00:00"), 25),
+    ("2026-11-01 03:00", {"hours": 3}, ("2026-11-01+00:00:00", "2026-11-01+03:00:00"), 4),
+    ("2026-03-08 04:00", {"hours": 3}, ("2026-03-08+01:00:00", "2026-03-08+04:00:00"), 2),
+    ("2026-03-09", {"seconds": 0.5}, ("2026-03-08+23:59:59", "2026-03-09+00:00:00"), 1 / 3600),
+])
+def test_lengths_are_taken_on_the_local_wall_clock(stopat, length, bounds, hours):
+    window = window_from_args(_args(stopat=stopat, **length))
+    assert window.acl_bounds() == bounds
+    assert window.seconds == hours * 3600
+
+
+def test_startat_alone_ends_at_the_last_midnight_as_the_old_grabber():
+    now = parse_local_datetime("2026-11-02 08:00")
+    window = window_from_args(_args(startat="2026-10-31 12:00"), now=now)
+    assert window.acl_bounds() == ("2026-10-31+12:00:00", "2026-11-02+00:00:00")
+    assert window.seconds == 37 * 3600
+
+
+def test_a_bound_in_the_skipped_hour_is_refused(capsys):
+    code, _, err = run_cli(capsys, "grab-params", "--dryrun", "--stopat", "2026-03-09",
+                           "--hours", "22")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "gmpsai grab-params: error: window 2026-03-08+02:00:00 to 2026-03-09+00:00:00: "
+        "2026-03-08+02:00:00 does not exist in America/Chicago (skipped by DST)"]
+
+
+@pytest.mark.parametrize("command", ["grab-params", "grab-events"])
+@pytest.mark.parametrize(("day", "hours"), [("2026-11-01", 25), ("2026-03-08", 23)])
+def test_dryrun_and_verbose_print_the_local_window_and_its_real_length(
+        capsys, tmp_path, command, day, hours):
+    stop = {"2026-11-01": "2026-11-02", "2026-03-08": "2026-03-09"}[day]
+    code, out, err = run_cli(capsys, command, "--dryrun", "--stopat", stop, "--days", "1",
+                             "--outdir", str(tmp_path))
+    assert code == 0, err
+    line = f"[{day}+00:00:00, {stop}+00:00:00) America/Chicago = {hours:g} h ({hours * 3600} s)"
+    assert f"window  {line}" in out
+    assert f"_{day}+00:00:00_to_{stop}+00:00:00.h5" in out
+    assert list(tmp_path.iterdir()) == []
+    extra = ["--maxcount", "1"] if command == "grab-params" else ["--maxEvt", "00"]
+    code, out, err = run_cli(capsys, command, "-v", "--stopat", stop, "--days", "1",
+                             "--outdir", str(tmp_path / "o"), "--draftdir",
+                             str(tmp_path / "d"), *extra)
+    assert code == 0, err
+    assert err.splitlines()[0] == f"window {line}"
+    (path,) = (tmp_path / "o").iterdir()
+    assert f"_{day}+00:00:00_to_{stop}+00:00:00.h5" in path.name
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--stopat", ""], "--stopat is empty"),
+    (["--startat", " "], "--startat is empty"),
+    (["--logger", ""], "--logger is empty"),
+    (["--paramfile", ""], "--paramfile is empty"),
+    (["--outdir", ""], "--outdir is empty"),
+    (["--days", "nan"], "--days must be a finite number >= 0"),
+    (["--hours", "-1"], "--hours must be a finite number >= 0"),
+    (["--days", "31.5"], "a length of 31.5 days is longer than 31 days"),
+    (["--days", "1e300"], "is longer than 31 days"),
+    (["--startat", "2026-01-01", "--stopat", "2026-03-01"], "gmpsai backfill --from"),
+])
+def test_empty_and_too_long_values_are_one_line_errors(capsys, tmp_path, argv, message):
+    code, out, err = run_cli(capsys, "grab-params", "--dryrun", *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_a_full_31_day_month_is_allowed(capsys):
+    code, out, err = run_cli(capsys, "grab-params", "--dryrun", "--stopat", "2026-11-01",
+                             "--days", "31")
+    assert code == 0, err
+    assert "[2026-10-01+00:00:00, 2026-11-01+00:00:00) America/Chicago = 744 h" in out
 
 
 def run_cli(capsys, *argv):
@@ -78,9 +156,10 @@ def test_dryrun_writes_nothing(capsys, tmp_path):
         (["--logger", "ML;rn"], "not a valid DataLogger node"),
         (["--hours", "x"], "invalid float value"),
         (["--maxcount", "0"], "--maxcount must be at least 1"),
-        (["--days", "nan"], "is not between 1900 and 2200"),
-        (["--hours", "inf"], "is not between 1900 and 2200"),
-        (["--days", "1e7"], "is not between 1900 and 2200"),
+        (["--days", "nan"], "--days must be a finite number"),
+        (["--hours", "inf"], "--hours must be a finite number"),
+        (["--days", "1e7"], "is longer than 31 days"),
+        (["--stopat", "1900-01-01"], "is not between 1900 and 2200"),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(capsys, tmp_path, argv, message):

@@ -1,6 +1,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from gmpsai_assets.catalog.verify import verify_dir
 from gmpsai_assets.cli import main
 from gmpsai_assets.files.paramfile import read_param_attrs
@@ -23,7 +25,7 @@ def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, 
     assert "B:NOTLOG" in re.search(r"devices_failed\s+(.*)", out).group(1)
     # every new data file has its catalogue declaration, and it matches the file's bytes
     verdicts = verify_dir(data_dir)
-    assert {v.path.parent.name for v in verdicts} == {"params", "events"}
+    assert {v.path.parent.name for v in verdicts} == {"params", "events", "cycles"}
     assert [v.status for v in verdicts] == ["ok"] * len(verdicts)
 
 
@@ -32,6 +34,15 @@ def test_materialize_day_bad_date(capsys):
     assert "not a date" in capsys.readouterr().err
     assert main(["materialize-day", "--date", "2099-01-01"]) == 2  # not over yet
     assert "is not a daily partition" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_date_is_an_error_not_the_default_day(capsys, empty):
+    # Before, '' fell back to the last complete day and ran the whole pipeline for it.
+    assert main(["materialize-day", "--date", empty]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines() == [
+        "gmpsai materialize-day: error: --date is empty (leave the option out for its default)"]
 
 
 def test_materialize_day_bad_settings(capsys, monkeypatch, tmp_path):

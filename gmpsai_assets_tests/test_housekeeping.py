@@ -4,7 +4,7 @@ import uuid
 import dagster as dg
 
 from gmpsai_assets.defs.housekeeping import housekeeping_job, prunable_runs
-from gmpsai_assets.defs.resources import HousekeepingResource
+from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
 
 
 def _run(instance, job: str, status: dg.DagsterRunStatus) -> str:
@@ -26,7 +26,8 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
         assert later == {failed, canceled, logger_done}
 
         monkeypatch.setenv("GMPSAI_RUN_RETENTION_DAYS", "1")
-        keeper = {"housekeeping": HousekeepingResource()}  # reads the variable when the run starts
+        keeper = {"housekeeping": HousekeepingResource(),  # read when the run starts
+                  "storage": StorageResource()}
         assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert {failed, canceled, logger_done, kept, logger_live} <= left  # nothing is a day old
@@ -39,9 +40,34 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
         assert not left & {failed, canceled, logger_done}
 
 
-def test_schedule_in_definitions():
-    from gmpsai_assets.definitions import defs
+def test_housekeeping_removes_drafts_of_killed_runs_only(data_dir):
+    import os
+    import signal
+    import subprocess
+    import sys
 
-    sched = defs.resolve_schedule_def("housekeeping_schedule")
-    assert sched.cron_schedule == "30 3 * * *"
-    assert sched.execution_timezone == "America/Chicago"
+    from gmpsai_assets.settings import Settings
+
+    drafts = Settings.from_env().drafts_dir
+    drafts.mkdir(parents=True, exist_ok=True)
+    # Two real writers: one killed (its draft is stale), one alive throughout.
+    script = ("import sys, tempfile, time\n"
+              "from pathlib import Path\n"
+              "from gmpsai_assets.files.drafts import drafted\n"
+              "with drafted(Path(sys.argv[1]) / 'x.h5', Path(sys.argv[2])) as d:\n"
+              "    d.write_bytes(b'half'); print(d.name, flush=True); time.sleep(120)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(data_dir / "o"), str(drafts)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    killed, live = procs
+    try:
+        names = [p.stdout.readline().strip() for p in procs]
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        with dg.instance_for_test() as instance:
+            assert housekeeping_job.execute_in_process(
+                instance=instance, resources={"housekeeping": HousekeepingResource(),
+                                              "storage": StorageResource()}).success
+        assert sorted(p.name for p in drafts.iterdir()) == [names[1]]
+    finally:
+        live.kill()
+        live.wait()

@@ -56,7 +56,7 @@ def test_early_mldata_x_frame_is_read_with_padding_removed(tmp_path: Path) -> No
     legacy.write_legacy_mldata(path, arrays)
     f = open_data_file(path)
     assert (f.info.format, f.info.kind) == (legacy.PANDAS_MLDATA, PARAMS)
-    assert f.info.window == DAY and f.info.created_utc == 1562345678.0
+    assert f.info.window == DAY and f.info.created_utc == 1562345678.123456  # as written
     assert f.info.names == tuple(arrays)
     for ds in f.datasets():
         t, v = arrays[ds.name]

@@ -1,4 +1,5 @@
 import errno
+import itertools
 import json
 import os
 import signal
@@ -117,8 +118,8 @@ def test_exception_mid_write_leaves_nothing(sim, tmp_path):
     assert _listing(tmp_path / "o") == [] and _listing(tmp_path / "d") == []
 
 
-def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
-    out, draft = tmp_path / "out", tmp_path / "drafts"
+def _writer_paused_mid_file(out: Path, draft: Path) -> subprocess.Popen:
+    """A real grab in a child process, paused with its draft half written."""
     script = textwrap.dedent(f"""
         import sys, time
         from gmpsai_assets.sim.simulator import SimulatedBooster
@@ -127,29 +128,65 @@ def test_killed_process_mid_write_leaves_nothing_in_output(tmp_path):
         sim = SimulatedBooster()
         def progress(line):
             print(line, flush=True)
-            time.sleep(30)  # killed here, with the draft half written
+            time.sleep(60)  # killed here, with the draft half written
         grab_params(sim, ["B:VIMIN", "I:IB"], day_window("2026-03-10"), {str(out)!r},
                     {str(draft)!r}, progress=progress)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().startswith("[1/2] B:VIMIN: ok")
+    return proc
+
+
+def test_killed_process_mid_write_leaves_nothing_in_output(sim, tmp_path):
+    out, draft = tmp_path / "out", tmp_path / "drafts"
+    proc = _writer_paused_mid_file(out, draft)
+    (live,) = _listing(draft)
+    assert f".{proc.pid}@" in live  # the draft names its writer
+    grab_params(sim, ["B:VIMIN"], W, tmp_path / "out2", draft)
+    assert _listing(draft) == [live]  # a live writer's draft is never removed
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _listing(out) == []
-    assert len(_listing(draft)) == 1  # the abandoned draft stays out of the output directory
+    assert _listing(draft) == [live]  # the abandoned draft stays out of the output directory
+    grab_params(sim, ["B:VIMIN"], W, tmp_path / "out2", draft)
+    assert _listing(draft) == []  # and the next grab removes it
+
+
+def test_stale_drafts_only_for_gone_writers(tmp_path):
+    assert drafts.remove_stale_drafts(tmp_path / "absent") == []
+    host = drafts._host()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    names = {
+        "dead": f"MLParamData_1.{dead_pid}@{host}.abc123.draft",
+        "mine": f"MLParamData_2.{os.getpid()}@{host}.def456.draft",
+        "other host": f"MLParamData_3.{dead_pid}@elsewhere-1.ghi789.draft",
+        "old untagged": "MLParamData_4.jkl012.draft",
+        "new untagged": "MLParamData_5.mno345.draft",
+        "not a draft": f"notes.{dead_pid}@{host}.txt",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    old = time.time() - drafts.UNTAGGED_STALE_S - 60
+    os.utime(tmp_path / names["old untagged"], (old, old))
+    removed = drafts.remove_stale_drafts(tmp_path)
+    assert sorted(p.name for p in removed) == sorted([names["dead"], names["old untagged"]])
+    assert _listing(tmp_path) == sorted(n for k, n in names.items()
+                                        if k not in ("dead", "old untagged"))
 
 
 def test_cross_filesystem_publish_copies_fsyncs_and_renames(sim, tmp_path, monkeypatch):
-    real_replace = os.replace
+    real_link = os.link
     calls = []
 
-    def replace(src, dst):
+    def link(src, dst):
         calls.append((Path(src).name, Path(dst).name))
         if len(calls) == 1:  # the draft -> output move: pretend the dirs are on two devices
             raise OSError(errno.EXDEV, "Invalid cross-device link")
-        return real_replace(src, dst)
+        return real_link(src, dst)
 
-    monkeypatch.setattr(drafts.os, "replace", replace)
+    monkeypatch.setattr(drafts.os, "link", link)
     result = grab_params(sim, ["B:VIMIN"], W, tmp_path / "out", tmp_path / "drafts")
     assert calls[1][0].startswith(".") and ".incoming-" in calls[1][0]
     assert _listing(tmp_path / "out") == [result.path.name]
@@ -189,23 +226,53 @@ def test_a_newer_file_of_the_partition_wins_over_a_late_publisher(sim, tmp_path)
     assert _listing(out) == [newer.name]
 
 
-def test_windows_sharing_a_name_in_the_repeated_hour_both_survive(sim, tmp_path):
+def test_windows_sharing_a_name_in_the_repeated_hour_both_survive(sim, tmp_path, monkeypatch):
+    # Both grabs in one second of the clock: before, `<created>` was a whole second, the two
+    # files got one name and the second publish replaced the first.
+    clock = itertools.count(1_800_000_000.0, 0.001)
+    monkeypatch.setattr(time, "time", lambda: next(clock))
     cdt = parse_local_datetime("2026-11-01 01:00")  # first 01:00, still CDT
     cst = cdt + 3600  # the second 01:00, CST: the same local name
     a = grab_params(sim, ["B:VIMIN"], Window(cdt, cdt + 600), tmp_path / "o", tmp_path / "d")
     b = grab_params(sim, ["B:VIMIN"], Window(cst, cst + 600), tmp_path / "o", tmp_path / "d")
-    assert a.path.name.split("_From_")[1] == b.path.name.split("_From_")[1]
+    name_a, name_b = parse_data_file_name(a.path.name), parse_data_file_name(b.path.name)
+    assert int(name_a.created) == int(name_b.created) and a.path != b.path
+    # Same partition by name, so remove_superseded's window guard is what keeps `a`.
+    assert same_partition_files(tmp_path / "o", PARAM_PREFIX, "MLrn", b.window) == sorted(
+        [a.path, b.path])
     assert a.path.exists() and b.path.exists() and b.superseded == []
+    assert read_param_attrs(a.path)["window_start_utc"] == cdt
+    assert read_param_attrs(b.path)["window_start_utc"] == cst
+
+
+def test_a_name_taken_meanwhile_is_never_overwritten(sim, tmp_path, monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)  # two runs in one microsecond
+    first = grab_params(sim, ["B:VIMIN"], W, tmp_path / "o", tmp_path / "d").path
+    kept = first.read_bytes()
+    with pytest.raises(FileExistsError, match="published meanwhile"):
+        grab_params(sim, ["I:IB"], W, tmp_path / "o", tmp_path / "d")
+    assert first.read_bytes() == kept and _listing(tmp_path / "d") == []
+
+
+def test_old_fractional_names_parse_and_order_by_time(tmp_path):
+    old = "MLParamData_1583906408.4261804_From_MLrn_2020-03-10+00:00:00_to_2020-03-11+00:00:00.h5"
+    parsed = parse_data_file_name(old)
+    assert parsed.name == old and parsed.created == 1583906408.4261804
+    window = parsed.window
+    for created in ("999999999.5", "1000000000", "1000000000.000001", "1000000000.0000001"):
+        (tmp_path / old.replace("1583906408.4261804", created)).write_bytes(b"")
+    newest = newest_partition_file(tmp_path, PARAM_PREFIX, "MLrn", window)
+    assert newest.name == old.replace("1583906408.4261804", "1000000000.000001")
 
 
 def test_draft_is_fsynced_before_it_gets_its_name(sim, tmp_path, monkeypatch):
     synced = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_link = os.fsync, os.link
     monkeypatch.setattr(drafts.os, "fsync", lambda fd: (synced.append(
         os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
     order = []
-    monkeypatch.setattr(drafts.os, "replace", lambda a, b: (order.append(len(synced)),
-                                                            real_replace(a, b))[1])
+    monkeypatch.setattr(drafts.os, "link", lambda a, b: (order.append(len(synced)),
+                                                         real_link(a, b))[1])
     grab_params(sim, ["B:VIMIN"], W, tmp_path / "out", tmp_path / "drafts")
     assert synced[0].endswith(".draft") and order == [1]  # file synced, then renamed
     assert synced[-1] == str(tmp_path / "out")  # and the directory entry made durable

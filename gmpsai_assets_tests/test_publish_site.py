@@ -95,27 +95,35 @@ def test_a_reader_never_sees_half_a_file(tmp_path):
     docs = [{"devices": [], "files": [], "pad": "x" * n} for n in (3_000_000, 10, 1_500_000)]
     published = {json_bytes(d) for d in docs}
     publish_site(site, drafts, {"data": [], "layout": {}}, docs[0])
-    stop, seen, bad = threading.Event(), [0], []
+    stop, bad = threading.Event(), []
+    seen = threading.Condition()
+    reads = [0]
 
     def read() -> None:
         while not stop.is_set():
             data = (site / SITE_JSON).read_bytes()
             if data not in published:
                 bad.append(len(data))
-            seen[0] += 1
             names = {p.name for p in site.iterdir() if not p.name.startswith(".")}
             if not names <= SITE_FILES:
                 bad.append(names)
+            with seen:
+                reads[0] += 1
+                seen.notify_all()
 
     reader = threading.Thread(target=read)
     reader.start()
     try:
         for i in range(30):
+            with seen:
+                before = reads[0]
             publish_site(site, drafts, {"data": [], "layout": {}}, docs[i % 3])
+            with seen:  # the reader read again after this publish (a condition, not a speed)
+                assert seen.wait_for(lambda b=before: reads[0] >= b + 2, timeout=120)
     finally:
         stop.set()
         reader.join()
-    assert seen[0] > 10 and not bad
+    assert reads[0] >= 60 and not bad
 
 
 def test_a_failed_publication_keeps_the_previous_site(tmp_path):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from email.message import Message
@@ -61,6 +62,32 @@ def test_serve_site_command(site):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_only_regular_files_inside_the_folder_are_served(site, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not for the web")
+    (site / "x").symlink_to("/etc/passwd")
+    (site / "out").symlink_to(outside)
+    (site / "inside.json").symlink_to(site / "gmpsai-site.json")  # stays in the folder: fine
+    os.mkfifo(site / "pipe")
+    server = make_server(site, 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        for path in ("x", "out/secret.txt", "out/", "pipe", "nothing.html"):
+            status, _, body = _get(base + path)
+            assert status == 404 and body == b"", path
+        assert _get(base + "a%00b")[0] == 400
+        assert _get(base + "%00/")[0] == 400
+        status, _, body = _get(base + "inside.json")
+        assert status == 200 and json.loads(body)["devices"]
+        assert _get(base)[0] == 200  # and the server still answers after all that
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_binds_loopback_only(site):

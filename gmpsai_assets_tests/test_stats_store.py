@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -102,39 +103,59 @@ def test_reader_needs_an_existing_database(tmp_path: Path) -> None:
 
 
 _HOLD_LOCK = textwrap.dedent("""
-    import sys, time
+    import sys
     from gmpsai_assets.stats import store
     with store.writer(sys.argv[1]) as con:
         print("locked", flush=True)
-        time.sleep(float(sys.argv[2]))
+        sys.stdin.readline()  # held until the test says so: no race with a clock
 """)
 
 
-def _hold_lock(db: Path, seconds: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(db), str(seconds)],
-                            stdout=subprocess.PIPE, text=True)
+def _hold_lock(db: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(db)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
     return proc
+
+
+def _release(proc: subprocess.Popen) -> None:
+    proc.communicate("release\n", timeout=60)
+    assert proc.returncode == 0
 
 
 def test_lock_conflicts_are_waited_out_and_bounded(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     with store.writer(db):
         pass
-    holder = _hold_lock(db, 1.0)
+    holder = _hold_lock(db)
     waits: list[str] = []
+    versions: list[int] = []
+    waited = threading.Event()
+
+    def read() -> None:
+        def on_wait(msg: str) -> None:
+            waits.append(msg)
+            waited.set()
+
+        with store.reader(db, on_wait=on_wait) as con:  # waits for the writer to finish
+            versions.append(store.schema_version(con))
+
+    reader = threading.Thread(target=read)
+    reader.start()
     try:
-        with store.reader(db, on_wait=waits.append) as con:  # waits for the writer to finish
-            assert store.schema_version(con) == store.SCHEMA_VERSION
+        assert waited.wait(timeout=120)  # the reader is waiting while the lock is held ...
+        assert versions == []
     finally:
-        holder.wait(timeout=30)
-    assert waits and "locked" in waits[0]
-    holder = _hold_lock(db, 1.0)
+        _release(holder)
+        reader.join(timeout=120)
+    assert versions == [store.SCHEMA_VERSION]  # ... and gets in once it is released
+    assert "locked" in waits[0]
+    holder = _hold_lock(db)
     try:
         with pytest.raises(store.StoreBusyError), store.writer(db, timeout_s=0.3):
             pass
     finally:
-        holder.wait(timeout=30)
+        _release(holder)
 
 
 _WRITER = textwrap.dedent("""

@@ -235,13 +235,14 @@ def test_keepalive_fails_a_run_whose_process_is_gone(instance, monkeypatch):
 
 
 def test_a_source_that_stays_down_fails_the_run(tmp_path, instance):
+    # A port bound but not listening, kept bound: refused, and nobody else can take it.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    res = resources(tmp_path, source="acl", acl_url=f"http://127.0.0.1:{port}/cgi-bin/acl.pl",
-                    max_outage="1")
-    result = T.timeline_logger_job.execute_in_process(resources=res, instance=instance,
-                                                      raise_on_error=False)
+        res = resources(tmp_path, source="acl",
+                        acl_url=f"http://127.0.0.1:{port}/cgi-bin/acl.pl", max_outage="1")
+        result = T.timeline_logger_job.execute_in_process(resources=res, instance=instance,
+                                                          raise_on_error=False)
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "unusable for" in failure.step_failure_data.error.message

@@ -5,6 +5,7 @@ holding its own database)."""
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import signal
 import socket
@@ -111,16 +112,18 @@ def test_a_gateway_outage_is_retried_with_backoff_and_logged(tmp_path, acl_serve
 
 
 def test_a_gateway_that_stays_unreachable_raises_source_down(tmp_path):
-    with socket.socket() as sock:  # a loopback port nobody listens on
+    # A port bound but not listening, kept bound: refused, and nobody else can take it.
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    gateway = AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=0, timeout_s=2)
-    policy = LoggerPolicy(backoff_initial_s=0.05, backoff_max_s=0.2, max_outage_s=0.6)
-    logs: list[str] = []
-    logger = TimelineLogger(gateway, TimelineStore(tmp_path / "t.duckdb"), policy=policy,
-                            log=logs.append)
-    with pytest.raises(SourceDown, match=r"unusable for \d+ s .*LoggerUnavailable"):
-        logger.run()
+        gateway = AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=0,
+                                timeout_s=2)
+        policy = LoggerPolicy(backoff_initial_s=0.05, backoff_max_s=0.2, max_outage_s=0.6)
+        logs: list[str] = []
+        logger = TimelineLogger(gateway, TimelineStore(tmp_path / "t.duckdb"), policy=policy,
+                                log=logs.append)
+        with pytest.raises(SourceDown, match=r"unusable for \d+ s .*LoggerUnavailable"):
+            logger.run()
     assert len(logs) >= 3 and not (tmp_path / "t.duckdb").exists()
 
 
@@ -202,8 +205,11 @@ def test_killing_the_logger_mid_supercycle_loses_at_most_that_supercycle(tmp_pat
     assert len(in_flight) <= 1
     assert all(killed_at < t and t + length <= back_at + length / 2
                for t in lost if t not in in_flight), (lost, killed_at, back_at)
-    if back_at - killed_at < length / 2:
-        assert len(lost) <= 1
+    # How many that may be follows from the outage actually measured (always checked, on any
+    # machine): the one in flight, plus those that started during the outage and were more than
+    # half over when the new logger came up; with a restart within half a supercycle, one.
+    began_in_outage = max(0, math.floor((back_at - killed_at - length / 2) / length) + 1)
+    assert len(lost) <= 1 + began_in_outage, (lost, killed_at, back_at)
 
 
 STATS_WRITER = textwrap.dedent("""

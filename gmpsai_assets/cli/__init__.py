@@ -16,6 +16,7 @@ from gmpsai_assets.cli import (
     acl_server,
     backfill,
     catalog,
+    dataset,
     db_to_json,
     distill,
     grab_events,
@@ -33,7 +34,7 @@ COMMANDS.append(grab_events)
 COMMANDS.append(acl_server)
 COMMANDS += [db_to_json, serve_site]
 COMMANDS += [distill, import_legacy_db]
-COMMANDS.append(catalog)
+COMMANDS += [catalog, dataset]
 
 
 def build_parser() -> argparse.ArgumentParser:

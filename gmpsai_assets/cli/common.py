@@ -33,6 +33,13 @@ USER_ERRORS += (StoreError, LegacyDbError, LegacyImportError, TimelineStoreError
 USER_ERRORS += (CatalogError, SendSetupError)
 
 
+def given(option: str, value: str | None) -> str | None:
+    """An option's value, None when not given; an empty value is an error, never the default."""
+    if value is not None and not value.strip():
+        raise UsageError(f"{option} is empty (leave the option out for its default)")
+    return value
+
+
 def make_parser_class() -> type[argparse.ArgumentParser]:
     class OneLineErrors(argparse.ArgumentParser):
         """argparse that reports a bad option in one line (no usage dump) and exits 2."""

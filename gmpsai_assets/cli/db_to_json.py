@@ -32,7 +32,6 @@ from gmpsai_assets.stats import store
 
 NAME = "db-to-json"
 HELP = "write the statistics history as the old plotly figure JSON"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -66,12 +65,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_db(db: Path) -> None:
     if not db.is_file():
         raise UsageError(f"statistics database not found: {db}")
-    with open(db, "rb") as f:
-        if f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-            raise UsageError(
-                f"{db} is an old sqlite GMPSAI.db: import it first with "
-                f"`gmpsai import-legacy-db {db}` and use the DuckDB database it fills"
-            )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,13 +44,13 @@ def run(args: argparse.Namespace) -> int:
     gap_ticks = settings.gap_ticks
     db = Path(args.db) if args.db else settings.stats_db_path
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    missing = [name for name in args.files if not Path(name).is_file()]
+    if missing:  # a typo in a path: say so before distilling anything
+        raise UsageError(f"no such file: {', '.join(missing[:3])}"
+                         + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
     failed = 0
     for name in args.files:
         path = Path(name)
-        if not path.is_file():
-            print(f"{name}: no such file", file=sys.stderr)
-            failed += 1
-            continue
         if args.quick:
             result = distill_file(path, gap_ticks, args.maxparams, int(args.maxrows),
                                   progress=progress, checksum=False)

@@ -1,8 +1,10 @@
 """Grab logged parameter data over a window into one HDF5 file (the ParamDataGrabber successor).
 
 The window ends at --stopat (default: the most recent local midnight) and lasts
---days/--hours/--minutes/--seconds (default: one second); or it starts at --startat.
-Times are Fermilab local time (America/Chicago), written YYYY-MM-DD[+HH:MM:SS].
+--days/--hours/--minutes/--seconds (default: one second), counted on the local wall clock as the
+old grabber did (`--days 1` before a midnight is that whole local day, 23 or 25 h on DST days);
+or it starts at --startat. Times are Fermilab local time (America/Chicago), written
+YYYY-MM-DD[+HH:MM:SS]. At most 31 days: longer ranges are `gmpsai backfill`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 from pathlib import Path
 
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
-from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.cli.common import UsageError, given
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.ingest.params import grab_params
@@ -42,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for option in ("logger", "paramfile", "outdir", "draftdir"):
+        given(f"--{option}", getattr(args, option))
     node = None if args.logger is None else check_node_name(args.logger)
     settings = args.settings.with_overrides(logger_node=node)
     window = window_from_args(args)
@@ -54,13 +58,15 @@ def run(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir) if args.outdir else settings.params_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     if args.dryrun:
-        name = data_file_name(PARAM_PREFIX, logger.node, window, 0).replace("_0_", "_<created>_")
-        print(f"window  {window} ({window.seconds:g} s)")
+        name = data_file_name(PARAM_PREFIX, logger.node, window, None)
+        print(f"window  {window.describe()}")
         print(f"source  {logger.source}, node {logger.node}")
         print(f"devices {len(devices)}: {' '.join(devices)}")
         print(f"file    {outdir / name}")
         return 0
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    if progress:
+        progress(f"window {window.describe()}")
     try:
         result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
     finally:

@@ -22,7 +22,7 @@ NAME = "materialize-day"
 HELP = "materialize every daily asset for one local day and print a summary"
 SUMMARY_KEYS = ("bytes", "devices_ok", "devices_empty", "devices_failed", "rows_total",
                 "events_found", "occurrences_total", "supercycles_recorded",
-                "supercycles_expected", "gap_count", "duration_s")
+                "supercycles_expected", "gap_count", "cycles", "duration_s")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -149,7 +149,9 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    day = parse_date(args.date) if args.date else last_complete_day()
+    from gmpsai_assets.cli.common import given
+
+    day = parse_date(args.date) if given("--date", args.date) else last_complete_day()
     check_partition(day)
     inst = instance()
     result = run_day(day, inst)

@@ -2,8 +2,9 @@
 
 A small static server for looking at the page from this machine: it sends the page's
 Content-Security-Policy as a header as well (adding frame-ancestors, which a meta tag cannot
-carry), never lists directories and never serves hidden files (cross-filesystem copies in flight
-are named `.<name>.incoming-*`). Any other web server pointed at the directory works too; the
+carry), never lists directories and serves only regular files inside the folder: no hidden
+files (cross-filesystem copies in flight are named `.<name>.incoming-*`), no symlinks leading out
+of it, no FIFOs or devices. Any other web server pointed at the directory works too; the
 page also works opened straight from disk.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import os
+import stat
 import sys
 import urllib.parse
 from pathlib import Path
@@ -46,11 +49,41 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def send_head(self):  # type: ignore[no-untyped-def]
+        """Only regular files inside the folder: symlinks leading out, FIFOs, devices are 404."""
         path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+        if "\x00" in path:
+            self.send_error(400, "Bad request")
+            return None
         if any(part.startswith(".") for part in path.split("/") if part):
             self.send_error(404, "File not found")
             return None
-        return super().send_head()
+        target = self.translate_path(self.path)
+        if os.path.isdir(target):
+            if not path.endswith("/"):
+                return super().send_head()  # the redirect to `dir/`, nothing read
+            target = os.path.join(target, "index.html")
+        root = os.path.realpath(self.directory)
+        real = os.path.realpath(target)
+        if os.path.commonpath([real, root]) != root:
+            self.send_error(404, "File not found")
+            return None
+        try:  # O_NOFOLLOW: the checked path, not a link swapped in since; O_NONBLOCK: a FIFO
+            fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            self.send_error(404, "File not found")
+            return None
+        f = os.fdopen(fd, "rb")
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            f.close()
+            self.send_error(404, "File not found")
+            return None
+        self.send_response(200)
+        self.send_header("Content-type", self.guess_type(real))
+        self.send_header("Content-Length", str(st.st_size))
+        self.send_header("Last-Modified", self.date_time_string(int(st.st_mtime)))
+        self.end_headers()
+        return f
 
     def list_directory(self, path):  # type: ignore[no-untyped-def]
         self.send_error(404, "File not found")

@@ -6,13 +6,17 @@ piles up without telling anyone anything after a few months is deleted: failed o
 and the timeline logger's runs (each holds a heartbeat every five minutes), once they ended more
 than GMPSAI_RUN_RETENTION_DAYS ago. Schedule and sensor ticks are pruned by dagster.yaml's
 `retention`.
+
+It also removes the drafts killed runs left in the draft directory (files/drafts.py: a draft names
+its writer's pid and host; only drafts whose writer is gone are removed).
 """
 
 import datetime as dt
 
 import dagster as dg
 
-from gmpsai_assets.defs.resources import HousekeepingResource
+from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
+from gmpsai_assets.files.drafts import remove_stale_drafts
 
 PRUNED_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, *PRUNED_STATUSES]
@@ -46,9 +50,20 @@ def prune_old_runs(context: dg.OpExecutionContext, housekeeping: HousekeepingRes
     context.log.info(f"deleted {len(doomed)} run(s) that ended before {cutoff:%Y-%m-%d} UTC")
 
 
-@dg.job(description="Prune old failed/canceled runs and timeline-logger runs (see README).")
+@dg.op(description="Delete drafts whose writer process is gone (left by killed runs) from the "
+                   "draft directory; a live writer's draft is never touched.")
+def remove_killed_runs_drafts(context: dg.OpExecutionContext, storage: StorageResource) -> None:
+    draft_dir = storage.drafts_dir
+    removed = remove_stale_drafts(draft_dir)
+    context.log.info(f"removed {len(removed)} stale draft(s) from {draft_dir}"
+                     + (f": {', '.join(p.name for p in removed[:5])}" if removed else ""))
+
+
+@dg.job(description="Prune old failed/canceled runs and timeline-logger runs, and remove the "
+                    "drafts of killed runs (see docs/operations.md).")
 def housekeeping_job() -> None:
     prune_old_runs()
+    remove_killed_runs_drafts()
 
 
 housekeeping_schedule = dg.ScheduleDefinition(

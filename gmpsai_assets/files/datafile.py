@@ -13,7 +13,6 @@ old file): a writer's unit or time-zone mistake fails the file instead of storin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,20 +205,16 @@ def _text(value: object) -> str | None:
     return str(value) if value else None
 
 
-# The oldest grabber wrote str(time.time()) into the name: MLData_1562345678.123456_From_...
-_FRACTIONAL_CREATED = re.compile(r"^(ML(?:Param|Event)?Data_\d+)\.\d+(_From_)")
-
-
 def _from_name(name: str) -> tuple[Window | None, str | None, float | None]:
     """Window, node and creation time from an old file's name (None when it does not say)."""
-    parsed = parse_data_file_name(_FRACTIONAL_CREATED.sub(r"\1\2", name))
+    parsed = parse_data_file_name(name)
     if parsed is None:
         return None, None, None
     try:
         window = parsed.window
     except WindowError:
         window = None
-    return window, parsed.node, float(parsed.created)
+    return window, parsed.node, parsed.created
 
 
 @dataclass(frozen=True)

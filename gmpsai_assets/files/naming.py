@@ -1,8 +1,12 @@
 """Data file names: the old `ML<Kind>Data_<created-unix>_From_<node>_<start>_to_<stop>.h5` shape.
 
 Start and stop are local wall-clock times written `YYYY-MM-DD+HH:MM:SS`, as the old grabbers
-wrote them. Two files for the same kind, node and window are the same partition; the newer one
-supersedes the older, which `remove_superseded` deletes once the newer one is published.
+wrote them. `<created>` is the creation time in UTC epoch seconds; the old grabbers wrote
+`str(time.time())` (e.g. `1583906408.4261804`), we write microseconds (`1583906408.426180`), so
+two files created in the same second still get different names (two windows in the repeated
+hour of DST's end share their local start and stop). Two files for the same kind, node and
+window are the same partition; the newer one supersedes the older, which `remove_superseded`
+deletes once the newer one is published.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ EVENT_PREFIX = "MLEventData"
 LEGACY_PARAM_PREFIX = "MLData"  # before mid-2019: one key `x` for every device
 
 _NAME_RE = re.compile(
-    r"^(?P<prefix>ML(?:Param|Event)?Data)_(?P<created>\d+)_From_(?P<node>[A-Za-z0-9]+)_"
+    r"^(?P<prefix>ML(?:Param|Event)?Data)_(?P<created>\d+(?:\.\d+)?)_From_(?P<node>[A-Za-z0-9]+)_"
     r"(?P<start>\d{4}-\d{2}-\d{2}\+\d{2}:\d{2}:\d{2})_to_"
     r"(?P<stop>\d{4}-\d{2}-\d{2}\+\d{2}:\d{2}:\d{2})\.h5$"
 )
@@ -36,23 +40,30 @@ _NAME_RE = re.compile(
 @dataclass(frozen=True)
 class DataFileName:
     prefix: str
-    created: int
+    created_text: str  # as written: `1583906408.4261804`, `1700000000.123456` or `1700000000`
     node: str
     start: str  # local, as written in the name
     stop: str
 
     @property
     def name(self) -> str:
-        return f"{self.prefix}_{self.created}_From_{self.node}_{self.start}_to_{self.stop}.h5"
+        return f"{self.prefix}_{self.created_text}_From_{self.node}_{self.start}_to_{self.stop}.h5"
+
+    @property
+    def created(self) -> float:
+        """Creation time, UTC epoch seconds: the newest file of a partition is the current one."""
+        return float(self.created_text)
 
     @property
     def window(self) -> Window:
         return Window(parse_local_datetime(self.start), parse_local_datetime(self.stop))
 
 
-def data_file_name(prefix: str, node: str, window: Window, created: float) -> str:
+def data_file_name(prefix: str, node: str, window: Window, created: float | None) -> str:
+    """The file name; `created` None gives the `<created>` placeholder (for --dryrun)."""
     start, stop = window.acl_bounds()
-    return DataFileName(prefix, int(created), node, start, stop).name
+    stamp = "<created>" if created is None else f"{created:.6f}"
+    return DataFileName(prefix, stamp, node, start, stop).name
 
 
 def parse_data_file_name(name: str) -> DataFileName | None:
@@ -60,9 +71,7 @@ def parse_data_file_name(name: str) -> DataFileName | None:
     m = _NAME_RE.match(name)
     if not m:
         return None
-    return DataFileName(
-        m["prefix"], int(m["created"]), m["node"], m["start"], m["stop"]
-    )
+    return DataFileName(m["prefix"], m["created"], m["node"], m["start"], m["stop"])
 
 
 def same_partition_files(directory: Path, prefix: str, node: str, window: Window) -> list[Path]:
@@ -78,7 +87,7 @@ def newest_partition_file(directory: Path, prefix: str, node: str, window: Windo
     if not directory.exists():
         return None
     files = same_partition_files(directory, prefix, node, window)
-    return max(files, key=lambda p: parse_data_file_name(p.name).created, default=None)
+    return max(files, key=lambda p: (parse_data_file_name(p.name).created, p.name), default=None)
 
 
 class SupersededError(RuntimeError):

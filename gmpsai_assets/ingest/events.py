@@ -85,7 +85,7 @@ def grab_events(
     final = Path(out_dir) / data_file_name(EVENT_PREFIX, source.node, window, time.time())
     codes = range(max_event + 1)
     limit = max_in_flight or source.max_in_flight
-    with drafted(final, Path(draft_dir)) as draft:
+    with drafted(final, Path(draft_dir), replace=False) as draft:
         with EventFileWriter(draft, window, source.node, source.source) as writer:
             items = fetch_bounded(lambda e: source.event_occurrences(e, window), codes, limit)
             try:

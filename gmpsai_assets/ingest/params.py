@@ -56,7 +56,7 @@ def grab_params(
     say = progress or (lambda _msg: None)
     final = Path(out_dir) / data_file_name(PARAM_PREFIX, logger.node, window, time.time())
     n = len(devices)
-    with drafted(final, Path(draft_dir)) as draft:
+    with drafted(final, Path(draft_dir), replace=False) as draft:
         with ParamFileWriter(draft, window, logger.node, logger.source, list(devices)) as writer:
             for i, outcome in enumerate(fetch_devices(logger, devices, window), start=1):
                 record = writer.add(outcome.device, outcome.samples, outcome.error)

@@ -21,6 +21,7 @@ replies, connections dropped mid-body, a truncated last line, garbage lines, `No
 from __future__ import annotations
 
 import io
+import math
 import random
 import re
 import socket
@@ -61,6 +62,8 @@ GARBAGE = b"%ACL-W-GARBLED, #@!? 0x1F 7e \n"
 DATA_COMMANDS = ("logger_get", "event_log")
 FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values")
 
+MAX_LATENCY_S = 3600.0  # an hour per reply already outlasts every client timeout
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -83,6 +86,10 @@ class Faults:
 
     def __post_init__(self) -> None:
         shares = [getattr(self, f"{k}_share") for k in FAULT_KINDS]
+        if not all(math.isfinite(x) for x in (*shares, self.latency_s)):
+            raise ValueError("fault shares and latency must be finite numbers")
+        if self.latency_s > MAX_LATENCY_S:
+            raise ValueError(f"latency must be at most {MAX_LATENCY_S:g} s")
         if any(s < 0 for s in shares) or sum(shares) > 1 + 1e-9:
             raise ValueError("fault shares must be >= 0 and sum to at most 1")
         if self.latency_s < 0 or self.repeat < 0:

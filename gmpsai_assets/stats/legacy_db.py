@@ -20,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
 from gmpsai_assets.stats import store
 from gmpsai_assets.window import local_wall_to_utc
 
 STATS_TABLE, TIMELINE_TABLE = "ACNETparameterStats", "TimeLineLogs"
 STATS_COLUMNS = ("epochUTCsec", "paramname", "statname", "statval")
+INTERVAL_PREFIX = "Interval_"  # statistics of a device's sample intervals
 
 
 class LegacyDbError(ValueError):
@@ -34,9 +36,11 @@ class LegacyDbError(ValueError):
 @dataclass(frozen=True)
 class ImportResult:
     source: Path
-    rows: int  # rows read (after dropping duplicate keys)
+    rows: int  # rows copied (after dropping duplicate keys and bad names)
     params: int
     rows_in_store: int
+    skipped_rows: int = 0  # rows whose paramname is not a device name (nor Interval_<device>)
+    skipped_names: tuple[str, ...] = ()  # those names, sorted
 
 
 def _read_table(con: sqlite3.Connection, wanted: str, columns: tuple[str, ...],
@@ -90,19 +94,37 @@ def read_legacy_stats(path: str | Path) -> pd.DataFrame | None:
         con.close()
 
 
+def _device_of(paramname: str) -> str:
+    return paramname.removeprefix(INTERVAL_PREFIX)
+
+
 def _prepare_stats(stats: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Rows to store; paramnames that are not device names are dropped (see `bad_names`)."""
     out = pd.DataFrame({
         "epoch_as_written": pd.to_numeric(stats["epochUTCsec"], errors="coerce"),
         "paramname": stats["paramname"].astype(str),
         "statname": stats["statname"].astype(str),
         "statval": pd.to_numeric(stats["statval"], errors="coerce"),
     }).dropna(subset=["epoch_as_written"])
+    out = out[~out["paramname"].isin(bad_names(out["paramname"]))]
     out = out.drop_duplicates(["epoch_as_written", "paramname", "statname"], keep="last")
     written = np.unique(out["epoch_as_written"].to_numpy(dtype=np.float64))
     true_utc = dict(zip(written, local_wall_to_utc(written), strict=True))
     out.insert(0, "epoch_utc_sec", out["epoch_as_written"].map(true_utc))
     out["source_db"] = source
     return out
+
+
+def bad_names(paramnames: pd.Series) -> list[str]:
+    """The distinct paramnames that are neither a device name nor `Interval_<device>`: a name
+    the page and the ACL would later treat as a device goes through the one device-name rule."""
+    bad = []
+    for name in paramnames.unique():
+        try:
+            check_device_name(_device_of(name))
+        except DeviceNameError:
+            bad.append(name)
+    return sorted(bad)
 
 
 def import_legacy_stats(
@@ -115,6 +137,8 @@ def import_legacy_stats(
     stats = read_legacy_stats(sqlite_path)
     if stats is None:
         return ImportResult(sqlite_path, 0, 0, 0)
+    names = stats["paramname"].astype(str)
+    skipped = bad_names(names)
     rows = _prepare_stats(stats, str(sqlite_path.resolve()))
     with store.writer(db_path, timeout_s=busy_timeout_s) as con:
         con.execute("BEGIN TRANSACTION")
@@ -132,4 +156,5 @@ def import_legacy_stats(
             con.execute("ROLLBACK")
             raise
         in_store = con.execute("SELECT count(*) FROM legacy_param_stats").fetchone()[0]
-    return ImportResult(sqlite_path, len(rows), int(rows["paramname"].nunique()), int(in_store))
+    return ImportResult(sqlite_path, len(rows), int(rows["paramname"].nunique()), int(in_store),
+                        int(names.isin(skipped).sum()), tuple(skipped))

@@ -317,7 +317,7 @@ class TimelineStore:
                  "NULL::VARCHAR AS event_hex, NULL::DOUBLE AS sc_event_time WHERE false")
         target = str(path).replace("'", "''")
         with self._reader() as con:
-            use = con if con is not None else duckdb.connect()
+            use = con if con is not None else duckdb.connect(config=duckdb_util.DUCKDB_CONFIG)
             try:
                 use.execute(f"COPY ({query if con is not None else empty}) TO '{target}' "
                             "(FORMAT parquet, COMPRESSION zstd)")
