@@ -102,6 +102,8 @@ def _argv(command: str, tmp_path: Path) -> list[str]:
         "distill": ["distill", str(h5)],
         "import-legacy-db": ["import-legacy-db", str(h5)],
         "catalog": ["catalog", str(tmp_path)],
+        "dataset": ["dataset", "--from", "2026-03-10", "--to", "2026-03-11",
+                    "--out", str(tmp_path / "o" / "x.parquet")],
     }[command]
 
 
