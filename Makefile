@@ -14,17 +14,27 @@ $(foreach v,GMPSAI_STATS_DB GMPSAI_PUBLISH_DIR GMPSAI_TIMELINE_DB GMPSAI_PARAM_L
 DAGSTER_PORT ?= 3000
 # Browser tests drive Debian's chromium; `make test` installs it when missing (root or sudo).
 CHROMIUM ?= /usr/bin/chromium
+# The postgres tests start a throwaway server from Debian's postgresql package (installed here too).
+PG_INITDB ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 # `sudo -n` fails at once, with sudo's own message, where a password would be needed (no stdin).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: run test dev bench lint clean install snapshot
+# Exact versions of everything `make` installs (pip and setuptools included), so a fresh clone
+# installs what was tested; `make lock` rewrites it from pyproject.toml's ranges.
+LOCK   := constraints.txt
+# The extras resolved into the lock: `make` installs `test`; `catalog` and `prod` are pinned so
+# that `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
+LOCK_EXTRAS := test,catalog,prod
+
+.PHONY: run test dev bench lint clean install lock snapshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade -c $(LOCK) pip setuptools wheel
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# PIP_CONSTRAINT also reaches the isolated environment pip builds the project in.
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 install: $(STAMP)
@@ -41,8 +51,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+.PHONY: postgresql
+postgresql:
+	@[ -n "$(PG_INITDB)" ] || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  postgresql; }
+
 ## the whole test suite
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) postgresql
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
@@ -68,6 +84,16 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+## rewrite constraints.txt: a fresh temporary venv resolves pyproject.toml's ranges, newest first
+lock:
+	tmp=$$(mktemp -d) || exit 1; trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip setuptools wheel && \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e '.[$(LOCK_EXTRAS)]' && \
+	{ echo "# Written by \`make lock\` ($$("$$tmp/venv/bin/python" -V), extras $(LOCK_EXTRAS)); do not edit."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable | LC_ALL=C sort -f; \
+	} > "$$tmp/$(LOCK)" && mv "$$tmp/$(LOCK)" $(LOCK)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

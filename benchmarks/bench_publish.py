@@ -57,8 +57,7 @@ def build(db: Path, days: int) -> list[str]:
         rec = store.FileRecord(name, f"/data/params/{name}", "params", "gmpsai-params/1", "new",
                                "MLrn", window.start, window.end, 1.7e9 + k, 1, 0.0, None, "ok",
                                "", time.time(), 0.0)
-        with store.writer(db) as con:
-            store.replace_file(con, rec, params)
+        store.replace_file(db, rec, params)
     return devices
 
 

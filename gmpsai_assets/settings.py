@@ -232,6 +232,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`event_data` and `grab-events` ask for TCLK events `00`..this (hex)"),
     Setting("GMPSAI_ACL_TIMEOUT_S", "acl_timeout_s", _number(above=0), "60",
             "ACL source: seconds to wait for a connection or the next bytes of a reply"),
+    Setting("GMPSAI_ACL_DEADLINE_S", "acl_deadline_s", _number(above=0), "600",
+            "ACL source: longest time one attempt of one request may take as a whole (a "
+            "trickling reply), retried like any fault"),
     Setting("GMPSAI_ACL_RETRIES", "acl_retries", _integer(0), "4",
             "ACL source: further attempts of a failed request (0: none)"),
     Setting("GMPSAI_ACL_CHUNK_S", "acl_chunk_s", _number(above=0), "7200",
@@ -295,6 +298,7 @@ class Settings:
     max_in_flight: int
     max_event: str
     acl_timeout_s: float
+    acl_deadline_s: float
     acl_retries: int
     acl_chunk_s: float
     start_date: dt.date

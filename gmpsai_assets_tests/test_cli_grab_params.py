@@ -132,7 +132,7 @@ def test_grab_writes_one_file_with_options(capsys, tmp_path, small_list):
     assert attrs["devices"] == ["B:VIMIN", "B_VIMIN"]
     assert attrs["window_end_local"] == "2026-03-10T01:00:00-05:00"
     assert "[1/2] B:VIMIN: ok (" in err and "[2/2] B_VIMIN: ok (" in err
-    assert "2 ok, 0 empty, 0 failed" in out
+    assert "2 ok, 0 partial, 0 empty, 0 failed" in out
 
 
 def test_dryrun_writes_nothing(capsys, tmp_path):

@@ -71,10 +71,5 @@ def run(args: argparse.Namespace) -> int:
         result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
     finally:
         logger.close()
-    failed = result.devices_with("failed")
-    print(
-        f"{result.path} ({result.bytes} bytes, {result.rows} rows; "
-        f"{len(result.devices_with('ok'))} ok, {len(result.devices_with('empty'))} empty, "
-        f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''})"
-    )
+    print(f"{result.path} ({result.bytes} bytes, {result.rows} rows; {result.summary()})")
     return 0

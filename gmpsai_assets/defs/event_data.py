@@ -17,6 +17,7 @@ from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.quality.crosschecks import check_supercycle_starts, check_ticks_against_samples
 from gmpsai_assets.quality.files import assess_event_file
+from gmpsai_assets.status import FAILED, OK
 from gmpsai_assets.window import day_window
 
 
@@ -56,7 +57,7 @@ def event_data(
         source, window, storage.events_dir, storage.drafts_dir, max_event=max_event,
         progress=context.log.info, report_empty=False,
     )
-    failed = result.events_with("failed")
+    failed = result.events_with(FAILED)
     if failed:
         context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)}")
     return dg.MaterializeResult(
@@ -65,12 +66,15 @@ def event_data(
             "bytes": result.bytes,
             "window_hours": window.seconds / 3600.0,
             "events_requested": max_event + 1,
-            "events_found": len(result.events_with("ok")),
+            "events_found": len(result.events_with(OK)),
             "events_failed": dg.MetadataValue.json(
                 {event_label(e): result.records[e].reason for e in failed}
             ),
             "occurrences_per_event": dg.MetadataValue.json(result.occurrences),
             "occurrences_total": result.rows,
+            "event_log_header_lines": dg.MetadataValue.json(
+                {str(n): k for n, k in result.header_lines.items()}
+            ),
             "duration_s": round(result.seconds, 3),
         }
     )

@@ -5,7 +5,8 @@ that is written, replaced and distilled, whoever wrote it (param_data, event_dat
 from the old archive), and old files have windows that no daily partition matches. The sensor
 `data_files_sensor` watches <data dir>/params and <data dir>/events, adds a partition per new file
 and requests one run per file version (name + size + mtime), so nobody has to start anything.
-All DuckDB writers share the concurrency pool `duckdb` (limit 1, dagster.yaml).
+Each run writes its file's own result files beside the DuckDB store (stats/store.py), so runs
+distil in parallel, as many as the run queue admits, with no concurrency pool.
 """
 
 import json
@@ -46,12 +47,12 @@ def _locate(name: str, settings: Settings) -> Path | None:
 
 @dg.asset(
     partitions_def=data_files_partitions,
-    pool="duckdb",
     group_name="file_stats",
     kinds={"duckdb", "python"},
     description=(
         "Per-file, per-device (or per-event) statistics of one data file, new or old format, in "
-        "the DuckDB store <data dir>/gmpsai.duckdb: count, NaN count, mean, std, min, max, mode, "
+        "the DuckDB store `<data dir>/gmpsai.duckdb` (views over per-file Parquet results in "
+        "`<data dir>/gmpsai_results/`): count, NaN count, mean, std, min, max, mode, "
         "p01/p50/p99, first/last time, sample-interval statistics, gaps and completeness. "
         "A partition is a file name; data_files_sensor adds them. A file that cannot be read "
         "is recorded failed with the reason and the run fails without retrying. "
@@ -68,8 +69,7 @@ def file_stats(
     db = settings.stats_db_path
     path = _locate(name, settings)
     if path is None:
-        with store.writer(db, on_wait=context.log.info) as con:
-            store.mark_missing(con, name, name)
+        store.mark_missing(db, name, name)
         for directory in data_dirs(settings):
             withdraw(directory / name)  # a declaration of a file that is gone
         context.log.warning(f"{name} is no longer in {', '.join(map(str, data_dirs(settings)))}")

@@ -23,7 +23,6 @@ PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     deps=[file_stats],
     group_name="publishing",
     kinds={"json", "html"},
-    pool="duckdb",  # reads the store: queue behind its writers rather than fight for the lock
     automation_condition=PUBLISH_CONDITION,
     description=(
         "The statistics history, published into <data dir>/site (GMPSAI_PUBLISH_DIR): the old "

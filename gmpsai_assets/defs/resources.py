@@ -95,6 +95,7 @@ class DataLoggerResource(SettingsResource):
     max_in_flight: int | None = setting("max_in_flight")
     max_event: str | None = setting("max_event")
     acl_timeout_s: float | None = setting("acl_timeout_s")
+    acl_deadline_s: float | None = setting("acl_deadline_s")
     acl_retries: int | None = setting("acl_retries")
     acl_chunk_s: float | None = setting("acl_chunk_s")
     _source: DataLogger | None = PrivateAttr(default=None)

@@ -21,6 +21,7 @@ from gmpsai_assets.publish.figure import finite
 from gmpsai_assets.publish.labels import label_of
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, LEVELS
 from gmpsai_assets.quality.days import assess_day
+from gmpsai_assets.status import OK
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
 FORMAT = "gmpsai-site/1"
@@ -37,7 +38,7 @@ class DayStats:
     file_name: str | None = None
     file_path: str | None = None
     node: str | None = None
-    status: str = "ok"  # as the file says: ok | empty | failed | missing
+    status: str = OK  # as the file says (gmpsai_assets.status)
     reason: str = ""
     rows: int | None = None
     expected_rows: int | None = None

@@ -1,14 +1,16 @@
 """The level of one device on one day, as the published page shows it.
 
 ERROR: no statistics for the day, the device failed or was empty, or completeness below the error
-limit; WARN: completeness below the warn limit, any gap, non-finite value or non-increasing
-timestamp; UNKNOWN: imported old statistics, which carry no completeness; else OK.
+limit; WARN: a `partial` device (data, but spans the source could not deliver), completeness
+below the warn limit, any gap, non-finite value or non-increasing timestamp; UNKNOWN: imported
+old statistics, which carry no completeness; else OK.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from gmpsai_assets import status as device
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, UNKNOWN, WARN
 
 
@@ -16,7 +18,7 @@ class DayFacts(Protocol):
     """What a day row (publish.rich.DayStats) tells about one device on one day."""
 
     source: str  # distilled | legacy | none
-    status: str
+    status: str  # gmpsai_assets.status
     reason: str
     completeness: float | None
     gap_count: int | None
@@ -33,9 +35,11 @@ def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -
         return ERROR, "no statistics for this day"
     if d.source == "legacy":
         return UNKNOWN, "imported old statistics: completeness not recorded"
-    if d.status != "ok":
-        return ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     bad, warn = [], []
+    if d.status == device.PARTIAL:  # has data, but not all of it: never ok, never "no data"
+        warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
+    elif d.status != device.OK:
+        return ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     if d.completeness is not None and d.completeness < warn_below:
         low = bad if d.completeness < error_below else warn
         low.append(f"completeness {100 * d.completeness:.1f}%")

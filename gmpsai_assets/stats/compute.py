@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from gmpsai_assets.acnet.tclk import NOMINAL_TICK_HZ, NOMINAL_TICK_S
+from gmpsai_assets.status import OK
 from gmpsai_assets.window import Window
 
 DEFAULT_GAP_TICKS = 3.0  # an interval longer than 3 ticks (0.2 s) means samples went missing
@@ -46,7 +47,7 @@ class ParamStats:
     """Statistics of one device in one file. `status`/`reason` are what the file says."""
 
     device: str
-    status: str  # ok | empty | failed | missing
+    status: str  # gmpsai_assets.status: ok | partial | empty | failed | missing
     reason: str
     rows: int
     nan_count: int
@@ -178,7 +179,7 @@ def param_stats(
     values: np.ndarray,
     window: Window | None = None,
     gap_ticks: float = DEFAULT_GAP_TICKS,
-    status: str = "ok",
+    status: str = OK,
     reason: str = "",
 ) -> ParamStats:
     """Everything the store keeps about one device of one file."""

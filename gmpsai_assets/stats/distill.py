@@ -2,8 +2,7 @@
 
 `distill_file` reads any data file once and computes every dataset's statistics; it never raises
 for a bad file but returns a failed result saying why. `distill_into_store` then records the
-outcome in one short write transaction, so the database lock is held for milliseconds while the
-seconds of reading happen outside it.
+outcome as the file's own result files (stats/store.py), so writers never wait on each other.
 
 Reading and computing overlap: a helper thread reads the next dataset (h5py decompression) while
 two others sort the datasets already read (numpy releases the GIL), and one more hashes the file:
@@ -223,8 +222,9 @@ def distill_into_store(
     progress: Progress | None = None,
     busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
 ) -> DistillResult:
-    """Distil one file and record the outcome (ok or failed) in the store."""
+    """Distil one file and record the outcome (ok or failed) in the store: its own result
+    files, so any number of these run at once, from any number of processes or machines."""
     result = distill_file(path, gap_ticks, progress=progress)
-    with store.writer(db_path, timeout_s=busy_timeout_s, on_wait=progress) as con:
-        superseded = store.replace_file(con, result.record, result.params, result.events)
+    superseded = store.replace_file(db_path, result.record, result.params, result.events,
+                                    timeout_s=busy_timeout_s)
     return replace(result, superseded=superseded)
