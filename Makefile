@@ -26,7 +26,7 @@ LOCK   := constraints.txt
 # that `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
 LOCK_EXTRAS := test,catalog,prod
 
-.PHONY: run test dev bench lint clean install lock
+.PHONY: run test dev bench lint clean install lock snapshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,3 +105,9 @@ lock:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(VENDOR)/node_modules
+
+## refresh the committed snapshot of the Dagster definitions and the generated table of
+## docs/configuration.md after changing a definition or a setting on purpose
+snapshot: $(STAMP)
+	UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q gmpsai_assets_tests/test_definitions_snapshot.py \
+	  gmpsai_assets_tests/test_settings.py::test_the_configuration_doc_lists_every_setting_as_the_model_has_it

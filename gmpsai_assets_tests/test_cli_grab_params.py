@@ -193,7 +193,7 @@ def test_malformed_acl_url(capsys, tmp_path, monkeypatch):
 def test_unknown_source(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_SOURCE", "carrier-pigeon")
     code, _, err = run_cli(capsys, "grab-params", "--outdir", str(tmp_path / "o"))
-    assert code == 2 and "unknown source 'carrier-pigeon'" in err
+    assert code == 2 and "GMPSAI_SOURCE must be one of simulated, acl, got 'carrier-pigeon'" in err
     assert not (tmp_path / "o").exists()
 
 

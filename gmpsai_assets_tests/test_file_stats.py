@@ -32,16 +32,15 @@ def _age(path: Path, seconds: float = 60.0) -> Path:
 def _resources(data_dir: Path) -> dict[str, dg.ConfigurableResource]:
     return {
         "storage": StorageResource(data_dir=str(data_dir)),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
+        "stats": StatsResource(storage=StorageResource(data_dir=str(data_dir))),
     }
 
 
 def _tick(instance: dg.DagsterInstance, data_dir: Path, cursor: str | None):
     """One sensor evaluation, with its partition requests applied as the daemon would."""
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                  resources=_resources(data_dir))
-    result = data_files_sensor(ctx)
+    with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                 resources=_resources(data_dir)) as ctx:
+        result = data_files_sensor(ctx)
     if isinstance(result, dg.SkipReason):
         return [], ctx.cursor
     for request in result.dynamic_partitions_requests:

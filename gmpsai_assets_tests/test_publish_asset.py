@@ -22,7 +22,6 @@ from gmpsai_assets.defs.resources import (
     StorageResource,
 )
 from gmpsai_assets.ingest.params import grab_params
-from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file
 from gmpsai_assets.window import Window, local_midnight, parse_date
@@ -31,15 +30,13 @@ DEVICES = ["B:VIMIN", "I:IB"]
 
 
 def _resources(data: Path, plist: Path) -> dict:
-    d = {field: default for field, default in ENV_DEFAULTS.values()}
+    datalogger = DataLoggerResource(source="simulated", param_list=str(plist), max_in_flight=2)
+    stats = StatsResource(storage=StorageResource(data_dir=str(data)))
     return {
-        "datalogger": DataLoggerResource(
-            source="simulated", acl_url=d["acl_url"], logger_node="MLrn",
-            param_list=str(plist), sim_seed=d["sim_seed"], max_in_flight="2"),
-        "storage": StorageResource(data_dir=str(data)),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
-        "publish": PublishResource(publish_dir="", publish_json_name="Old.json"),
+        "datalogger": datalogger,
+        "stats": stats,
+        "publish": PublishResource(stats=stats, datalogger=datalogger,
+                                   publish_json_name="Old.json"),
     }
 
 
@@ -119,3 +116,33 @@ def test_registered_with_its_sensor_running():
     spec = published_json.specs_by_key[published_json.key]
     assert spec.group_name == "publishing" and set(spec.kinds) == {"json", "html"}
     assert [d.asset_key for d in spec.deps] == [file_stats.key]
+
+
+def test_a_store_moved_by_configuration_never_blanks_a_good_page(chain, tmp_path):
+    """GMPSAI_STATS_DB pointing elsewhere (a typo, a new data dir) finds no statistics: the run
+    fails naming the setting and the published page keeps its devices."""
+    data, resources, path = chain
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(data_files_partitions.name, [path.name])
+        assert dg.materialize([file_stats], partition_key=path.name, instance=instance,
+                              resources=resources).success
+        assert dg.materialize([published_json], instance=instance, resources=resources).success
+        site = data / "site"
+        before = {p.name: p.read_bytes() for p in site.iterdir()}
+        for elsewhere in (tmp_path / "typo.duckdb", None):
+            if elsewhere is None:  # an existing store without statistics: the same refusal
+                elsewhere = tmp_path / "empty.duckdb"
+                from gmpsai_assets.stats.store import writer
+                with writer(elsewhere):
+                    pass
+            wrong = dict(resources)
+            stats = StatsResource(storage=StorageResource(data_dir=str(data)),
+                                  stats_db=str(elsewhere))
+            wrong["publish"] = PublishResource(stats=stats, datalogger=resources["datalogger"],
+                                               publish_json_name="Old.json")
+            result = dg.materialize([published_json], instance=instance, resources=wrong,
+                                    raise_on_error=False)
+            assert not result.success
+            failure = result.get_step_failure_events()[0].step_failure_data.error
+            assert "GMPSAI_STATS_DB" in failure.message and "keeps its 2 devices" in failure.message
+            assert {p.name: p.read_bytes() for p in site.iterdir()} == before

@@ -117,11 +117,11 @@ class AclDataLogger:
         return cls(
             settings.acl_url,
             settings.logger_node,
-            max_in_flight=settings.in_flight(),
-            timeout_s=settings.acl_timeout(),
-            deadline_s=settings.acl_deadline(),
-            retries=settings.acl_retry_count(),
-            chunk_s=settings.acl_chunk(),
+            max_in_flight=settings.max_in_flight,
+            timeout_s=settings.acl_timeout_s,
+            deadline_s=settings.acl_deadline_s,
+            retries=settings.acl_retries,
+            chunk_s=settings.acl_chunk_s,
         )
 
     def close(self) -> None:

@@ -14,7 +14,6 @@ import sys
 
 from gmpsai_assets.acnet.devices import check_device_name, check_node_name
 from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.sim.acl_server import (
     EVENT_HEADER_CHOICES,
     EVENT_LOG_HEADER_LINES,
@@ -77,13 +76,13 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     faults = faults_from_args(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     booster = SimulatedBooster(
-        seed=settings.seed(), node=check_node_name(settings.logger_node),
-        sc_ticks=settings.sc_ticks(),
+        seed=settings.sim_seed, node=check_node_name(settings.logger_node),
+        sc_ticks=settings.sim_sc_ticks,
     )
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     try:

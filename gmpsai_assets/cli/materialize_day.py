@@ -59,12 +59,13 @@ def run_day(day: dt.date, inst: dg.DagsterInstance) -> dg.ExecuteInProcessResult
     """One Dagster run materializing every daily asset (and its checks) for `day`."""
     import dagster as dg  # the CLI's other commands do not need Dagster loaded
 
-    from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS, defs
+    from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS
+    from gmpsai_assets.defs.resources import build_resources
 
     return dg.materialize(
         [*DAILY_ASSETS, *DAILY_CHECKS],
         partition_key=day.isoformat(),
-        resources=defs.resources,
+        resources=build_resources(),  # bound to the variables set now, not at first import
         instance=inst,
         raise_on_error=False,
         tags={"gmpsai/launched_by": "cli"},
@@ -109,9 +110,9 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
     outcome: the page then shows what is missing. Prints where the page is and how to serve it."""
     import dagster as dg
 
-    from gmpsai_assets.definitions import defs
     from gmpsai_assets.defs.file_stats import data_files_partitions, file_stats
     from gmpsai_assets.defs.published_json import published_json
+    from gmpsai_assets.defs.resources import build_resources
 
     files = []
     for event in result.get_asset_materialization_events():
@@ -122,7 +123,7 @@ def publish_step(result: dg.ExecuteInProcessResult, inst: dg.DagsterInstance) ->
     new_keys = sorted({f.name for f in files} - known)
     if new_keys:
         inst.add_dynamic_partitions(data_files_partitions.name, new_keys)
-    common = {"resources": defs.resources, "instance": inst, "raise_on_error": False,
+    common = {"resources": build_resources(), "instance": inst, "raise_on_error": False,
               "tags": {"gmpsai/launched_by": "cli"},
               "run_config": {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}}
     ok = True

@@ -14,18 +14,18 @@ from gmpsai_assets.files.eventfile import read_event
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.ingest.events import grab_events, parse_max_event
+from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.quality.crosschecks import check_supercycle_starts, check_ticks_against_samples
 from gmpsai_assets.quality.files import assess_event_file
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.status import FAILED, OK
 from gmpsai_assets.window import day_window
 
 
 class EventDataConfig(dg.Config):
-    max_event: str = Field(
-        default=Settings.from_env().max_event,
-        description="Fetch TCLK events 00..max_event (hex; default $GMPSAI_MAX_EVENT or ff).",
+    max_event: str | None = Field(
+        default=None,
+        description="Fetch TCLK events 00..max_event (hex); empty: the datalogger resource's "
+                    "max_event (GMPSAI_MAX_EVENT, default ff).",
     )
 
 
@@ -48,13 +48,13 @@ def event_data(
     storage: StorageResource,
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
-    max_event = parse_max_event(config.max_event, "max_event")
+    max_event = datalogger.max_event_code(config.max_event)
     source = datalogger.open()
     context.log.info(
         f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
     )
     result = grab_events(
-        source, window, storage.settings().events_dir, storage.drafts_dir, max_event=max_event,
+        source, window, storage.events_dir, storage.drafts_dir, max_event=max_event,
         progress=context.log.info, report_empty=False,
     )
     failed = result.events_with(FAILED)

@@ -62,10 +62,10 @@ def _locate(name: str, settings: Settings) -> Path | None:
     ),
 )
 def file_stats(
-    context: dg.AssetExecutionContext, storage: StorageResource, stats: StatsResource
+    context: dg.AssetExecutionContext, stats: StatsResource
 ) -> dg.MaterializeResult:
     name = context.partition_key
-    settings = stats.settings(storage)
+    settings = stats.settings()
     db = settings.stats_db_path
     path = _locate(name, settings)
     if path is None:
@@ -75,7 +75,7 @@ def file_stats(
         context.log.warning(f"{name} is no longer in {', '.join(map(str, data_dirs(settings)))}")
         return dg.MaterializeResult(metadata={"status": "missing", "database": str(db)})
     result = distill_into_store(
-        path, db, settings.gap_tick_limit(), progress=context.log.debug
+        path, db, settings.gap_ticks, progress=context.log.debug
     )
     rec = result.record
     metadata: dict[str, object] = {

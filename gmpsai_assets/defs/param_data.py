@@ -112,11 +112,10 @@ def verdict_result(asset: dg.AssetsDefinition, verdict: Verdict, path: Path) -> 
 def param_data_quality(
     context: dg.AssetCheckExecutionContext,
     datalogger: DataLoggerResource,
-    storage: StorageResource,
     stats: StatsResource,
 ):
     window = day_window(context.partition_key)
-    settings = stats.settings(storage)
+    settings = stats.settings()
     node = datalogger.settings().logger_node
     path = newest_partition_file(settings.params_dir, PARAM_PREFIX, node, window)
     if path is None:
@@ -129,7 +128,7 @@ def param_data_quality(
             )
         return
     _, verdicts = assess_param_file(
-        path, datalogger.devices(), settings.completeness_limits(), settings.gap_tick_limit()
+        path, datalogger.devices(), settings.completeness_limits, settings.gap_ticks
     )
     for verdict in verdicts:
         yield verdict_result(param_data, verdict, path)

@@ -11,13 +11,8 @@ RUNNING, so no one has to switch anything on. On demand: Materialize in the UI, 
 import dagster as dg
 
 from gmpsai_assets.defs.file_stats import file_stats
-from gmpsai_assets.defs.resources import (
-    DataLoggerResource,
-    PublishResource,
-    StatsResource,
-    StorageResource,
-)
-from gmpsai_assets.publish.site import publish_from_store
+from gmpsai_assets.defs.resources import PublishResource
+from gmpsai_assets.publish.site import PublishRefusedError, publish_from_store
 
 PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
@@ -41,18 +36,13 @@ PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     ),
 )
 def published_json(
-    context: dg.AssetExecutionContext,
-    storage: StorageResource,
-    stats: StatsResource,
-    datalogger: DataLoggerResource,
-    publish: PublishResource,
+    context: dg.AssetExecutionContext, publish: PublishResource
 ) -> dg.MaterializeResult:
-    settings = stats.settings(storage).with_overrides(
-        param_list=datalogger.param_list,
-        publish_dir=publish.publish_dir,
-        publish_json_name=publish.publish_json_name,
-    )
-    result, found = publish_from_store(settings)
+    settings = publish.settings()
+    try:
+        result, found = publish_from_store(settings)
+    except PublishRefusedError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     if not found:
         context.log.warning(
             f"no statistics database at {settings.stats_db_path} yet: published an empty page"

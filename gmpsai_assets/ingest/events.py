@@ -18,17 +18,14 @@ from typing import Protocol
 from gmpsai_assets.acnet.datalogger import fetch_bounded
 from gmpsai_assets.acnet.tclk import (
     MAX_EVENT,
-    EventCodeError,
     TimingSource,
     check_event,
     event_label,
-    parse_event,
 )
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.eventfile import EventFileWriter, EventRecord
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name, remove_superseded
 from gmpsai_assets.ingest.params import NoDataError
-from gmpsai_assets.settings import SettingsError
 from gmpsai_assets.status import EMPTY, FAILED, OK
 from gmpsai_assets.window import Window
 
@@ -41,14 +38,6 @@ class EventSource(TimingSource, Protocol):
     source: str
     node: str
     max_in_flight: int
-
-
-def parse_max_event(text: str, name: str = "GMPSAI_MAX_EVENT") -> int:
-    """The last event code to grab (hex, as the old `--maxEvt`), from configuration `name`."""
-    try:
-        return parse_event(text)
-    except EventCodeError as exc:
-        raise SettingsError(f"{name} must be hex 00..ff: {exc}") from None
 
 
 @dataclass(frozen=True)

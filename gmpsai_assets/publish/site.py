@@ -160,25 +160,49 @@ def publish_site(
     )
 
 
+class PublishRefusedError(RuntimeError):
+    """Publishing would replace a page that shows statistics with one that shows none."""
+
+
+def published_devices(out_dir: Path) -> int:
+    """How many devices the page published in `out_dir` shows (0: no page, or unreadable)."""
+    try:
+        doc = json.loads((out_dir / SITE_JSON).read_bytes())
+        return len(doc["devices"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 def publish_from_store(
     settings: Settings, out_dir: Path | None = None, now: float | None = None
 ) -> tuple[SiteResult, bool]:
     """Read the statistics store and publish the site; every device with statistics, those of
     the configured list first in list order. A store that does not exist yet publishes an
-    empty page rather than failing. Returns (result, whether the store existed)."""
+    empty page on a fresh install; but an empty or missing store never replaces a page that
+    shows devices (PublishRefusedError): that is a store moved or a GMPSAI_STATS_DB / data
+    directory pointing elsewhere, not statistics that vanished. Returns (result, whether the
+    store existed)."""
+    out_dir = out_dir or settings.site_dir
     try:
         snapshot = read_store(settings.stats_db_path)
         found = True
     except StoreMissingError:
         snapshot, found = StoreSnapshot([], [], []), False
-    listed = [e.device for e in load_device_list(settings.param_list or None)]
+    listed = [e.device for e in load_device_list(settings.param_list)]
     present = set(snapshot.devices)
+    shown = published_devices(out_dir)
+    if not present and shown:
+        state = "holds no statistics" if found else "does not exist"
+        raise PublishRefusedError(
+            f"the statistics store {settings.stats_db_path} {state} (GMPSAI_STATS_DB, "
+            f"GMPSAI_DATA_DIR): the page in {out_dir} keeps its {shown} devices"
+        )
     devices = device_order([d for d in listed if d in present], present)
     document = site_document(
         snapshot.days, devices, time.time() if now is None else now,
-        settings.completeness_limits(),
+        settings.completeness_limits,
     )
     figure = legacy_figure(devices, snapshot.points)
-    result = publish_site(out_dir or settings.site_dir, settings.drafts_dir, figure, document,
+    result = publish_site(out_dir, settings.drafts_dir, figure, document,
                           settings.publish_json_name)
     return result, found
