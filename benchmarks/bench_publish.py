@@ -175,7 +175,7 @@ def main() -> None:
             write_plain(plain_dir, {**static, SITE_JSON: json_bytes(overview),
                                     SITE_JS: data_script(overview),
                                     DAYS_JSON: json_bytes(details),
-                                    DAYS_JS: data_script(details, "GMPSAI_DAYS"),
+                                    DAYS_JS: data_script(details, "window.GMPSAI_DAYS"),
                                     OLD_JSON: json_bytes(fig)})
 
         rows.append(Row("publish site (serialize, draft + rename)",

@@ -118,11 +118,11 @@ def json_bytes(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
-def data_script(doc: dict, name: str = "GMPSAI_SITE") -> bytes:
+def data_script(doc: dict, name: str = "window.GMPSAI_SITE") -> bytes:
     """The page's data as a script that sets a global. `<` is escaped so the text stays inert
     even if someone pastes it inside a <script> element."""
     text = json_bytes(doc).decode().replace("<", "\\u003c")
-    return f"window.{name} = {text};\n".encode()
+    return f"{name} = {text};\n".encode()
 
 
 def publish_site(
@@ -140,7 +140,7 @@ def publish_site(
         *[(name, data, True) for name, data in vendor_files()],
         *[(name, _static(name), True) for name in PAGE_FILES],
         (DAYS_JSON, json_bytes(details), False),  # before the overview that leads to it
-        (DAYS_JS, data_script(details, "GMPSAI_DAYS"), False),
+        (DAYS_JS, data_script(details, "window.GMPSAI_DAYS"), False),
         (SITE_JSON, json_bytes(overview), False),
         (SITE_JS, data_script(overview), False),
         (json_name, json_bytes(figure), False),
