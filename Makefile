@@ -22,9 +22,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 # Exact versions of everything `make` installs (pip and setuptools included), so a fresh clone
 # installs what was tested; `make lock` rewrites it from pyproject.toml's ranges.
 LOCK   := constraints.txt
-# The extras resolved into the lock: `make` installs `test`; `catalog` and `prod` are pinned so
+# The extras resolved into the lock: `make` installs `test` and `page`; `catalog` and `prod` are pinned so
 # that `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
-LOCK_EXTRAS := test,catalog,prod
+LOCK_EXTRAS := test,page,catalog,prod
 
 .PHONY: run test dev bench lint clean install lock snapshot
 
@@ -34,15 +34,16 @@ $(BIN)/python:
 
 # PIP_CONSTRAINT also reaches the isolated environment pip builds the project in.
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test]'
+	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test,page]'
 	touch $@
 
-# The page's browser library (uPlot) from the npm registry, exactly as package-lock.json says;
-# the publisher copies it into the site (publish/site.py). Never committed.
+# The page's browser library (uPlot) from the npm registry, exactly as package-lock.json says,
+# by the npm of the `page` extra (a wheel: no root, no system Node.js); the publisher copies it
+# into the site (publish/site.py). Never committed.
 VENDOR := gmpsai_assets/publish/vendor
 VENDORED := $(VENDOR)/node_modules/.installed
-$(VENDORED): $(VENDOR)/package.json $(VENDOR)/package-lock.json
-	npm ci --prefix $(VENDOR) --no-audit --no-fund --loglevel=error
+$(VENDORED): $(VENDOR)/package.json $(VENDOR)/package-lock.json $(STAMP)
+	$(BIN)/npm ci --prefix $(VENDOR) --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(STAMP) $(VENDORED)
