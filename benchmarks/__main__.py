@@ -2,6 +2,9 @@
 
     python -m benchmarks              # all of them
     python -m benchmarks params acl   # bench_params.py and bench_acl.py only
+    python -m benchmarks year --days=30   # options (written --name=value) go to the modules
+
+bench_year needs PostgreSQL (Debian's postgresql package) and says it skipped when missing.
 """
 
 from __future__ import annotations

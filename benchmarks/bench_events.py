@@ -63,12 +63,8 @@ _ASSET = textwrap.dedent("""
     import dagster as dg
     from gmpsai_assets.defs.event_data import event_data
     from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-    from gmpsai_assets.settings import ENV_DEFAULTS
-    d = {{f: v for f, v in ENV_DEFAULTS.values()}}
     tmp = tempfile.mkdtemp()
-    res = {{"datalogger": DataLoggerResource(source="simulated", acl_url=d["acl_url"],
-            logger_node="MLrn", param_list="", sim_seed=d["sim_seed"],
-            max_in_flight=d["max_in_flight"]),
+    res = {{"datalogger": DataLoggerResource(source="simulated"),
            "storage": StorageResource(data_dir=os.path.join(tmp, "data"))}}
     began = time.perf_counter()
     r = dg.materialize([event_data], partition_key="{day}", resources=res)

@@ -62,15 +62,11 @@ _OURS = textwrap.dedent("""
     from gmpsai_assets.acnet.devices import load_device_list
     from gmpsai_assets.defs.param_data import param_data
     from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-    from gmpsai_assets.settings import ENV_DEFAULTS
-    d = {{f: v for f, v in ENV_DEFAULTS.values()}}
     tmp = tempfile.mkdtemp()
     lst = os.path.join(tmp, "list.txt")
     with open(lst, "w") as f:
         f.writelines(f"MLrn {{e.device}}\\n" for e in load_device_list()[:{n}])
-    res = {{"datalogger": DataLoggerResource(source="simulated", acl_url=d["acl_url"],
-            logger_node="MLrn", param_list=lst, sim_seed=d["sim_seed"],
-            max_in_flight=d["max_in_flight"]),
+    res = {{"datalogger": DataLoggerResource(source="simulated", param_list=lst),
            "storage": StorageResource(data_dir=os.path.join(tmp, "data"))}}
     began = time.perf_counter()
     r = dg.materialize([param_data], partition_key="{day}", resources=res)

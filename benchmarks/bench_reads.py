@@ -33,13 +33,13 @@ def main() -> None:
         plist.write_text("".join(f"MLrn {d}\n" for d in DEVICES))
         os.environ.update({"GMPSAI_DATA_DIR": str(data), "GMPSAI_PARAM_LIST": str(plist),
                            "GMPSAI_SOURCE": "simulated"})
-        from gmpsai_assets.definitions import defs
         from gmpsai_assets.defs.event_data import event_data
         from gmpsai_assets.defs.file_stats import file_stats
         from gmpsai_assets.defs.param_data import param_data
+        from gmpsai_assets.defs.resources import build_resources
 
         instance = dg.DagsterInstance.ephemeral()
-        common = {"resources": defs.resources, "instance": instance, "partition_key": DAY}
+        common = {"resources": build_resources(), "instance": instance, "partition_key": DAY}
         assert dg.materialize([param_data, event_data], **common).success
         files = [*(data / "params").glob("*.h5"), *(data / "events").glob("*.h5")]
         size = sum(f.stat().st_size for f in files)

@@ -11,11 +11,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Samples:
-    """One device's logged samples, time-ordered: UTC epoch seconds and float values."""
+    """One device's logged samples, time-ordered: UTC epoch seconds and float values.
+
+    `missing` lists the spans (UTC start, end) the source could not deliver although it had
+    data elsewhere in the window: a device with such spans is `partial`, never `ok`.
+    """
 
     device: str
     utc_seconds: np.ndarray
     values: np.ndarray
+    missing: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.utc_seconds.shape != self.values.shape or self.utc_seconds.ndim != 1:
@@ -37,6 +42,7 @@ class Samples:
             device,
             np.concatenate([p.utc_seconds for p in parts]),
             np.concatenate([p.values for p in parts]),
+            tuple(span for p in parts for span in p.missing),
         )
 
 
@@ -47,6 +53,7 @@ class EventOccurrences:
     event: int
     utc_seconds: np.ndarray  # float64 UTC epoch seconds
     sc_seconds: np.ndarray  # float64 seconds into the supercycle
+    header_lines: tuple[int, ...] = ()  # ACL: header lines of each `event_log` reply read
 
     def __len__(self) -> int:
         return int(self.utc_seconds.shape[0])

@@ -1,203 +1,384 @@
-"""Configuration from environment variables, one place for the CLI and the Dagster resources.
+"""Configuration: every `GMPSAI_*` environment variable, its type and default, written once.
 
-Every variable has a default that works on a fresh checkout (DESIGN.md section 6).
+`Settings.from_env()` parses and checks every variable at once, so a bad value stops a command
+or a run before any work, in one line that names the variable (`SettingsError`), instead of
+surfacing an hour later as a failed fetch or a traceback. The CLI, the Dagster resources and the
+generated docs/configuration.md all read the table `SETTINGS` below; nothing else reads the
+environment. Nothing here runs at import time: the environment is read when asked.
+
+An empty variable counts as unset (a Makefile or a shell often exports `VAR=`). Rules that
+belong to a domain module (node names, event codes, the device list, catalogue namespaces) are
+applied on top by `gmpsai_assets.preflight`, which the CLI and the resources call; this module
+imports nothing of the package but the quality limits' defaults, so anything may import it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
-from dataclasses import dataclass, fields, replace
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN
 
-SOURCES = ("simulated", "acl")
-
 
 class SettingsError(ValueError):
-    """A configuration value that cannot be used."""
+    """A configuration value that cannot be used; the message names the variable."""
 
 
-# variable name -> (field, default); README's configuration table mirrors this.
-ENV_DEFAULTS: dict[str, tuple[str, str]] = {
-    "GMPSAI_DATA_DIR": ("data_dir", "./data"),
-    "GMPSAI_SOURCE": ("source", "simulated"),
-    "GMPSAI_ACL_URL": ("acl_url", "https://www-bd.fnal.gov/cgi-bin/acl.pl"),
-    "GMPSAI_LOGGER_NODE": ("logger_node", "MLrn"),
-    "GMPSAI_PARAM_LIST": ("param_list", ""),
-    "GMPSAI_SIM_SEED": ("sim_seed", "20200310"),
-    "GMPSAI_MAX_IN_FLIGHT": ("max_in_flight", "4"),
-    "GMPSAI_START_DATE": ("start_date", "2020-01-01"),
-    "GMPSAI_STATS_DB": ("stats_db", ""),
-    "GMPSAI_GAP_TICKS": ("gap_ticks", "3"),
-    "GMPSAI_COMPLETENESS_WARN": ("completeness_warn", f"{COMPLETENESS_WARN:g}"),
-    "GMPSAI_COMPLETENESS_ERROR": ("completeness_error", f"{COMPLETENESS_ERROR:g}"),
-    "GMPSAI_SIM_SC_TICKS": ("sim_sc_ticks", "901"),
-    "GMPSAI_MAX_EVENT": ("max_event", "ff"),
-    "GMPSAI_PUBLISH_DIR": ("publish_dir", ""),
-    "GMPSAI_PUBLISH_JSON_NAME": ("publish_json_name", "StatsHistoryBoringHolyMoly.json"),
-    "GMPSAI_ACL_TIMEOUT_S": ("acl_timeout_s", "60"),
-    "GMPSAI_ACL_RETRIES": ("acl_retries", "4"),
-    "GMPSAI_ACL_CHUNK_S": ("acl_chunk_s", "7200"),
-    "GMPSAI_TIMELINE_DB": ("timeline_db", ""),
-    "GMPSAI_TIMELINE_MAX_OUTAGE_S": ("timeline_max_outage_s", "600"),
-    "GMPSAI_TIMELINE_MAX_GAP_S": ("timeline_max_gap_s", "300"),
-    "GMPSAI_TIMELINE_SENSOR_S": ("timeline_sensor_s", "30"),
-    "GMPSAI_RUN_RETENTION_DAYS": ("run_retention_days", "90"),
-    "GMPSAI_CATALOG_NAMESPACE": ("catalog_namespace", "gmpsai"),
-    "GMPSAI_METACAT_URL": ("metacat_url", ""),
-    "GMPSAI_METACAT_AUTH_URL": ("metacat_auth_url", ""),
-    "GMPSAI_METACAT_DATASET": ("metacat_dataset", ""),
-    "GMPSAI_RUCIO_RSE": ("rucio_rse", ""),
-}
+class Source(StrEnum):
+    """Where data comes from (GMPSAI_SOURCE)."""
+
+    SIMULATED = "simulated"
+    ACL = "acl"
+
+
+class When(StrEnum):
+    """When a setting takes effect."""
+
+    RUN = "run"  # read when a command or a Dagster run starts
+    LOAD = "load"  # shapes the Dagster definitions: read when the code location loads
+
+
+# ---- parsers: text -> typed value, or SettingsError naming the variable ---------------------
+
+Parser = Callable[[str, str], Any]
+
+
+def _text(text: str, var: str) -> str:
+    return text
+
+
+def _integer(low: int | None = None) -> Parser:
+    def parse(text: str, var: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise SettingsError(f"{var} must be an integer, got {text!r}") from None
+        if low is not None and value < low:
+            raise SettingsError(f"{var} must be at least {low}, got {text!r}")
+        return value
+
+    parse.kind = "int" if low is None else f"int >= {low}"  # type: ignore[attr-defined]
+    return parse
+
+
+def _number(low: float | None = None, high: float | None = None, above: float | None = None
+            ) -> Parser:
+    """A finite float; `low`/`high` inclusive bounds, `above` an exclusive lower bound."""
+
+    def parse(text: str, var: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise SettingsError(f"{var} must be a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise SettingsError(f"{var} must be a finite number, got {text!r}")
+        if ((low is not None and value < low) or (high is not None and value > high)
+                or (above is not None and value <= above)):
+            raise SettingsError(f"{var} must be {parse.kind}, got {text!r}")  # type: ignore[attr-defined]
+        return value
+
+    if above is not None:
+        kind = f"a number > {above:g}"
+    elif low is not None and high is not None:
+        kind = f"a number in [{low:g}, {high:g}]"
+    elif low is not None:
+        kind = f"a number >= {low:g}"
+    else:
+        kind = "a number"
+    parse.kind = kind  # type: ignore[attr-defined]
+    return parse
+
+
+def _choice(enum: type[StrEnum]) -> Parser:
+    def parse(text: str, var: str) -> StrEnum:
+        try:
+            return enum(text)
+        except ValueError:
+            raise SettingsError(
+                f"{var} must be one of {', '.join(e.value for e in enum)}, got {text!r}"
+            ) from None
+
+    parse.kind = " or ".join(f"`{e.value}`" for e in enum)  # type: ignore[attr-defined]
+    return parse
+
+
+def _word(text: str, var: str) -> str:
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
+        raise SettingsError(f"{var} must be one word, got {text!r}")
+    return text
+
+
+def _date(text: str, var: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{var} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _url(text: str, var: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text) < 10 or any(
+            c.isspace() for c in text):
+        raise SettingsError(f"{var} must be an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _file_name(text: str, var: str) -> str:
+    if "/" in text or "\0" in text or text.startswith("."):
+        raise SettingsError(f"{var} must be a plain file name, got {text!r}")
+    return text
+
+
+def _usable(path: Path, var: str, want_dir: bool) -> Path:
+    """`path` is of the right kind if it exists, else could be created: its nearest existing
+    ancestor is a directory we can create entries in (probed with a temporary file, which
+    also catches read-only mounts and /proc). Nothing is left behind."""
+    if "\0" in str(path):
+        raise SettingsError(f"{var} holds a NUL byte")
+    kind = "directory" if want_dir else "file"
+    if path.exists():
+        if path.is_dir() != want_dir:
+            raise SettingsError(f"{var} must be a {kind}: {path} is not one")
+        return path
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise SettingsError(f"{var}: cannot create {path}: {ancestor} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=ancestor, prefix=".gmpsai-probe-"):
+            pass
+    except OSError as exc:
+        raise SettingsError(f"{var}: cannot create {path} in {ancestor}: "
+                            f"{exc.strerror or exc}") from None
+    return path
+
+
+def _dir(text: str, var: str) -> Path:
+    return _usable(Path(text), var, want_dir=True)
+
+
+def _db_file(text: str, var: str) -> Path:
+    return _usable(Path(text), var, want_dir=False)
+
+
+def _input_file(text: str, var: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise SettingsError(f"{var}: no such file: {path}")
+    return path
+
+
+_text.kind = "text"  # type: ignore[attr-defined]
+_word.kind = "word"  # type: ignore[attr-defined]
+_date.kind = "date YYYY-MM-DD"  # type: ignore[attr-defined]
+_url.kind = "http(s) URL"  # type: ignore[attr-defined]
+_file_name.kind = "file name"  # type: ignore[attr-defined]
+_dir.kind = "directory"  # type: ignore[attr-defined]
+_db_file.kind = "file path"  # type: ignore[attr-defined]
+_input_file.kind = "existing file"  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: the Settings field it fills, how to parse it, its default
+    ("" = none: the field is None and a documented fallback applies) and what it means."""
+
+    var: str
+    field: str
+    parse: Parser
+    default: str
+    help: str
+    when: When = When.RUN
+
+    @property
+    def kind(self) -> str:
+        return getattr(self.parse, "kind", "text")
+
+    def read(self, env: Mapping[str, str] | None = None) -> Any:
+        """This one variable, parsed (the default when unset or empty)."""
+        env = environment() if env is None else env
+        return self.value_of(env.get(self.var) or self.default)
+
+    def value_of(self, text: str) -> Any:
+        return None if text == "" and self.default == "" else self.parse(text, self.var)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("GMPSAI_DATA_DIR", "data_dir", _dir, "./data",
+            "root of everything the platform writes (data files, drafts, DuckDB, site)"),
+    Setting("GMPSAI_SOURCE", "source", _choice(Source), "simulated",
+            "where data comes from: the built-in simulated Booster or the ACL web gateway"),
+    Setting("GMPSAI_ACL_URL", "acl_url", _url, "https://www-bd.fnal.gov/cgi-bin/acl.pl",
+            "the ACL CGI endpoint (source `acl`)"),
+    Setting("GMPSAI_LOGGER_NODE", "logger_node", _word, "MLrn",
+            "DataLogger node asked for data"),
+    Setting("GMPSAI_PARAM_LIST", "param_list", _input_file, "",
+            "device list file (`NODE DEVICE` per line); unset: the packaged copy of the "
+            "team's list"),
+    Setting("GMPSAI_SIM_SEED", "sim_seed", _integer(), "20200310",
+            "seed of the simulated Booster"),
+    Setting("GMPSAI_SIM_SC_TICKS", "sim_sc_ticks", _integer(1), "901",
+            "simulated supercycle length in 15 Hz ticks (901 = 60.0667 s; 30 = 2 s for tests)"),
+    Setting("GMPSAI_MAX_IN_FLIGHT", "max_in_flight", _integer(1), "4",
+            "requests a source may have in flight at once"),
+    Setting("GMPSAI_MAX_EVENT", "max_event", _word, "ff",
+            "`event_data` and `grab-events` ask for TCLK events `00`..this (hex)"),
+    Setting("GMPSAI_ACL_TIMEOUT_S", "acl_timeout_s", _number(above=0), "60",
+            "ACL source: seconds to wait for a connection or the next bytes of a reply"),
+    Setting("GMPSAI_ACL_DEADLINE_S", "acl_deadline_s", _number(above=0), "600",
+            "ACL source: longest time one attempt of one request may take as a whole (a "
+            "trickling reply), retried like any fault"),
+    Setting("GMPSAI_ACL_RETRIES", "acl_retries", _integer(0), "4",
+            "ACL source: further attempts of a failed request (0: none)"),
+    Setting("GMPSAI_ACL_CHUNK_S", "acl_chunk_s", _number(above=0), "7200",
+            "ACL source: longest window asked for in one request"),
+    Setting("GMPSAI_START_DATE", "start_date", _date, "2020-01-01",
+            "first daily partition offered in the UI", When.LOAD),
+    Setting("GMPSAI_STATS_DB", "stats_db", _db_file, "",
+            "the statistics DuckDB file (`file_stats`, `gmpsai distill`); unset: "
+            "`<data dir>/gmpsai.duckdb`"),
+    Setting("GMPSAI_GAP_TICKS", "gap_ticks", _number(low=1), "3",
+            "an interval between samples longer than this many 15 Hz ticks is a gap"),
+    Setting("GMPSAI_COMPLETENESS_WARN", "completeness_warn", _number(0, 1),
+            f"{COMPLETENESS_WARN:g}",
+            "the completeness check warns below this share of the expected samples"),
+    Setting("GMPSAI_COMPLETENESS_ERROR", "completeness_error", _number(0, 1),
+            f"{COMPLETENESS_ERROR:g}",
+            "... and fails with severity ERROR below this one (at most the warn share)"),
+    Setting("GMPSAI_PUBLISH_DIR", "publish_dir", _dir, "",
+            "where `published_json` writes the page and the JSON; unset: `<data dir>/site`"),
+    Setting("GMPSAI_PUBLISH_JSON_NAME", "publish_json_name", _file_name,
+            "StatsHistoryBoringHolyMoly.json", "file name of the old plotly figure JSON"),
+    Setting("GMPSAI_TIMELINE_DB", "timeline_db", _db_file, "",
+            "the timeline logger's DuckDB file; unset: `<data dir>/timeline.duckdb`"),
+    Setting("GMPSAI_TIMELINE_MAX_OUTAGE_S", "timeline_max_outage_s", _number(above=0), "600",
+            "the timeline logger's run fails after the source has been down this long (s)"),
+    Setting("GMPSAI_TIMELINE_MAX_GAP_S", "timeline_max_gap_s", _number(above=0), "300",
+            "the `timeline_records` check fails on a gap longer than this (s)"),
+    Setting("GMPSAI_TIMELINE_SENSOR_S", "timeline_sensor_s", _integer(1), "30",
+            "how often the two timeline sensors look (s)", When.LOAD),
+    Setting("GMPSAI_RUN_RETENTION_DAYS", "run_retention_days", _number(low=1), "90",
+            "`housekeeping_schedule` deletes failed/canceled runs and finished timeline-logger "
+            "runs older than this many days"),
+    Setting("GMPSAI_CATALOG_NAMESPACE", "catalog_namespace", _word, "gmpsai",
+            "MetaCat namespace / Rucio scope of the file declarations"),
+    Setting("GMPSAI_METACAT_URL", "metacat_url", _url, "",
+            "MetaCat server; unset: declarations are not sent there"),
+    Setting("GMPSAI_METACAT_AUTH_URL", "metacat_auth_url", _url, "",
+            "MetaCat's authentication server; unset: the client's default"),
+    Setting("GMPSAI_METACAT_DATASET", "metacat_dataset", _text, "",
+            "`namespace:name` of the MetaCat dataset that declared files are added to"),
+    Setting("GMPSAI_RUCIO_RSE", "rucio_rse", _text, "",
+            "upload declared files to this Rucio RSE; unset: nothing goes to Rucio"),
+)
+
+BY_VAR: dict[str, Setting] = {s.var: s for s in SETTINGS}
+BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: str
-    source: str
+    """Every setting, parsed and checked (build it with `from_env`). Optional paths are None
+    when unset; the properties below give the path actually used."""
+
+    data_dir: Path
+    source: Source
     acl_url: str
     logger_node: str
-    param_list: str  # empty: the packaged team list
-    sim_seed: str
-    max_in_flight: str
-    start_date: str
-    stats_db: str = ""  # statistics DuckDB file; empty: <data dir>/gmpsai.duckdb
-    gap_ticks: str = "3"  # an interval longer than this many 15 Hz ticks is a gap
-    completeness_warn: str = f"{COMPLETENESS_WARN:g}"  # the check warns below this share of ticks
-    completeness_error: str = f"{COMPLETENESS_ERROR:g}"  # ... and fails (ERROR) below this one
-    sim_sc_ticks: str = "901"  # simulated supercycle length in 15 Hz ticks (901 = 60.0667 s)
-    max_event: str = "ff"  # event_data fetches TCLK events 00..max_event (hex)
-    publish_dir: str = ""  # the published site; empty: <data dir>/site
-    publish_json_name: str = "StatsHistoryBoringHolyMoly.json"  # the old plotly figure's name
-    acl_timeout_s: str = "60"  # ACL: seconds to wait for a connection or the next bytes
-    acl_retries: str = "4"  # ACL: further attempts of a failed request
-    acl_chunk_s: str = "7200"  # ACL: longest window asked for in one request
-    timeline_db: str = ""  # timeline DuckDB file; empty: <data dir>/timeline.duckdb
-    timeline_max_outage_s: str = "600"  # the logger's run fails after a source outage this long
-    timeline_max_gap_s: str = "300"  # timeline_records check fails on a longer gap
-    timeline_sensor_s: str = "30"  # how often the timeline sensors look (read at code load)
-    run_retention_days: str = "90"  # housekeeping deletes failed and logger runs older than this
-    catalog_namespace: str = "gmpsai"  # MetaCat namespace / Rucio scope of the declarations
-    metacat_url: str = ""  # MetaCat server; empty: declarations are not sent there
-    metacat_auth_url: str = ""  # its authentication server (empty: the client's default)
-    metacat_dataset: str = ""  # namespace:name that declared files are added to
-    rucio_rse: str = ""  # upload declared files to this RSE; empty: nothing goes to Rucio
+    param_list: Path | None
+    sim_seed: int
+    sim_sc_ticks: int
+    max_in_flight: int
+    max_event: str
+    acl_timeout_s: float
+    acl_deadline_s: float
+    acl_retries: int
+    acl_chunk_s: float
+    start_date: dt.date
+    stats_db: Path | None
+    gap_ticks: float
+    completeness_warn: float
+    completeness_error: float
+    publish_dir: Path | None
+    publish_json_name: str
+    timeline_db: Path | None
+    timeline_max_outage_s: float
+    timeline_max_gap_s: float
+    timeline_sensor_s: int
+    run_retention_days: float
+    catalog_namespace: str
+    metacat_url: str | None
+    metacat_auth_url: str | None
+    metacat_dataset: str | None
+    rucio_rse: str | None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        values = {fld: env.get(var) or default for var, (fld, default) in ENV_DEFAULTS.items()}
-        return cls(**values)
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+    ) -> Settings:
+        """Every variable of `env` (default: os.environ), with `overrides` (field -> value,
+        None = not given, anything else is parsed like the variable's text) on top."""
+        env = environment() if env is None else env
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        unknown = set(given) - set(BY_FIELD)
+        if unknown:
+            raise TypeError(f"not settings: {', '.join(sorted(unknown))}")
+        values = {}
+        for s in SETTINGS:
+            if s.field in given:
+                value = given[s.field]
+                values[s.field] = s.value_of(value.value if isinstance(value, StrEnum)
+                                             else str(value))
+            else:
+                values[s.field] = s.read(env)
+        settings = cls(**values)
+        settings._check_together()
+        return settings
 
-    def with_overrides(self, **changes: str | None) -> Settings:
-        """A copy with the given fields replaced, ignoring None and "" (values not given)."""
-        known = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in changes.items() if v and k in known})
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields (None = not given) parsed and checked again."""
+        current = {f.name: getattr(self, f.name) for f in fields(self)}
+        current = {k: v for k, v in current.items() if v is not None}
+        current.update({k: v for k, v in changes.items() if v is not None})
+        return Settings.from_env({}, current)
 
-    # ---- checked views ----------------------------------------------------------------
-
-    def checked_source(self) -> str:
-        if self.source not in SOURCES:
+    def _check_together(self) -> None:
+        if self.completeness_error > self.completeness_warn:
             raise SettingsError(
-                f"unknown source {self.source!r} (GMPSAI_SOURCE): "
-                f"choose one of {', '.join(SOURCES)}"
+                "GMPSAI_COMPLETENESS_ERROR must not exceed GMPSAI_COMPLETENESS_WARN, got "
+                f"{self.completeness_error:g} > {self.completeness_warn:g}"
             )
-        return self.source
+        # derived paths under the data directory must be creatable too
+        if self.stats_db is None:
+            _usable(self.stats_db_path, "GMPSAI_DATA_DIR", want_dir=False)
+        if self.timeline_db is None:
+            _usable(self.timeline_db_path, "GMPSAI_DATA_DIR", want_dir=False)
 
-    def seed(self) -> int:
-        return _int(self.sim_seed, "GMPSAI_SIM_SEED")
-
-    def in_flight(self) -> int:
-        n = _int(self.max_in_flight, "GMPSAI_MAX_IN_FLIGHT")
-        if n < 1:
-            raise SettingsError("GMPSAI_MAX_IN_FLIGHT must be at least 1")
-        return n
-
-    def sc_ticks(self) -> int:
-        n = _int(self.sim_sc_ticks, "GMPSAI_SIM_SC_TICKS")
-        if n < 1:
-            raise SettingsError("GMPSAI_SIM_SC_TICKS must be at least 1")
-        return n
-
-    def acl_timeout(self) -> float:
-        return _positive(self.acl_timeout_s, "GMPSAI_ACL_TIMEOUT_S")
-
-    def acl_retry_count(self) -> int:
-        n = _int(self.acl_retries, "GMPSAI_ACL_RETRIES")
-        if n < 0:
-            raise SettingsError("GMPSAI_ACL_RETRIES must not be negative")
-        return n
-
-    def acl_chunk(self) -> float:
-        return _positive(self.acl_chunk_s, "GMPSAI_ACL_CHUNK_S")
+    # ---- derived values -------------------------------------------------------------------
 
     @property
-    def stats_db_path(self) -> Path:
-        return Path(self.stats_db) if self.stats_db else self.root / "gmpsai.duckdb"
-
-    def gap_tick_limit(self) -> float:
-        value = _number(self.gap_ticks, "GMPSAI_GAP_TICKS")
-        if not value >= 1:
-            raise SettingsError("GMPSAI_GAP_TICKS must be at least 1 (tick)")
-        return value
-
     def completeness_limits(self) -> tuple[float, float]:
         """(warn, error): shares of the expected samples below which a device is flagged."""
-        warn = _number(self.completeness_warn, "GMPSAI_COMPLETENESS_WARN")
-        error = _number(self.completeness_error, "GMPSAI_COMPLETENESS_ERROR")
-        if not 0.0 <= error <= warn <= 1.0:
-            raise SettingsError(
-                "need 0 <= GMPSAI_COMPLETENESS_ERROR <= GMPSAI_COMPLETENESS_WARN <= 1, got "
-                f"{error:g} and {warn:g}"
-            )
-        return warn, error
-
-    @property
-    def timeline_db_path(self) -> Path:
-        return Path(self.timeline_db) if self.timeline_db else self.root / "timeline.duckdb"
-
-    def timeline_max_outage(self) -> float:
-        return _positive(self.timeline_max_outage_s, "GMPSAI_TIMELINE_MAX_OUTAGE_S")
-
-    def timeline_max_gap(self) -> float:
-        return _positive(self.timeline_max_gap_s, "GMPSAI_TIMELINE_MAX_GAP_S")
-
-    def timeline_sensor_interval(self) -> int:
-        n = _int(self.timeline_sensor_s, "GMPSAI_TIMELINE_SENSOR_S")
-        if n < 1:
-            raise SettingsError("GMPSAI_TIMELINE_SENSOR_S must be at least 1 (second)")
-        return n
-
-    def first_day(self) -> str:
-        """GMPSAI_START_DATE, checked: the first daily partition (YYYY-MM-DD)."""
-        import datetime as dt
-
-        try:
-            return dt.date.fromisoformat(self.start_date).isoformat()
-        except ValueError:
-            raise SettingsError(
-                f"GMPSAI_START_DATE must be a date YYYY-MM-DD, got {self.start_date!r}"
-            ) from None
-
-    def run_retention(self) -> float:
-        """GMPSAI_RUN_RETENTION_DAYS in days (at least one)."""
-        days = _positive(self.run_retention_days, "GMPSAI_RUN_RETENTION_DAYS")
-        if days < 1:
-            raise SettingsError("GMPSAI_RUN_RETENTION_DAYS must be at least 1 (day)")
-        return days
+        return self.completeness_warn, self.completeness_error
 
     @property
     def root(self) -> Path:
-        return Path(self.data_dir)
+        return self.data_dir
 
     @property
     def params_dir(self) -> Path:
-        return self.root / "params"
+        return self.data_dir / "params"
 
     @property
     def events_dir(self) -> Path:
-        return self.root / "events"
+        return self.data_dir / "events"
 
     @property
     def cycles_dir(self) -> Path:
@@ -205,32 +386,37 @@ class Settings:
 
     @property
     def drafts_dir(self) -> Path:
-        return self.root / "drafts"
+        return self.data_dir / "drafts"
+
+    @property
+    def stats_db_path(self) -> Path:
+        return self.stats_db or self.data_dir / "gmpsai.duckdb"
+
+    @property
+    def timeline_db_path(self) -> Path:
+        return self.timeline_db or self.data_dir / "timeline.duckdb"
 
     @property
     def site_dir(self) -> Path:
-        return Path(self.publish_dir) if self.publish_dir else self.root / "site"
+        return self.publish_dir or self.data_dir / "site"
 
 
-def _int(text: str, var: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise SettingsError(f"{var} must be an integer, got {text!r}") from None
+def environment() -> Mapping[str, str]:
+    """The process environment: the one place the package reads it from."""
+    return os.environ
 
 
-def _positive(text: str, var: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(f"{var} must be a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{var} must be a positive number of seconds, got {text!r}")
-    return value
+def read_setting(var: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting alone, for what must be known when the Dagster definitions load (the first
+    daily partition, the sensors' interval): a bad value elsewhere must not stop the load."""
+    return BY_VAR[var].read(env)
 
 
-def _number(text: str, var: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise SettingsError(f"{var} must be a number, got {text!r}") from None
+def configuration_table() -> str:
+    """The Markdown table of docs/configuration.md, generated from SETTINGS."""
+    rows = ["| variable | type | default | read | meaning |", "|---|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "unset"
+        when = "when the code location loads" if s.when == When.LOAD else "at start"
+        rows.append(f"| `{s.var}` | {s.kind} | {default} | {when} | {s.help} |")
+    return "\n".join(rows) + "\n"

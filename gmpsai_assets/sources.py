@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
 from gmpsai_assets.acnet.datalogger import DataLogger
-from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.settings import Settings, SettingsError, Source
 from gmpsai_assets.sim.simulator import SimulatedBooster
 
 
 def open_datalogger(settings: Settings) -> DataLogger:
-    """The DataLogger named by `settings.source`, or SettingsError for an unknown name."""
-    source = settings.checked_source()
-    settings.in_flight()  # a bad GMPSAI_MAX_IN_FLIGHT is an error for every source
-    if source == "simulated":
+    """The DataLogger named by `settings.source`."""
+    if settings.source == Source.SIMULATED:
         return SimulatedBooster(
-            seed=settings.seed(), node=settings.logger_node, sc_ticks=settings.sc_ticks()
+            seed=settings.sim_seed, node=settings.logger_node, sc_ticks=settings.sim_sc_ticks
         )
-    if source == "acl":
+    if settings.source == Source.ACL:
         return AclDataLogger.from_settings(settings)
-    raise SettingsError(f"source {source!r} is not available in this version")
+    raise SettingsError(f"GMPSAI_SOURCE {settings.source!r} is not available in this version")

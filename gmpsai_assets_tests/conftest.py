@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from gmpsai_assets.sim.acl_server import AclServer
 from gmpsai_assets.sim.simulator import SimulatedBooster
+from gmpsai_assets_tests.pgserver import PostgresMissing, PostgresServer, start_server
 
 SMALL_DEVICES = ("B:VIMIN", "B_VIMIN", "B:IMINER", "I:IB", "B|GMPSSC")
 
@@ -56,3 +59,28 @@ def acl_server() -> Iterator[Callable[..., AclServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (pgserver.py). Skipped only where the
+    server is not installed and not in CI; `make test` installs it."""
+    try:
+        server = start_server()
+    except PostgresMissing as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def postgres_env(postgres_server: PostgresServer) -> dict[str, str]:
+    """A fresh database on the session's server: the DAGSTER_PG_* variables naming it."""
+    return postgres_server.create_database(f"test_{os.getpid()}_{next(_databases)}")

@@ -91,8 +91,8 @@ def test_html_wrapped_gateway(acl_server: Start, sim: SimulatedBooster) -> None:
 def _resources(data_dir: Path, param_list: Path, source: str, url: str) -> dict:
     return {
         "datalogger": DataLoggerResource(
-            source=source, acl_url=url, logger_node="MLrn", param_list=str(param_list),
-            sim_seed="20200310", max_in_flight="3", acl_retries="1",
+            source=source, acl_url=url or None, param_list=str(param_list), max_in_flight=3,
+            acl_retries=1,
         ),
         "storage": StorageResource(data_dir=str(data_dir)),
     }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -18,8 +21,9 @@ from gmpsai_assets.acnet.acl_parse import (
     parse_timeline_table,
 )
 from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, LoggerUnavailable
-from gmpsai_assets.acnet.tclk import TimelineEntry
+from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S, TimelineEntry, known_events
 from gmpsai_assets.sim.acl_server import format_timeline_table
+from gmpsai_assets.sim.simulator import SimulatedBooster
 
 WRAP = (b"<html><head><title>ACL output</title></head>\n<body>\n<pre>\n",
         b"</pre>\n</body></html>\n")
@@ -51,9 +55,23 @@ def test_html_wrapped_reply_gives_the_same_data() -> None:
     t, v, body = _data()
     cols = _ok(WRAP[0] + body + WRAP[1])
     assert np.array_equal(cols["utc_seconds"], t) and np.array_equal(cols["value"], v)
-    # wrapper closing right after the last value (no newline) is a complete reply too
-    cols = _ok(WRAP[0] + body.rstrip(b"\n") + b"</pre></body></html>")
+    cols = _ok(WRAP[0] + body + b"<br></pre></body></html>")  # markup alone is no line
     assert np.array_equal(cols["value"], v)
+
+
+@pytest.mark.parametrize("rows", [1, 10])  # a first (and only) line cut short, too
+@pytest.mark.parametrize(
+    "wrap", [(b"", b""), WRAP, (WRAP[0], b"</pre></body></html>"), (b"<pre>", b"</pre>")],
+    ids=["plain", "html", "html-tight", "pre-only"],
+)
+def test_a_reply_cut_inside_its_last_line_is_truncated_in_every_wrapping(
+    rows: int, wrap: tuple[bytes, bytes]
+) -> None:
+    """A closing tag right after a cut value (10.00000603 -> 1.0) does not complete the line."""
+    body = _data(rows)[2] if rows > 1 else b"1700000000.0 10.00000603\n"
+    cut = body.rstrip(b"\n")[:-5]  # still looks like "<seconds> <number>"
+    with pytest.raises(TruncatedReply, match="truncated inside its last line"):
+        parse_logger_reply(wrap[0] + cut + wrap[1]).check("test")
 
 
 @pytest.mark.parametrize("piece", [1, 7, 4096])
@@ -168,12 +186,27 @@ def test_event_log_without_occurrences(body: bytes) -> None:
     assert reply.rows == 0
 
 
-def test_event_log_header_that_is_data_is_an_error() -> None:
-    body = b"one header line\n10-MAR-2026 00:00:00.016 0.016\n10-MAR-2026 00:00:00.083 0.083\n"
-    p = EventLogParser()
-    p.feed(body)
-    with pytest.raises(LoggerUnavailable):
-        p.finish().check("test")
+@pytest.mark.parametrize("header", [0, 1, 5, 6, 7])
+@pytest.mark.parametrize("wrap", [(b"", b""), WRAP], ids=["plain", "html"])
+def test_event_log_data_lines_are_told_by_their_form(
+    header: int, wrap: tuple[bytes, bytes]
+) -> None:
+    """However many header lines come first, every occurrence is kept and the count noted
+    (the old EventDataGrabber's skiprows=5 lost the first occurrence after a 6th line)."""
+    head = b"".join(b"header line %d: Date Time SC\n" % i for i in range(header))
+    data = b"10-MAR-2026 00:00:00.016 0.016\n10-MAR-2026 00:00:00.083 0.083\n"
+    p = EventLogParser(batch_bytes=40)  # the header spread over several batches
+    p.feed(wrap[0] + head + data + wrap[1])
+    reply = p.finish()
+    reply.check("test")
+    assert reply.rows == 2 and reply.header_lines == header
+    assert reply.columns["sc_seconds"].tolist() == [0.016, 0.083]
+
+
+def test_event_log_text_after_the_data_is_malformed() -> None:
+    body = EVENT_HEADER + b"10-MAR-2026 00:00:00.016 0.016\nDate Time SC\n"
+    with pytest.raises(MalformedReply, match="1 malformed"):
+        parse_event_reply(body).check("test")
 
 
 def test_event_log_bad_time_is_counted() -> None:
@@ -192,19 +225,44 @@ def test_read_reply() -> None:
 def test_timeline_table_round_trips() -> None:
     entries = [TimelineEntry(0, 0x00, 0.0), TimelineEntry(1, 0x11, 0.018),
                TimelineEntry(2, 0xE3, 0.204), TimelineEntry(3, 0xF1, 60.055)]
-    text = format_timeline_table(entries, 60.0667, {0: "Supercycle start", 0xF1: "Clear $0E"})
+    text = format_timeline_table(entries, NOMINAL_TICK_S,
+                                 {0: "Supercycle start", 0xF1: "Clear $0E"})
     assert parse_timeline_table(text.encode()) == entries
     assert parse_timeline_table((WRAP[0].decode() + text + WRAP[1].decode()).encode()) == entries
 
 
-def test_timeline_columns_are_found_from_the_dashes() -> None:
-    good = ("Some other gateway\n\nEVENT  NOTE  ENTRY      TIME\n-----  ----  -----  --------\n"
-            "  $0C  x         0  0.000000\n  $13  y         1  1.5\n")
-    # a NOTE that spills into ENTRY's column makes that row an error, never a silent guess
+def test_timeline_table_reads_as_the_old_timeline_logger_read_it() -> None:
+    """Our table through the old script's exact call: one header line skipped, column 3 the
+    event (hex), column 10 the offset into the supercycle."""
+    entries = SimulatedBooster().timeline()
+    text = format_timeline_table(entries, NOMINAL_TICK_S, known_events())
+    old = pd.read_fwf(io.StringIO(text), skiprows=1, header=None, usecols=[3, 10])
+    assert [int(str(e), 16) for e in old[3]] == [e.event for e in entries]
+    assert old[10].tolist() == [e.sc_time for e in entries]
+    assert parse_timeline_table(text.encode()) == entries
+
+
+REAL_LIKE = (
+    "ROW TLG  TK EVT ST MD   DLY R M C     TIME  DESCRIPTION\n"
+    "  0 BTLG  0  00 ON NM 0.000 N 1 0 0.000000  Beginning of super cycle\n"
+    "  1 BTLG  0  $11 ON NM 18.0 Y 1 0 0.018000\n"
+)
+
+
+def test_timeline_rows_are_split_at_whitespace() -> None:
+    assert parse_timeline_table(REAL_LIKE.encode()) == [TimelineEntry(0, 0x00, 0.0),
+                                                        TimelineEntry(1, 0x11, 0.018)]
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [("  2 BTLG  1  0C ON NM 0.0 N 1 0.066667\n", "10 columns"),
+     ("  2 BTLG  1  XY ON NM 0.0 N 1 0 0.066667\n", "not hex"),
+     ("  2 BTLG  1  0C ON NM 0.0 N 1 0 soon\n", "no time")],
+)
+def test_a_timeline_row_that_cannot_be_read_fails_the_reply(row: str, why: str) -> None:
     with pytest.raises(MalformedReply, match="1 row"):
-        parse_timeline_table(good.replace("y         1", "long note 1").encode())
-    assert parse_timeline_table(good.encode()) == [TimelineEntry(0, 0x0C, 0.0),
-                                                   TimelineEntry(1, 0x13, 1.5)]
+        parse_timeline_table((REAL_LIKE + row).encode())
 
 
 def test_timeline_error_text() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import subprocess
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
 from gmpsai_assets.acnet.acl_parse import (
-    EVENT_LOG_HEADER_LINES,
     parse_event_reply,
     parse_logger_reply,
     parse_timeline_table,
@@ -26,6 +27,7 @@ from gmpsai_assets.sim.acl_server import (
     AclCommandError,
     AclServer,
     Faults,
+    _trickled,
     decode_cgi_query,
     parse_command,
 )
@@ -46,8 +48,8 @@ def get(server: AclServer, command: str) -> httpx.Response:
         return c.get(url, extensions={"target": url.raw_path + b"?acl=" + command.encode()})
 
 
-def test_cgi_decodes_only_plus_space_and_quote() -> None:
-    assert decode_cgi_query("acl=read+G:SCTIME%20x%27y%22z%3B") == "read G:SCTIME x'y%22z%3B"
+def test_cgi_decodes_only_plus_space_and_quotes() -> None:
+    assert decode_cgi_query("acl=read+G:SCTIME%20x%27y%22z%3B") == 'read G:SCTIME x\'y"z%3B'
     with pytest.raises(AclCommandError):
         decode_cgi_query("cmd=read")
 
@@ -73,10 +75,18 @@ def test_logger_get_serves_the_simulator_exactly(acl_server: Start, sim: Simulat
         assert np.array_equal(reply.columns["value"], s.values)
 
 
-def test_percent_encoded_quotes_are_not_decoded(acl_server: Start) -> None:
+def test_percent_encoded_quotes_are_decoded_as_the_real_cgi_does(
+    acl_server: Start, sim: SimulatedBooster
+) -> None:
+    """The old EventDataGrabber and Timeline_Logger sent `"` through `requests` (as %22)."""
     server = acl_server()
     r = get(server, LOGGER_GET.format(device="B:VIMIN").replace('"', "%22"))
-    assert b"invalid" in r.content  # as the real CGI: %22 stays literal and the command fails
+    reply = parse_logger_reply(r.content)
+    reply.check("t")
+    assert np.array_equal(reply.columns["value"], sim.fetch("B:VIMIN", Window(T0, T0 + 60)).values)
+    r = get(server, 'event_log/start_time=%222026-03-10+06:00:00%22'
+                    '/stop_time=%222026-03-10+06:01:00%22/event=00')
+    assert parse_event_reply(r.content).rows == len(sim.event_occurrences(0, Window(T0, T0 + 60)))
 
 
 def test_logger_get_errors_are_text_replies(acl_server: Start) -> None:
@@ -108,20 +118,24 @@ def test_long_replies_are_streamed_in_pieces(acl_server: Start) -> None:
     assert r.headers["transfer-encoding"] == "chunked"
 
 
-def test_event_log_reply_shape(acl_server: Start, sim: SimulatedBooster) -> None:
-    server = acl_server()
+@pytest.mark.parametrize("header", [5, 6])
+def test_event_log_reply_shape(acl_server: Start, sim: SimulatedBooster, header: int) -> None:
+    server = acl_server(event_header_lines=header)
     r = get(server, 'event_log/start_time="2026-03-10+06:00:00"/stop_time="2026-03-10+06:01:00"'
                     "/event=0c")
     lines = r.text.splitlines()
     assert lines[0].startswith("Event log of TCLK event $0C")
-    assert lines[EVENT_LOG_HEADER_LINES].startswith("10-MAR-2026 06:00:00.")
+    assert not lines[header - 1].startswith("10-MAR-2026")
+    assert lines[header].startswith("10-MAR-2026 06:00:00.")
     reply = parse_event_reply(r.content)
     reply.check("t")
+    assert reply.header_lines == header
     occ = sim.event_occurrences(0x0C, Window(T0, T0 + 60))
     assert reply.rows == len(occ) and np.array_equal(reply.columns["sc_seconds"], occ.sc_seconds)
     r = get(server, 'event_log/start_time="2026-03-10+06:00:00"/stop_time="2026-03-10+06:01:00"'
                     "/event=fe")
     assert r.text.splitlines()[-1] == "No occurrences of event"
+    assert len(r.text.splitlines()) == header + 1
 
 
 def test_read_and_tlg_info(acl_server: Start) -> None:
@@ -132,8 +146,12 @@ def test_read_and_tlg_info(acl_server: Start) -> None:
     assert float(get(server, "read/no_name/no_units/setting+G:SCTIME").text) == \
         booster.supercycle_length()
     assert "no such device" in get(server, "read/no_name/no_units+B:VIMIN").text
-    assert parse_timeline_table(get(server, "tlg_info/all_event_info").content) == \
-        booster.timeline()
+    text = get(server, "tlg_info/all_event_info").text
+    assert parse_timeline_table(text.encode()) == booster.timeline()
+    # the old Timeline_Logger.py's read of the same reply
+    old = pd.read_fwf(io.StringIO(text), skiprows=1, header=None, usecols=[3, 10])
+    assert [(int(str(e), 16), t) for e, t in zip(old[3], old[10], strict=True)] == \
+        [(e.event, e.sc_time) for e in booster.timeline()]
 
 
 def test_html_wrapping(acl_server: Start, sim: SimulatedBooster) -> None:
@@ -182,6 +200,15 @@ def test_faults_limited_to_devices(acl_server: Start) -> None:
     assert get(server, LOGGER_GET.format(device="B:IMINER")).status_code in (500, 503)
     assert get(server, LOGGER_GET.format(device="B:VIMIN")).status_code == 200
     assert get(server, "read/no_name/no_units+G:SCTIME").status_code == 200
+
+
+def test_fault_trickle_sends_one_line_at_a_time(acl_server: Start) -> None:
+    """Each line its own piece, a pause before each: a per-read timeout never fires."""
+    assert list(_trickled(iter([b"1 2\n3 4\n", b"5 6\n"]), 0.001)) == \
+        [b"1 2\n", b"3 4\n", b"5 6\n"]
+    server = acl_server(faults=Faults(trickle_share=1.0, trickle_s=0.001))
+    r = get(server, LOGGER_GET.format(device="B:VIMIN"))  # short enough to wait for
+    assert parse_logger_reply(r.content).rows == 900 and server.faulted["trickle"] == 1
 
 
 def test_fault_latency(acl_server: Start) -> None:
@@ -235,6 +262,7 @@ def test_cli_serves_until_stopped() -> None:
         (["--error-share", "0.8", "--drop-share", "0.5"], "sum to at most 1"),
         (["--fault-device", "B;X"], "not a valid ACNET device name"),
         (["--port", "70000"], "--port must be"),
+        (["--trickle-s", "0"], "trickle interval"),
     ],
 )
 def test_cli_bad_options_one_line_exit_2(

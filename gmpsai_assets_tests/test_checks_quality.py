@@ -33,12 +33,10 @@ def _resources(tmp_path: Path, devices: list[str]) -> dict[str, dg.ConfigurableR
     listing = tmp_path / "ParamList.txt"
     listing.write_text("".join(f"MLrn {d} \n" for d in devices))
     return {
-        "datalogger": DataLoggerResource(source="simulated", acl_url="", logger_node="MLrn",
-                                         param_list=str(listing), sim_seed="20200310",
-                                         max_in_flight="1"),
+        "datalogger": DataLoggerResource(source="simulated", param_list=str(listing),
+                                         max_in_flight=1),
         "storage": StorageResource(data_dir=str(tmp_path / "data")),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
+        "stats": StatsResource(storage=StorageResource(data_dir=str(tmp_path / "data"))),
     }
 
 
@@ -79,8 +77,7 @@ def test_checks_pass_on_a_clean_day_and_fail_on_a_dead_device(
 def test_completeness_warns_between_the_limits(tmp_path: Path) -> None:
     res = _resources(tmp_path, ["B:VIMIN"])
     # every device of a clean simulated day holds ~99.8% of its ticks: above 0.999 is a warning
-    res["stats"] = StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.9999",
-                                 completeness_error="0.5")
+    res["stats"] = StatsResource(storage=res["storage"], completeness_warn=0.9999)
     checks = _day(tmp_path, CLEAN_DAY, res)
     assert not checks["completeness"].passed
     assert checks["completeness"].severity == dg.AssetCheckSeverity.WARN

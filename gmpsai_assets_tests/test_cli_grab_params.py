@@ -132,7 +132,7 @@ def test_grab_writes_one_file_with_options(capsys, tmp_path, small_list):
     assert attrs["devices"] == ["B:VIMIN", "B_VIMIN"]
     assert attrs["window_end_local"] == "2026-03-10T01:00:00-05:00"
     assert "[1/2] B:VIMIN: ok (" in err and "[2/2] B_VIMIN: ok (" in err
-    assert "2 ok, 0 empty, 0 failed" in out
+    assert "2 ok, 0 partial, 0 empty, 0 failed" in out
 
 
 def test_dryrun_writes_nothing(capsys, tmp_path):
@@ -193,7 +193,7 @@ def test_malformed_acl_url(capsys, tmp_path, monkeypatch):
 def test_unknown_source(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_SOURCE", "carrier-pigeon")
     code, _, err = run_cli(capsys, "grab-params", "--outdir", str(tmp_path / "o"))
-    assert code == 2 and "unknown source 'carrier-pigeon'" in err
+    assert code == 2 and "GMPSAI_SOURCE must be one of simulated, acl, got 'carrier-pigeon'" in err
     assert not (tmp_path / "o").exists()
 
 

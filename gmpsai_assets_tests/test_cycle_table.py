@@ -144,6 +144,37 @@ def test_a_device_with_a_missing_span_has_nulls_exactly_there(tmp_path, sim):
     assert col.null_count() == np.isnan(want).sum()
 
 
+def test_a_day_with_a_partial_device(tmp_path, sim):
+    """A `partial` device (the gateway kept answering `No values` for one span): its cells are
+    null exactly where its samples would have been, its real samples all fill their cycles,
+    and the report keeps its status and spans through the file."""
+    start = parse_local_datetime("2026-03-10 12:00")
+    window = Window(start, start + 120.0)
+    span = (start + 30.0, start + 50.0)
+    full = sim.fetch("B:IMINER", window)
+    lost = (full.utc_seconds >= span[0]) & (full.utc_seconds < span[1])
+    kept = Samples("B:IMINER", full.utc_seconds[~lost], full.values[~lost], (span,))
+    path = tmp_path / "params.h5"
+    with ParamFileWriter(path, window, "MLrn", "acl", ["B:IMINER", "B:VIMIN"]) as w:
+        assert w.add("B:IMINER", kept, None).status == "partial"
+        w.add("B:VIMIN", sim.fetch("B:VIMIN", window), None)
+    e = grab_events(sim, window, tmp_path / "events", tmp_path / "drafts", max_event=0x0C).path
+    table = build_cycle_table(path, e)
+    rep = table.report.devices["B:IMINER"]
+    assert rep.status == "partial" and rep.missing_utc == (span,) and "1 span(s)" in rep.reason
+    assert table.report.devices["B:VIMIN"].missing_utc == ()
+    ticks = table.frame["tick_utc"].dt.epoch("us").to_numpy() / 1e6
+    expected = ticks + rep.lag_ms / 1000.0
+    in_span = (expected >= span[0]) & (expected < span[1])
+    col = table.frame["B:IMINER"].is_null().to_numpy()
+    assert col[in_span].all() and in_span.sum() >= 299
+    want = truth(ticks, kept)
+    assert np.array_equal(np.isnan(want), col)  # no real sample nulled, none invented
+    assert rep.filled == len(kept) and rep.unmatched == 0
+    written = write_cycle_table(table, tmp_path / "cycles", tmp_path / "drafts")
+    assert read_report(written).devices["B:IMINER"] == rep
+
+
 def _two_days(tmp_path: Path, sim: SimulatedBooster) -> Path:
     """Ten minutes either side of midnight, published as the two days' tables."""
     data = tmp_path / "data"

@@ -2,6 +2,10 @@
 temporary DAGSTER_HOME, everything checked through the GraphQL API the UI itself uses, plus the
 UI's asset graph in real headless Chromium.
 
+Every test runs twice: on the embedded default instance (dagster.yaml, SQLite) and on the
+production one (deploy/dagster.yaml on a throwaway PostgreSQL, marker `postgres`), with runs
+launched as local processes there since no Docker host is at hand.
+
 The simulated source is kept small through the documented settings (a three-device list).
 """
 
@@ -25,6 +29,7 @@ import dagster as dg
 import pytest
 
 from gmpsai_assets.definitions import defs
+from gmpsai_assets_tests.pgserver import production_instance_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -101,20 +106,30 @@ class Dagster:
             log.close()
 
 
-@pytest.fixture(scope="module")
-def dagster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagster]:
+@pytest.fixture(scope="module", params=[
+    "embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def dagster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Dagster]:
     tmp = tmp_path_factory.mktemp("e2e")
     home = tmp / "dagster_home"
     home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    pg_env: dict[str, str] = {}
+    if request.param == "postgres":
+        production_instance_yaml(home)
+        server = request.getfixturevalue("postgres_server")
+        pg_env = server.create_database(f"e2e_{os.getpid()}")
+    else:
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     plist = tmp / "ParamList.txt"
     plist.write_text("MLrn B:VIMIN\nMLrn B:IMINER\nMLrn I:IB\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "GMPSAI_DATA_DIR": str(tmp / "data"),
            "GMPSAI_PARAM_LIST": str(plist), "GMPSAI_SOURCE": "simulated",
-           "DAGSTER_DISABLE_TELEMETRY": "1"}
-    # Create the instance's sqlite storage before webserver and daemon start: two processes
-    # migrating a fresh storage at once can leave two alembic heads ("more than one head").
-    dg.DagsterInstance.from_config(str(home)).dispose()
+           "DAGSTER_DISABLE_TELEMETRY": "1", **pg_env}
+    if not pg_env:
+        # Create the instance's sqlite storage before webserver and daemon start: two processes
+        # migrating a fresh storage at once can leave two alembic heads ("more than one head").
+        # (dagster-postgres retries its own concurrent table creation.)
+        dg.DagsterInstance.from_config(str(home)).dispose()
     for _attempt in range(3):  # a lost race for the port is retried, never a failure
         server = Dagster(home, env)
         try:
@@ -288,6 +303,41 @@ def _drawn_edges(edges: list[list[float]], boxes: dict[str, list[float]]) -> set
                 if b and abs(x - b[side]) <= 8 and b[1] <= y <= b[3]]
         return min(near)[1] if near else None
     return {(at(x0, y0, 2), at(x1, y1, 0)) for x0, y0, x1, y1 in edges}
+
+
+SENSOR_TICKS = """
+query($sel: SensorSelector!) { sensorOrError(sensorSelector: $sel) { __typename
+  ... on Sensor { sensorState { ticks(limit: 50) { status timestamp runIds } } } } }
+"""
+
+
+def test_sensor_ticks_are_recorded_and_request_runs_for_new_files(dagster):
+    """The daemon evaluates automation_sensor and the instance keeps its ticks; once a day has
+    both files (param_data above, event_data launched here), a tick requests the day's
+    file_stats (and what else reads the files), and those runs succeed."""
+    location, repo = _repository(dagster)
+    params = {
+        "selector": {"repositoryLocationName": location, "repositoryName": repo["name"],
+                     "jobName": "event_data_job"},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAYS[0]}]},
+    }
+    launched = dagster.query(LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    assert _wait_run(dagster, launched["run"]["runId"]) == "SUCCESS"
+    sel = {"repositoryLocationName": location, "repositoryName": repo["name"],
+           "sensorName": "automation_sensor"}
+    end = time.monotonic() + 240
+    while True:
+        sensor = dagster.query(SENSOR_TICKS, {"sel": sel})["sensorOrError"]
+        assert sensor["__typename"] == "Sensor", sensor
+        ticks = sensor["sensorState"]["ticks"]
+        requested = [t for t in ticks if t["status"] == "SUCCESS" and t["runIds"]]
+        if requested:
+            break
+        assert time.monotonic() < end, f"no tick requested runs: {ticks}"
+        time.sleep(2)
+    run_ids = requested[0]["runIds"]
+    assert all(_wait_run(dagster, r) == "SUCCESS" for r in run_ids)
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),

@@ -4,33 +4,25 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.definitions import DAILY_ASSETS, defs
-from gmpsai_assets.defs.event_data import (
-    event_data,
-    event_data_job,
-    event_data_schedule,
-)
+from gmpsai_assets.definitions import defs
+from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.file_stats import file_stats
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
 from gmpsai_assets.files.eventfile import list_events, read_event_attrs
-from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.window import FERMILAB_TZ
 
 SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
 
 
 def _resources(data_dir: Path, param_list: Path, seed: str | None = None) -> dict:
-    defaults = {field: default for field, default in ENV_DEFAULTS.values()}
+    storage = StorageResource(data_dir=str(data_dir))
     return {
         "datalogger": DataLoggerResource(
-            source="simulated", acl_url=defaults["acl_url"], logger_node="MLrn",
-            param_list=str(param_list), sim_seed=seed or defaults["sim_seed"],
-            max_in_flight=defaults["max_in_flight"],
+            source="simulated", param_list=str(param_list), sim_seed=seed and int(seed)
         ),
-        "storage": StorageResource(data_dir=str(data_dir)),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
+        "storage": storage,
+        "stats": StatsResource(storage=storage),
     }
 
 
@@ -115,18 +107,6 @@ def test_bad_max_event_fails_the_run_with_a_clear_message(tmp_path, one_device):
     assert "max_event" in str(failure) and "not a TCLK event code" in str(failure)
     assert not (tmp_path / "data" / "events").exists() or not any(
         (tmp_path / "data" / "events").iterdir())
-
-
-def test_registered_with_job_and_schedule():
-    assert event_data in DAILY_ASSETS and not event_data.check_keys  # file_stats judges it
-    assert defs.resolve_job_def("event_data_job") is not None
-    schedule = defs.resolve_schedule_def("event_data_schedule")
-    assert schedule.cron_schedule == "1 2 * * *"
-    assert schedule.execution_timezone == "America/Chicago"
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert event_data_job.name == "event_data_job" and event_data_schedule.name == schedule.name
-    spec = defs.resolve_assets_def("event_data").specs_by_key[dg.AssetKey("event_data")]
-    assert spec.group_name == "booster_data" and spec.description
 
 
 def test_schedule_asks_for_the_day_that_just_ended():

@@ -14,7 +14,6 @@ from gmpsai_assets.defs.file_stats import CHECKS, file_stats
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
 from gmpsai_assets.files.eventfile import list_events
-from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.stats import store
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")
@@ -24,16 +23,14 @@ SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
 
 
 def _resources(tmp_path: Path) -> dict[str, dg.ConfigurableResource]:
-    d = {field: default for field, default in ENV_DEFAULTS.values()}
     plist = tmp_path / "list.txt"
     plist.write_text("MLrn B:VIMIN\nMLrn I:IB\n")
+    storage = StorageResource(data_dir=str(tmp_path / "data"))
     return {
-        "datalogger": DataLoggerResource(
-            source="simulated", acl_url=d["acl_url"], logger_node="MLrn",
-            param_list=str(plist), sim_seed=d["sim_seed"], max_in_flight="2"),
-        "storage": StorageResource(data_dir=str(tmp_path / "data")),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
+        "datalogger": DataLoggerResource(source="simulated", param_list=str(plist),
+                                         max_in_flight=2),
+        "storage": storage,
+        "stats": StatsResource(storage=storage),
     }
 
 

@@ -4,6 +4,7 @@ import uuid
 import dagster as dg
 
 from gmpsai_assets.defs.housekeeping import housekeeping_job, prunable_runs
+from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
 
 
 def _run(instance, job: str, status: dg.DagsterRunStatus) -> str:
@@ -25,24 +26,18 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
         assert later == {failed, canceled, logger_done}
 
         monkeypatch.setenv("GMPSAI_RUN_RETENTION_DAYS", "1")
-        assert housekeeping_job.execute_in_process(instance=instance).success
+        keeper = {"housekeeping": HousekeepingResource(),  # read when the run starts
+                  "storage": StorageResource()}
+        assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert {failed, canceled, logger_done, kept, logger_live} <= left  # nothing is a day old
 
         monkeypatch.setattr("gmpsai_assets.defs.housekeeping._now",
                             lambda: now + dt.timedelta(days=2))  # two days later
-        assert housekeeping_job.execute_in_process(instance=instance).success
+        assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert kept in left and logger_live in left
         assert not left & {failed, canceled, logger_done}
-
-
-def test_schedule_in_definitions():
-    from gmpsai_assets.definitions import defs
-
-    sched = defs.resolve_schedule_def("housekeeping_schedule")
-    assert sched.cron_schedule == "30 3 * * *"
-    assert sched.execution_timezone == "America/Chicago"
 
 
 def test_housekeeping_removes_drafts_of_killed_runs_only(data_dir):
@@ -69,7 +64,9 @@ def test_housekeeping_removes_drafts_of_killed_runs_only(data_dir):
         os.kill(killed.pid, signal.SIGKILL)
         killed.wait()
         with dg.instance_for_test() as instance:
-            assert housekeeping_job.execute_in_process(instance=instance).success
+            assert housekeeping_job.execute_in_process(
+                instance=instance, resources={"housekeeping": HousekeepingResource(),
+                                              "storage": StorageResource()}).success
         assert sorted(p.name for p in drafts.iterdir()) == [names[1]]
     finally:
         live.kill()

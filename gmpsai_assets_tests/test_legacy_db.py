@@ -57,8 +57,8 @@ def test_distilled_rows_win_over_imported_rows_with_the_same_key(tmp_path: Path)
     t = DAY.start + np.arange(30) / 15.0
     rec = store.FileRecord("MLParamData_1_x.h5", "/x", "params", "pandas-params", "old", "MLrn",
                            DAY.start, DAY.end, 1.0, 1, 1.0, None, "ok", "", 2.0, 0.1)
-    with store.writer(db) as con:
-        store.replace_file(con, rec, [param_stats("B:VIMIN", t, np.full(30, 7.0), DAY)])
+    store.replace_file(db, rec, [param_stats("B:VIMIN", t, np.full(30, 7.0), DAY)])
+    with store.reader(db) as con:
         rows = con.execute(
             "SELECT epochUTCsec, statval FROM ACNETparameterStats "
             "WHERE paramname = 'B:VIMIN' AND statname = 'mode' ORDER BY 1"

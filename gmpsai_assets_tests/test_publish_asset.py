@@ -20,7 +20,6 @@ from gmpsai_assets.defs.resources import (
     StatsResource,
     StorageResource,
 )
-from gmpsai_assets.settings import ENV_DEFAULTS
 from gmpsai_assets.stats.distill import distill_file
 
 DEVICES = ["B:VIMIN", "I:IB"]
@@ -29,15 +28,15 @@ SMALL_EVENTS = {"ops": {"event_data": {"config": {"max_event": "0c"}}}}
 
 
 def _resources(data: Path, plist: Path) -> dict:
-    d = {field: default for field, default in ENV_DEFAULTS.values()}
+    datalogger = DataLoggerResource(source="simulated", param_list=str(plist), max_in_flight=2)
+    storage = StorageResource(data_dir=str(data))
+    stats = StatsResource(storage=storage)
     return {
-        "datalogger": DataLoggerResource(
-            source="simulated", acl_url=d["acl_url"], logger_node="MLrn",
-            param_list=str(plist), sim_seed=d["sim_seed"], max_in_flight="2"),
-        "storage": StorageResource(data_dir=str(data)),
-        "stats": StatsResource(stats_db="", gap_ticks="3", completeness_warn="0.95",
-                               completeness_error="0.5"),
-        "publish": PublishResource(publish_dir="", publish_json_name="Old.json"),
+        "datalogger": datalogger,
+        "storage": storage,
+        "stats": stats,
+        "publish": PublishResource(stats=stats, datalogger=datalogger,
+                                   publish_json_name="Old.json"),
     }
 
 
@@ -74,13 +73,15 @@ def test_publishes_what_file_stats_distilled(chain):
     assert meta["devices"].value == 2
     assert meta["serve"].value == f"gmpsai serve-site --dir {site}"
     doc = json.loads((site / "gmpsai-site.json").read_text())
+    details = json.loads((site / "gmpsai-days.json").read_text())  # fetched after the plots
     truth = {p.device: p for p in distill_file(path).params}
     assert [d["name"] for d in doc["devices"]] == DEVICES
-    for dev in doc["devices"]:
-        cols, ps = dev["days"], truth[dev["name"]]
+    for dev, more in zip(doc["devices"], details["devices"], strict=True):
+        cols, ps = {**dev["days"], **more["days"]}, truth[dev["name"]]
         assert cols["day"] == ["2026-03-10"]
+        assert cols["typical"][0] == pytest.approx(ps.p50)  # readings: the median
         assert doc["files"][cols["file"][0]]["name"] == path.name
-        for field in ("rows", "completeness", "gap_count", "mode", "std", "min", "max"):
+        for field in ("rows", "completeness", "gap_count", "mode", "std", "min", "max", "p05"):
             assert cols[field][0] == pytest.approx(getattr(ps, field))
     old = json.loads((site / "Old.json").read_text())
     assert [t["name"] for t in old["data"][:5]] == [
@@ -115,3 +116,32 @@ def test_registered_with_its_sensor_running():
     spec = published_json.specs_by_key[published_json.key]
     assert spec.group_name == "publishing" and set(spec.kinds) == {"json", "html"}
     assert [d.asset_key for d in spec.deps] == [file_stats.key]
+
+
+def test_a_store_moved_by_configuration_never_blanks_a_good_page(chain, tmp_path):
+    """GMPSAI_STATS_DB pointing elsewhere (a typo, a new data dir) finds no statistics: the run
+    fails naming the setting and the published page keeps its devices."""
+    data, resources, _ = chain
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([file_stats], partition_key=DAY, instance=instance,
+                              resources=resources).success
+        assert dg.materialize([published_json], instance=instance, resources=resources).success
+        site = data / "site"
+        before = {p.name: p.read_bytes() for p in site.iterdir()}
+        for elsewhere in (tmp_path / "typo.duckdb", None):
+            if elsewhere is None:  # an existing store without statistics: the same refusal
+                elsewhere = tmp_path / "empty.duckdb"
+                from gmpsai_assets.stats.store import writer
+                with writer(elsewhere):
+                    pass
+            wrong = dict(resources)
+            stats = StatsResource(storage=StorageResource(data_dir=str(data)),
+                                  stats_db=str(elsewhere))
+            wrong["publish"] = PublishResource(stats=stats, datalogger=resources["datalogger"],
+                                               publish_json_name="Old.json")
+            result = dg.materialize([published_json], instance=instance, resources=wrong,
+                                    raise_on_error=False)
+            assert not result.success
+            failure = result.get_step_failure_events()[0].step_failure_data.error
+            assert "GMPSAI_STATS_DB" in failure.message and "keeps its 2 devices" in failure.message
+            assert {p.name: p.read_bytes() for p in site.iterdir()} == before

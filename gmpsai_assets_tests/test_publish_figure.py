@@ -1,5 +1,5 @@
 """The old plotly figure (StatsHistoryBoringHolyMoly.json) from a small real store: the shape
-DESIGN.md section 3 gives, and the numbers of the database."""
+docs/page.md describes, and the numbers of the database."""
 
 from __future__ import annotations
 

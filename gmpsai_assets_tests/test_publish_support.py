@@ -74,8 +74,7 @@ def build_store(root: Path) -> SmallStore:
             created_utc=1_772_000_000.0 + k, bytes=1000, mtime_utc=time.time(), sha256=None,
             status="ok", error="", distilled_utc=time.time(), seconds=0.01,
         )
-        with store.writer(db) as con:
-            store.replace_file(con, record, params)
+        store.replace_file(db, record, params)
         files[day] = name
         windows[day] = window
     return SmallStore(db, expected, files, windows)

@@ -173,6 +173,6 @@ def test_simulated_booster_is_one_datalogger_and_timing_source():
     assert isinstance(source, DataLogger) and isinstance(source, TimingSource)
     assert source.supercycle_length() == pytest.approx(2.0)
     w = Window(HOUR.start, HOUR.start + 60)
-    direct = SimulatedTiming(settings.seed(), sc_ticks=30).event_occurrences(0x00, w)
+    direct = SimulatedTiming(settings.sim_seed, sc_ticks=30).event_occurrences(0x00, w)
     assert np.array_equal(source.event_occurrences(0x00, w).utc_seconds, direct.utc_seconds)
     assert len(direct) in (29, 30, 31)

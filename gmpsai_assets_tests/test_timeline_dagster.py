@@ -20,13 +20,11 @@ from dagster._core.remote_origin import (  # to build a queued run as the daemon
 )
 
 from gmpsai_assets.defs import timeline as T
-from gmpsai_assets.defs.resources import DataLoggerResource, TimelineResource
-from gmpsai_assets.settings import ENV_DEFAULTS
+from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource, TimelineResource
 from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
 from gmpsai_assets.window import day_window
 
-DEFAULTS = {field: default for field, default in ENV_DEFAULTS.values()}
 DAY = "2026-03-10"
 TIMING = SimulatedTiming(5)  # the real 60.0667 s supercycle
 
@@ -35,11 +33,11 @@ def resources(data_dir: Path, source: str = "simulated", acl_url: str = "", max_
               ) -> dict[str, dg.ConfigurableResource]:
     return {
         "datalogger": DataLoggerResource(
-            source=source, acl_url=acl_url or DEFAULTS["acl_url"], logger_node="MLrn",
-            param_list="", sim_seed="5", max_in_flight="1", acl_retries="0", acl_timeout_s="2"),
+            source=source, acl_url=acl_url or None, sim_seed=5, max_in_flight=1, acl_retries=0,
+            acl_timeout_s=2.0),
         "timeline": TimelineResource(
-            data_dir=str(data_dir), timeline_db="", timeline_max_outage_s=max_outage,
-            timeline_max_gap_s="300"),
+            storage=StorageResource(data_dir=str(data_dir)),
+            timeline_max_outage_s=float(max_outage)),
     }
 
 
@@ -285,12 +283,6 @@ def test_keepalive_fails_a_run_whose_process_is_gone(instance, monkeypatch):
 
 
 # ---- the job, in process ---------------------------------------------------------------------
-
-
-def test_job_tags_leave_restarts_to_the_sensor():
-    assert T.timeline_logger_job.tags["dagster/max_retries"] == "0"
-    assert int(T.timeline_logger_job.tags["dagster/priority"]) > 0  # first out of a full queue
-    assert T.timeline_logger_job.executor_def is dg.in_process_executor
 
 
 def test_a_source_that_stays_down_fails_the_run(tmp_path, instance):

@@ -218,13 +218,13 @@ STATS_WRITER = textwrap.dedent("""
     path, seconds = sys.argv[1], float(sys.argv[2])
     end, n = time.time() + seconds, 0
     while time.time() < end:
-        with writer(path) as con:  # holds the statistics database's one write lock ...
-            replace_file(con, FileRecord(
-                name=f"MLParamData_{n}.h5", path="/nowhere", kind=None, format=None,
-                generation=None, node=None, window_start_utc=None, window_end_utc=None,
-                created_utc=None, bytes=None, mtime_utc=None, sha256=None, status="failed",
-                error="test", distilled_utc=time.time(), seconds=0.0))
-            time.sleep(0.5)  # ... for a long while, like a big distill
+        replace_file(path, FileRecord(
+            name=f"MLParamData_{n}.h5", path="/nowhere", kind=None, format=None,
+            generation=None, node=None, window_start_utc=None, window_end_utc=None,
+            created_utc=None, bytes=None, mtime_utc=None, sha256=None, status="failed",
+            error="test", distilled_utc=time.time(), seconds=0.0))
+        with writer(path):  # holds the statistics database's write lock ...
+            time.sleep(0.5)  # ... for a long while, like a legacy import
         n += 1
     print(n, flush=True)
 """)

@@ -2,14 +2,17 @@
 
 One `httpx.Client` is shared by every request (connections are reused, thread-safe), so
 `fetch_devices` can keep `max_in_flight` requests going at once. A long window is asked for in
-chunks (`chunk_s`), each chunk retried on its own: timeouts, connection errors, HTTP 5xx and
-replies that are cut short, malformed or an error text get up to `retries` more attempts after
-an exponential, fully jittered backoff. A chunk that still fails fails its device with a typed
-`DataLoggerError`, which the callers record per device while keeping the others.
+chunks (`chunk_s`), each chunk retried on its own: timeouts, connection errors, HTTP 5xx,
+attempts that outlast `deadline_s`, and replies that are cut short, malformed or an error text
+get up to `retries` more attempts after an exponential, fully jittered backoff. A chunk that
+still fails fails its device with a typed `DataLoggerError`, which the callers record per
+device while keeping the others. A chunk that says `No values` while others of the same
+device had data is asked again the same way; if it keeps saying so, its span is returned in
+`Samples.missing` and the device is `partial` (docs/gateway.md).
 
-URLs are built the way the CGI decodes them (DESIGN.md section 2): `+` for a space, everything
-else raw, including `"` which an HTTP library would otherwise percent-encode (the CGI does not
-decode `%22`), so the request target is sent exactly as built. Device and node names are checked
+URLs are built the way the CGI decodes them (docs/gateway.md): `+` for a space, everything
+else raw, so the request target is sent exactly as built. (`"` could also go as `%22`, which
+the CGI decodes; sent raw it needs no decoding at all.) Device and node names are checked
 before any URL is made.
 
 Windows: the gateway takes local wall-clock bounds at one-second resolution, while we mean exact
@@ -25,7 +28,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import httpx
@@ -48,12 +51,13 @@ from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, chec
 from gmpsai_assets.acnet.tclk import TimelineEntry, event_hex
 from gmpsai_assets.samples import EventOccurrences, Samples
 from gmpsai_assets.settings import Settings, SettingsError
+from gmpsai_assets.status import merge_spans
 from gmpsai_assets.window import FERMILAB_TZ, Window, local_wall_to_utc
 
 T = TypeVar("T")
 
 SCTIME = "G:SCTIME"
-READ_CHUNK = 1 << 16  # bytes handed to the parser per read
+READ_CHUNK = 1 << 16  # bytes the benchmarks feed the parser at a time (about one read's worth)
 
 
 class AclDataLogger:
@@ -68,6 +72,7 @@ class AclDataLogger:
         *,
         max_in_flight: int = 4,
         timeout_s: float = 60.0,
+        deadline_s: float = 600.0,
         retries: int = 4,
         chunk_s: float = 7200.0,
         backoff_s: float = 0.5,
@@ -84,19 +89,23 @@ class AclDataLogger:
                 f"GMPSAI_ACL_URL must be an http(s) URL of the acl.pl CGI without a query, "
                 f"got {url!r}"
             )
-        if max_in_flight < 1 or retries < 0 or chunk_s <= 0 or timeout_s <= 0:
-            raise SettingsError("ACL client: in-flight >= 1, retries >= 0, chunk and timeout > 0")
+        if max_in_flight < 1 or retries < 0 or min(chunk_s, timeout_s, deadline_s) <= 0:
+            raise SettingsError(
+                "ACL client: in-flight >= 1, retries >= 0, chunk, timeout and deadline > 0"
+            )
         self.max_in_flight = max_in_flight
         self.retries = retries
         self.chunk_s = chunk_s
+        self.deadline_s = deadline_s
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self._random = random.Random()
         self._lock = threading.Lock()
         self.attempts = 0  # requests sent, for benchmarks and tests
         self.retried = 0
+        read_timeout = min(timeout_s, deadline_s)
         self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
+            timeout=httpx.Timeout(read_timeout, connect=min(read_timeout, 15.0)),
             limits=httpx.Limits(max_connections=max_in_flight,
                                 max_keepalive_connections=max_in_flight),
             transport=transport,
@@ -108,10 +117,11 @@ class AclDataLogger:
         return cls(
             settings.acl_url,
             settings.logger_node,
-            max_in_flight=settings.in_flight(),
-            timeout_s=settings.acl_timeout(),
-            retries=settings.acl_retry_count(),
-            chunk_s=settings.acl_chunk(),
+            max_in_flight=settings.max_in_flight,
+            timeout_s=settings.acl_timeout_s,
+            deadline_s=settings.acl_deadline_s,
+            retries=settings.acl_retries,
+            chunk_s=settings.acl_chunk_s,
         )
 
     def close(self) -> None:
@@ -130,29 +140,52 @@ class AclDataLogger:
             check_device_name(device)
         except DeviceNameError as exc:
             raise BadRequest(str(exc)) from None
-        parts = []
-        for piece in window.split(self.chunk_s):
-            command = self.logger_get_command(device, piece)
-            reply = self._get(command, LoggerReplyParser, f"logger_get {device} {piece}")
-            t, v = reply.columns["utc_seconds"], reply.columns["value"]
-            keep = (t >= piece.start) & (t < piece.end)
-            parts.append(Samples(device, t[keep], v[keep]))
-        samples = Samples.concat(device, parts)
+        pieces = list(window.split(self.chunk_s))
+        parts = [self._logger_chunk(device, piece) for piece in pieces]
+        if any(p is not None and len(p) for p in parts):
+            # `No values` for one chunk of a device that has data in others looks exactly like
+            # a gateway fault: ask again, like any fault, before believing it
+            for i, piece in enumerate(pieces):
+                for attempt in range(1, self.retries + 1):
+                    if parts[i] is not None:
+                        break
+                    self._sleep(attempt)
+                    with self._lock:
+                        self.retried += 1
+                    parts[i] = self._logger_chunk(device, piece)
+        missing = merge_spans([(p.start, p.end) for p, s in zip(pieces, parts, strict=True)
+                               if s is None])
+        empty = Samples.empty(device)
+        samples = Samples.concat(device, [s if s is not None else empty for s in parts])
+        if missing and len(samples):
+            samples = Samples(device, samples.utc_seconds, samples.values, missing)
         if len(samples) > 1 and np.any(np.diff(samples.utc_seconds) < 0):
             order = np.argsort(samples.utc_seconds, kind="stable")
-            samples = Samples(device, samples.utc_seconds[order], samples.values[order])
+            samples = Samples(device, samples.utc_seconds[order], samples.values[order],
+                              samples.missing)
         return samples
+
+    def _logger_chunk(self, device: str, piece: Window) -> Samples | None:
+        """One chunk's samples inside `piece`, or None when the gateway said `No values`."""
+        command = self.logger_get_command(device, piece)
+        reply = self._get(command, LoggerReplyParser, f"logger_get {device} {piece}")
+        if reply.empty_marker:
+            return None
+        t, v = reply.columns["utc_seconds"], reply.columns["value"]
+        keep = (t >= piece.start) & (t < piece.end)
+        return Samples(device, t[keep], v[keep])
 
     # ---- TimingSource -------------------------------------------------------------------
 
     def event_occurrences(self, event: int, window: Window) -> EventOccurrences:
         code = event_hex(event)
-        utc_parts, sc_parts = [], []
+        utc_parts, sc_parts, headers = [], [], []
         for piece in window.split(self.chunk_s):
             request = acl_request_window(piece)
             start, end = request.acl_bounds()
             command = f'event_log/start_time="{start}"/stop_time="{end}"/event={code}'
             reply = self._get(command, EventLogParser, f"event_log ${code} {piece}")
+            headers.append(reply.header_lines)
             wall = reply.columns["local"].astype(np.int64) / 1000.0
             # the window actually asked for settles a repeated-hour series, not `piece`: the
             # request may begin before the repeated hour while `piece` begins inside it
@@ -161,20 +194,23 @@ class AclDataLogger:
             keep = (utc >= piece.start) & (utc < piece.end)
             utc_parts.append(utc[keep])
             sc_parts.append(reply.columns["sc_seconds"][keep])
-        return EventOccurrences(event, np.concatenate(utc_parts), np.concatenate(sc_parts))
+        return EventOccurrences(event, np.concatenate(utc_parts), np.concatenate(sc_parts),
+                                tuple(headers))
 
     def supercycle_time(self) -> float:
         return self._request(f"read/no_name/no_units {SCTIME}",
-                             lambda body: parse_read_reply(body, f"read {SCTIME}"),
+                             lambda body: parse_read_reply(b"".join(body), f"read {SCTIME}"),
                              f"read {SCTIME}")
 
     def supercycle_length(self) -> float:
         return self._request(f"read/no_name/no_units/setting {SCTIME}",
-                             lambda body: parse_read_reply(body, f"read setting {SCTIME}"),
+                             lambda body: parse_read_reply(b"".join(body),
+                                                           f"read setting {SCTIME}"),
                              f"read setting {SCTIME}")
 
     def timeline(self) -> list[TimelineEntry]:
-        return self._request("tlg_info/all_event_info", parse_timeline_table, "tlg_info")
+        return self._request("tlg_info/all_event_info",
+                             lambda body: parse_timeline_table(b"".join(body)), "tlg_info")
 
     # ---- requests -----------------------------------------------------------------------
 
@@ -197,23 +233,20 @@ class AclDataLogger:
     ) -> TableReply:
         """A data command, streamed into `parser`, checked, with retries."""
 
-        def stream(response: httpx.Response) -> TableReply:
+        def stream(body: Iterator[bytes]) -> TableReply:
             p = parser()
-            for data in response.iter_bytes(READ_CHUNK):
+            for data in body:
                 p.feed(data)
             reply = p.finish()
             reply.check(what)
             return reply
 
-        return self._request(command, stream, what, streaming=True)
+        return self._request(command, stream, what)
 
-    def _request(
-        self,
-        command: str,
-        handle: Callable[..., T],
-        what: str,
-        streaming: bool = False,
-    ) -> T:
+    def _request(self, command: str, handle: Callable[[Iterator[bytes]], T], what: str) -> T:
+        """Send `command` and hand the reply's bytes, as they arrive, to `handle`; retry
+        faults. Each attempt must end within `deadline_s` (a gateway that trickles bytes
+        slower than that is a fault like any other)."""
         target = self.target(command)
         last: Exception | None = None
         for attempt in range(self.retries + 1):
@@ -225,12 +258,11 @@ class AclDataLogger:
             try:
                 request = self._http.build_request("GET", self.url,
                                                    extensions={"target": target})
+                deadline = time.monotonic() + self.deadline_s
                 response = self._http.send(request, stream=True)
                 try:
                     _check_status(response, what)
-                    if streaming:
-                        return handle(response)
-                    return handle(response.read())
+                    return handle(self._before(deadline, response))
                 finally:
                     response.close()
             except (httpx.TimeoutException, httpx.TransportError, _Retry, AclReplyError) as exc:
@@ -242,6 +274,17 @@ class AclDataLogger:
             f"{what}: failed after {self.retries + 1} attempt(s): {_describe(last)}"
         ) from None
 
+    def _before(self, deadline: float, response: httpx.Response) -> Iterator[bytes]:
+        """The reply's bytes, or _DeadlinePassed once the attempt has taken too long (checked
+        per read, so the overrun is at most one read timeout, itself capped by the deadline)."""
+        for data in response.iter_bytes():  # as each read brings them: a chunk size would
+            # hold bytes back until that many arrived, and the deadline would go unchecked
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed(
+                    f"no complete reply within {self.deadline_s:g} s (GMPSAI_ACL_DEADLINE_S)"
+                )
+            yield data
+
     def _sleep(self, attempt: int) -> None:
         """Full-jitter exponential backoff: spreads retries of many threads over time."""
         cap = min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1))
@@ -250,6 +293,10 @@ class AclDataLogger:
 
 class _Retry(Exception):
     """A reply status worth another attempt (5xx, 429)."""
+
+
+class _DeadlinePassed(_Retry):
+    """An attempt that took longer than the per-request deadline."""
 
 
 def _check_status(response: httpx.Response, what: str) -> None:

@@ -8,19 +8,22 @@ lines from bad ones. Nothing is dropped quietly:
 - an HTML wrapper (`<html>...<pre>` ... `</pre>...`) is stripped, at the head and the tail only;
 - `No values` / `No occurrences of event` are the only ways to say "empty";
 - a reply with data and some lines that are not data is `MalformedReply` (counted, with examples);
-- a reply that stops inside its last line (no newline, no closing HTML tag) is `TruncatedReply`;
+- a reply that stops inside its last line is `TruncatedReply`, in every wrapping: data ends with
+  a newline, and a closing HTML tag right after a data line without one does not end it;
 - a reply with no data at all and some other text is the gateway's error message: `DeviceNotLogged`
   or `BadRequest` when the text says so, otherwise `GatewayErrorText`.
 
 The `Acl*Error` types subclass `LoggerUnavailable`: the client retries them, then reports them.
 
-This module also defines the `tlg_info/all_event_info` table layout (`TLG_COLUMNS`) and reads it;
-the real layout is not public, so the local gateway (sim/acl_server.py) writes the same one.
+This module also defines the `tlg_info/all_event_info` table layout (`TLG_COLUMNS`) and reads it:
+the layout the old Timeline_Logger.py read from the real gateway, with column names of our own
+(docs/gateway.md); the local gateway (sim/acl_server.py) writes the same one.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -41,7 +44,6 @@ from gmpsai_assets.acnet.tclk import (
 
 NO_VALUES = "No values"
 NO_OCCURRENCES = "No occurrences of event"
-EVENT_LOG_HEADER_LINES = 5
 
 BATCH_BYTES = 4 << 20  # parse in batches of about this many bytes of complete lines
 HEAD_LIMIT = 64 << 10  # look this far for the start of an HTML-wrapped body
@@ -178,6 +180,7 @@ class TableReply:
     text: list[str] = field(default_factory=list)  # the first non-data lines, for messages
     truncated: str | None = None  # the partial last line, if the reply stopped inside it
     tail: str = ""  # text after the closing HTML tag
+    header_lines: int = 0  # non-blank lines before the first data line (header by form)
 
     def check(self, what: str) -> None:
         """Raise the typed error this reply amounts to, if it is not a clean data reply."""
@@ -205,7 +208,7 @@ class _TableParser:
     """Streaming parser for line replies of a fixed number of whitespace-separated fields."""
 
     empty_text: str = ""
-    header_lines: int = 0
+    header_by_form: bool = False  # lines before the first data-shaped line are a header
     names: tuple[str, ...] = ()
     line_re: re.Pattern[str] = re.compile(r"$^")
 
@@ -214,7 +217,8 @@ class _TableParser:
         self._pieces: list[bytes] = []  # body bytes not parsed yet (joined once per batch)
         self._pending = 0
         self._batch_bytes = batch_bytes
-        self._header_left = self.header_lines
+        self._in_header = self.header_by_form
+        self.header_lines = 0
         self._parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
         self.rows = 0
         self.rejects = 0
@@ -247,24 +251,26 @@ class _TableParser:
             self._batch(joined[:cut])
         rest = joined[cut:]
         truncated = None
-        if rest.strip():
-            if self._unwrap.closed or self.rows == 0:
-                self._batch(rest + b"\n")  # a closing tag (or no data at all) ends the line
-            else:
+        text = self._clean(rest.decode("utf-8", "replace")) if rest.strip() else ""
+        if text:  # (markup alone, such as a trailing `<br>`, is no line)
+            if self.rows or self._is_data(text):
+                # data stopped inside a line; a closing HTML tag after it does not complete it
                 truncated = rest.decode("utf-8", "replace")
+            else:
+                self._batch(rest + b"\n")  # a message without a newline (`No values`, an error)
         columns = {
             n: np.concatenate(p) if p else np.empty(0, self._dtype(n))
             for n, p in self._parts.items()
         }
         return TableReply(
             columns, self.rows, self.empty_marker, self.rejects, self.examples, self.text,
-            truncated, self._unwrap.tail_text(),
+            truncated, self._unwrap.tail_text(), self.header_lines,
         )
 
     # ---- per batch ----------------------------------------------------------------------
 
     def _batch(self, batch: bytes) -> None:
-        if self._header_left:
+        if self._in_header:
             batch = self._skip_header(batch)
         if not batch:
             return
@@ -278,19 +284,22 @@ class _TableParser:
         self._robust(batch)
 
     def _skip_header(self, batch: bytes) -> bytes:
-        """Drop the header lines; a header line that is the empty marker or data is noted."""
-        while self._header_left and batch:
-            line, _, batch = batch.partition(b"\n")
+        """Count and keep the text of the lines before the first data-shaped line, however
+        many there are: the number of header lines of a real reply is not known for sure."""
+        while self._in_header and batch:
+            line, nl, rest = batch.partition(b"\n")
             text = self._clean(line.decode("utf-8", "replace"))
+            if self._is_data(text):
+                self._in_header = False
+                break
+            batch = rest if nl else b""
             if not text:
                 continue
-            self._header_left -= 1
             if text == self.empty_text:
                 self.empty_marker = True
-                self._header_left = 0
-            elif self.line_re.match(text):
-                self._reject(text, "header line looks like data: ")
+                self._in_header = False
             else:
+                self.header_lines += 1
                 self._note_text(text)
         return batch
 
@@ -318,6 +327,15 @@ class _TableParser:
             else:
                 self._reject(text)
         self.rejects += max(0, bad.len() - MAX_TEXT_LINES)
+
+    def _is_data(self, text: str) -> bool:
+        """Does this one (cleaned) line have the form of a data line?"""
+        m = self.line_re.match(text)
+        if m is None:
+            return False
+        fields = pl.DataFrame([pl.Series(n, [g]) for n, g in zip(self.names, m.groups(),
+                                                                  strict=True)])
+        return bool(self._convert(fields)[1].all())
 
     def _reject(self, text: str, prefix: str = "") -> None:
         self.rejects += 1
@@ -398,12 +416,16 @@ class LoggerReplyParser(_TableParser):
 class EventLogParser(_TableParser):
     """`event_log`: header lines, then `<DD-MON-YYYY> <HH:MM:SS.fff> <seconds into supercycle>`.
 
+    Data lines are told by their form, never by a count of header lines: every non-blank line
+    before the first data line is header (counted in `TableReply.header_lines`), and any line
+    after it that is not data is a malformed line.
+
     Times stay local wall-clock (naive datetime64[ms]); turning them into UTC needs the whole
     sequence, because the repeated hour at the end of DST is only told apart by order.
     """
 
     empty_text = NO_OCCURRENCES
-    header_lines = EVENT_LOG_HEADER_LINES
+    header_by_form = True
     names = ("local", "sc_seconds")
     line_re = re.compile(r"^(\d{1,2}-[A-Za-z]{3}-\d{4}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?)\s+(\S+)$")
 
@@ -455,50 +477,48 @@ def parse_read_reply(body: bytes, what: str) -> float:
 
 # ---- the timeline table ----------------------------------------------------------------------
 
-# `tlg_info/all_event_info` layout (ours; the real one is not public). Plain text:
-#
-#   Timeline Generator: all event info                    title line
-#   Supercycle length 60.066667 s, 212 entries            summary line
-#   (blank line)
-#   ENTRY  EVENT        TIME  DESCRIPTION                 column names
-#   -----  -----  ----------  --------------------------  one run of dashes per column
-#       0    $00    0.000000  Beginning of Booster super cycle
-#
-# Columns are found from the dashes line under the names, so a reader copes with reordered,
-# widened or extra columns. ENTRY is the row index, EVENT the TCLK event as `$XX`, TIME the
-# offset into the supercycle in seconds (6 decimals), DESCRIPTION free text (may be empty).
-TLG_COLUMNS = (("ENTRY", 5, ">"), ("EVENT", 5, ">"), ("TIME", 10, ">"), ("DESCRIPTION", 26, "<"))
-TLG_TITLE = "Timeline Generator: all event info"
-_REQUIRED = ("ENTRY", "EVENT", "TIME")
+# `tlg_info/all_event_info`. What is known (from the old Timeline_Logger.py, which read the real
+# gateway with `pandas.read_fwf(skiprows=1, header=None, usecols=[3, 10])`): one header line,
+# then one fixed-width row per timeline entry with at least 11 columns, column 3 the event (hex)
+# and column 10 its offset into the supercycle in seconds. Everything else below is our guess:
+# the names and contents of the other columns, the header text, the trailing description, and
+# whether the event is written `0C` or `$0C` (both are read). docs/gateway.md says the same.
+TLG_COLUMNS = (  # (name, width, align); columns 3 and 10 are the known ones
+    ("ENTRY", 5, ">"), ("TLG", 4, "<"), ("TICK", 4, ">"), ("EVENT", 5, ">"),
+    ("STATE", 5, "<"), ("MODE", 4, "<"), ("DELAY_MS", 8, ">"), ("RESET", 5, "<"),
+    ("MULT", 4, ">"), ("COUNT", 5, ">"), ("TIME_S", 10, ">"), ("DESCRIPTION", 11, "<"),
+)
+TLG_EVENT_COLUMN, TLG_TIME_COLUMN = 3, 10
+TLG_MIN_COLUMNS = 11
 
 
 def parse_timeline_table(body: bytes, what: str = "tlg_info") -> list[TimelineEntry]:
-    """Entries of a `tlg_info/all_event_info` reply; any row that does not parse is an error."""
-    lines = unwrap_text(body).splitlines()
-    dash = next((i for i, ln in enumerate(lines)
-                 if ln.strip() and set(ln.strip()) <= {"-", " "} and i > 0), None)
-    if dash is None:
-        raise classify_error_text("\n".join(lines[:MAX_TEXT_LINES]) or f"{what}: empty reply")
-    spans = [m.span() for m in re.finditer(r"-+", lines[dash])]
-    names = [lines[dash - 1][a:b].strip().upper() for a, b in spans]
-    missing = [n for n in _REQUIRED if n not in names]
-    if missing:
-        raise MalformedReply(f"{what}: table has no {', '.join(missing)} column ({names})")
-    # a cell runs from its column's dashes to the next column's (a wide row may spill over)
-    starts = [a for a, _ in spans]
-    bounds = [(a, starts[i + 1] if i + 1 < len(starts) else None) for i, a in enumerate(starts)]
-    col = {n: bounds[names.index(n)] for n in _REQUIRED}
+    """Entries of a `tlg_info/all_event_info` reply, in row order (the row is the entry's
+    index). Rows are split at whitespace, not at character offsets: the columns up to 10 are
+    single words in every row seen (ours), while widths are not known; a row with fewer than
+    11 fields, or a column 3 or 10 that does not parse, fails the whole reply."""
+    lines = [ln for ln in unwrap_text(body).splitlines() if ln.strip()]
+    if len(lines) < 2:  # a table has its header line and at least one entry
+        raise classify_error_text("\n".join(lines) or f"{what}: empty reply")
     entries, bad = [], []
-    for ln in lines[dash + 1:]:
-        if not ln.strip():
-            continue
+    for index, line in enumerate(lines[1:]):
+        fields = line.split()
         try:
-            cell = {n: ln[a:b].strip() for n, (a, b) in col.items()}
-            entries.append(TimelineEntry(
-                int(cell["ENTRY"]), parse_event(cell["EVENT"]), float(cell["TIME"])
-            ))
+            if len(fields) < TLG_MIN_COLUMNS:
+                raise ValueError(f"{len(fields)} columns")
+            event = parse_event(fields[TLG_EVENT_COLUMN])
+            sc_time = float(fields[TLG_TIME_COLUMN])
+            if not math.isfinite(sc_time) or sc_time < 0:
+                raise ValueError(f"offset {sc_time}")
         except ValueError:
-            bad.append(ln)
+            bad.append(line)
+            continue
+        entries.append(TimelineEntry(index, event, sc_time))
+    if bad and not entries:
+        raise classify_error_text("\n".join(lines[:MAX_TEXT_LINES]))
     if bad:
-        raise MalformedReply(f"{what}: {len(bad)} row(s) do not parse (first: {bad[0]!r})")
-    return sorted(entries, key=lambda e: e.index)
+        raise MalformedReply(
+            f"{what}: {len(bad)} row(s) without an event in column 3 and a time in column 10 "
+            f"(first: {bad[0].strip()[:80]!r})"
+        )
+    return entries

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from gmpsai_assets.samples import Samples
+from gmpsai_assets.status import device_status
 from gmpsai_assets.window import Window
 
 K = TypeVar("K")
@@ -68,9 +69,7 @@ class FetchOutcome:
 
     @property
     def status(self) -> str:
-        if self.error is not None:
-            return "failed"
-        return "ok" if self.samples is not None and len(self.samples) else "empty"
+        return device_status(self.samples, self.error)
 
 
 def fetch_devices(

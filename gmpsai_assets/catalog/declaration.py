@@ -26,7 +26,7 @@ from gmpsai_assets.catalog.checksums import Digests, FileChangedError, digest_fi
 from gmpsai_assets.catalog.sidecar import sidecar_path
 from gmpsai_assets.files.datafile import DataFileInfo
 from gmpsai_assets.files.drafts import publish
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.settings import read_setting
 from gmpsai_assets.window import Window, format_local
 
 PREFIX = "gmpsai."  # every metadata key is in the team's own MetaCat category
@@ -130,7 +130,7 @@ def declare(
     the digests describe.
     """
     path = Path(path)
-    namespace = check_namespace(namespace or Settings.from_env().catalog_namespace)
+    namespace = check_namespace(namespace or read_setting("GMPSAI_CATALOG_NAMESPACE"))
     if digests is None:
         digests = digest_file(path)
     st = path.stat()

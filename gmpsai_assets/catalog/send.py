@@ -37,8 +37,8 @@ class Targets:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Targets:
-        return cls(settings.metacat_url, settings.metacat_auth_url, settings.metacat_dataset,
-                   settings.rucio_rse)
+        return cls(settings.metacat_url or "", settings.metacat_auth_url or "",
+                   settings.metacat_dataset or "", settings.rucio_rse or "")
 
 
 def send(decl: Declaration, targets: Targets) -> list[str]:

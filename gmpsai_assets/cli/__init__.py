@@ -1,7 +1,8 @@
 """`gmpsai`: the command-line entry point; one module per subcommand.
 
 User mistakes (bad dates, bad lists, unwritable directories, unknown sources) end with one line
-on stderr and exit status 2, never a traceback.
+on stderr and exit status 2, never a traceback. Every GMPSAI_* setting is checked before any
+subcommand starts (gmpsai_assets/preflight.py); the subcommand gets them as `args.settings`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gmpsai_assets.cli import (
     serve_site,
 )
 from gmpsai_assets.cli.common import USER_ERRORS, UsageError, make_parser_class
+from gmpsai_assets.preflight import preflight
 
 # Each subcommand module has NAME, HELP, add_arguments(parser) and run(args) -> int.
 COMMANDS = [grab_params, materialize_day, backfill]
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        args.settings = preflight()
         return int(args.run(args) or 0)
     except (UsageError, *USER_ERRORS) as exc:
         print(f"{args.prog}: error: {exc}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """Serve a local ACL web gateway backed by the simulated Booster, with optional faults.
 
 Point the platform at it with GMPSAI_SOURCE=acl and GMPSAI_ACL_URL=<the URL printed>. It speaks
-logger_get, event_log, read G:SCTIME (and its setting) and tlg_info/all_event_info, and can
-inject added latency, HTTP 500/503 replies, connections dropped mid-body, truncated last lines,
-garbage lines and `No values` to see how a client copes. Stop it with Ctrl-C.
+logger_get, event_log, read G:SCTIME (and its setting) and tlg_info/all_event_info (formats in
+docs/gateway.md), and can inject added latency, HTTP 500/503 replies, connections dropped
+mid-body, truncated last lines, garbage lines, `No values` and replies trickled a line at a time
+to see how a client copes. Stop it with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import sys
 
 from gmpsai_assets.acnet.devices import check_device_name, check_node_name
 from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.settings import Settings
-from gmpsai_assets.sim.acl_server import AclServer, Faults
+from gmpsai_assets.sim.acl_server import (
+    EVENT_HEADER_CHOICES,
+    EVENT_LOG_HEADER_LINES,
+    AclServer,
+    Faults,
+)
 from gmpsai_assets.sim.simulator import SimulatedBooster
 
 NAME = "acl-server"
@@ -25,6 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8085, help="port (default 8085; 0 picks a free one)")
     p.add_argument("--html", action="store_true", help="wrap replies in HTML, as the gateway may")
+    p.add_argument("--event-header-lines", type=int, choices=EVENT_HEADER_CHOICES,
+                   default=EVENT_LOG_HEADER_LINES,
+                   help="header lines before the data of an event_log reply (the real count is "
+                        f"5 or 6; default {EVENT_LOG_HEADER_LINES})")
     p.add_argument("-v", "--verbose", action="store_true", help="print one line per request")
     f = p.add_argument_group("fault injection (shares are per request, summing to at most 1)")
     f.add_argument("--latency", type=float, default=0.0, metavar="S",
@@ -33,9 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        ("drop", "connections dropped in the middle of the body"),
                        ("truncate", "data replies cut inside their last line"),
                        ("garbage", "data replies with garbage lines mixed in"),
-                       ("no-values", "data replies saying `No values` instead of the data")):
+                       ("no-values", "data replies saying `No values` instead of the data"),
+                       ("trickle", "data replies sent one line every --trickle-s seconds")):
         f.add_argument(f"--{kind}-share", type=float, default=0.0, metavar="P",
                        help=f"share of {what}")
+    f.add_argument("--trickle-s", type=float, default=2.0, metavar="S",
+                   help="seconds between the lines of a trickled reply (default 2)")
     f.add_argument("--fault-repeat", type=int, default=0, metavar="N",
                    help="break the same command at most N times, then answer it (0: no limit)")
     f.add_argument("--fault-device", action="append", default=[], metavar="DEVICE",
@@ -53,6 +65,8 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
             truncate_share=args.truncate_share,
             garbage_share=args.garbage_share,
             no_values_share=args.no_values_share,
+            trickle_share=args.trickle_share,
+            trickle_s=args.trickle_s,
             repeat=args.fault_repeat,
             devices=frozenset(check_device_name(d) for d in args.fault_device),
             seed=args.fault_seed,
@@ -62,17 +76,18 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     faults = faults_from_args(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     booster = SimulatedBooster(
-        seed=settings.seed(), node=check_node_name(settings.logger_node),
-        sc_ticks=settings.sc_ticks(),
+        seed=settings.sim_seed, node=check_node_name(settings.logger_node),
+        sc_ticks=settings.sim_sc_ticks,
     )
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     try:
-        server = AclServer(booster, args.host, args.port, faults, html=args.html, log=log)
+        server = AclServer(booster, args.host, args.port, faults, html=args.html, log=log,
+                           event_header_lines=args.event_header_lines)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") \
             from None

@@ -24,7 +24,6 @@ from gmpsai_assets.catalog.declaration import check_namespace, declare_data_file
 from gmpsai_assets.catalog.send import SendError, SendSetupError, Targets, send
 from gmpsai_assets.catalog.verify import verify_dir, visible_files
 from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.distill import distill_file
 
 NAME = "catalog"
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     directory = Path(args.directory)
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory")
-    settings = Settings.from_env()
+    settings = args.settings
     if args.verify:
         return _verify(directory, args.quiet)
     namespace = check_namespace(args.namespace or settings.catalog_namespace)

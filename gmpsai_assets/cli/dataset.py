@@ -33,7 +33,6 @@ from gmpsai_assets.dataset.read import (
 )
 from gmpsai_assets.dataset.table import TICK
 from gmpsai_assets.files.drafts import drafted, ensure_writable_dir
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.window import Window, day_window
 
 NAME = "dataset"
@@ -122,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--agg needs --every")
     step = parse_every(args.every) if args.every else None
     agg = args.agg or "mean"
-    settings = Settings.from_env()
+    settings = args.settings
     report = ScanReport()
     try:
         scan(args.start, args.end, devices, report=report)

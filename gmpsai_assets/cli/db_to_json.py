@@ -28,7 +28,6 @@ from gmpsai_assets.publish.figure import legacy_figure
 from gmpsai_assets.publish.load import day_stats, stat_points
 from gmpsai_assets.publish.rich import device_order, site_document
 from gmpsai_assets.publish.site import json_bytes, publish_site, write_atomic
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats import store
 
 NAME = "db-to-json"
@@ -69,7 +68,7 @@ def _check_db(db: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     if args.maxparams < 1 or not 1 <= args.maxrows < 1e12:
         raise UsageError("--maxparams and --maxrows must be at least 1 (and finite)")
     name = args.outfilename or settings.publish_json_name
@@ -78,9 +77,11 @@ def run(args: argparse.Namespace) -> int:
     db = Path(args.dbpath) if args.dbpath else settings.stats_db_path
     _check_db(db)
     outdir = Path(args.outdir) if args.outdir else Path.cwd()
-    listed = [e.device for e in load_device_list(args.paramfile or settings.param_list or None)]
+    listed = [e.device for e in load_device_list(args.paramfile or settings.param_list)]
     max_rows = int(args.maxrows) if args.quick else None
     try:
+        if args.site:  # an older store gets the columns the page reads (publish/load.py)
+            store.ensure_store(db, timeout_s=60.0)
         with store.reader(db, timeout_s=60.0) as con:
             points = stat_points(con, max_rows=max_rows)
             days = day_stats(con) if args.site else []
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         for d, n in counts.items():
             print(f"  {d}: {n} points", file=sys.stderr)
     if args.site:
-        document = site_document(days, devices, time.time(), settings.completeness_limits())
+        document = site_document(days, devices, time.time(), settings.completeness_limits)
         result = publish_site(outdir, settings.drafts_dir, figure, document, name)
         print(f"{result.legacy_json} ({len(devices)} devices)")
         print(f"{result.index} ({result.days} device-days, {result.bad_days} with problems)")

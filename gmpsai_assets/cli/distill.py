@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.distill import DistillResult, distill_file, distill_into_store
 
 NAME = "distill"
@@ -39,10 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     if args.maxparams < 1 or not 1 <= args.maxrows < 1e12:
         raise UsageError("--maxparams and --maxrows must be at least 1 (and finite)")
-    gap_ticks = settings.gap_tick_limit()
+    gap_ticks = settings.gap_ticks
     db = Path(args.db) if args.db else settings.stats_db_path
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     missing = [name for name in args.files if not Path(name).is_file()]

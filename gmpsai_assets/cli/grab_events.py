@@ -19,9 +19,10 @@ from gmpsai_assets.acnet.tclk import EventCodeError, event_label, parse_event
 from gmpsai_assets.cli.common import given
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name
-from gmpsai_assets.ingest.events import grab_events, parse_max_event
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.ingest.events import grab_events
+from gmpsai_assets.preflight import max_event as configured_max_event
 from gmpsai_assets.sources import open_datalogger
+from gmpsai_assets.status import FAILED, OK
 
 NAME = "grab-events"
 HELP = "grab TCLK event occurrences over a window into one HDF5 file"
@@ -51,11 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     for option in ("outdir", "draftdir"):
         given(f"--{option}", getattr(args, option))
-    settings = Settings.from_env()
+    settings = args.settings
     window = window_from_args(args)
     max_event = args.max_event
     if max_event is None:
-        max_event = parse_max_event(settings.max_event)
+        max_event = configured_max_event(settings)
     source = open_datalogger(settings)
     outdir = Path(args.outdir) if args.outdir else settings.events_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
@@ -76,11 +77,13 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         source.close()
-    failed = [event_label(e) for e in result.events_with("failed")]
-    found = result.events_with("ok")
+    failed = [event_label(e) for e in result.events_with(FAILED)]
+    found = result.events_with(OK)
+    headers = ", ".join(f"{n} in {k} replies" for n, k in result.header_lines.items())
     print(
         f"{result.path} ({result.bytes} bytes, {result.rows} occurrences; "
         f"{len(found)} events found{': ' + ' '.join(map(event_label, found)) if found else ''}; "
-        f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''})"
+        f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''}"
+        f"{'; event_log header lines: ' + headers if headers else ''})"
     )
     return 0

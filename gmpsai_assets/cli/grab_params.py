@@ -18,7 +18,6 @@ from gmpsai_assets.cli.common import UsageError, given
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.ingest.params import grab_params
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.sources import open_datalogger
 
 __all__ = ["add_arguments", "run", "window_from_args"]
@@ -47,12 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     for option in ("logger", "paramfile", "outdir", "draftdir"):
         given(f"--{option}", getattr(args, option))
-    settings = Settings.from_env().with_overrides(
-        logger_node=None if args.logger is None else check_node_name(args.logger),
-        param_list=args.paramfile
-    )
+    node = None if args.logger is None else check_node_name(args.logger)
+    settings = args.settings.with_overrides(logger_node=node)
     window = window_from_args(args)
-    devices = [e.device for e in load_device_list(settings.param_list or None)]
+    devices = [e.device for e in load_device_list(args.paramfile or settings.param_list)]
     if args.maxcount is not None:
         if args.maxcount < 1:
             raise UsageError("--maxcount must be at least 1")
@@ -74,10 +71,5 @@ def run(args: argparse.Namespace) -> int:
         result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
     finally:
         logger.close()
-    failed = result.devices_with("failed")
-    print(
-        f"{result.path} ({result.bytes} bytes, {result.rows} rows; "
-        f"{len(result.devices_with('ok'))} ok, {len(result.devices_with('empty'))} empty, "
-        f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''})"
-    )
+    print(f"{result.path} ({result.bytes} bytes, {result.rows} rows; {result.summary()})")
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.legacy_db import TIMELINE_TABLE, import_legacy_stats, legacy_tables
 from gmpsai_assets.timeline.store import TimelineStore, import_legacy_timeline_sqlite
 
@@ -33,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = args.settings
     db = Path(args.db) if args.db else settings.stats_db_path
     tables = legacy_tables(args.sqlite)  # refuses anything that is not an old GMPSAI.db first
     stats = import_legacy_stats(args.sqlite, db)

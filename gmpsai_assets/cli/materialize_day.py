@@ -60,12 +60,13 @@ def run_day(day: dt.date, inst: dg.DagsterInstance) -> dg.ExecuteInProcessResult
     the timeline's export and the day's statistics."""
     import dagster as dg  # the CLI's other commands do not need Dagster loaded
 
-    from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS, defs
+    from gmpsai_assets.definitions import DAILY_ASSETS, DAILY_CHECKS
+    from gmpsai_assets.defs.resources import build_resources
 
     return dg.materialize(
         [*DAILY_ASSETS, *DAILY_CHECKS],
         partition_key=day.isoformat(),
-        resources=defs.resources,
+        resources=build_resources(),  # bound to the variables set now, not at first import
         instance=inst,
         raise_on_error=False,
         tags={"gmpsai/launched_by": "cli"},
@@ -98,7 +99,7 @@ def print_day(day: dt.date, result: dg.ExecuteInProcessResult, inst: dg.DagsterI
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
         meta = {k: v.value for k, v in mat.metadata.items()}
-        print(f"  {mat.asset_key.to_user_string()}: {meta.get('path', '')}")
+        print(f"  {mat.asset_key.to_user_string()}: {meta.get('path', meta.get('database', ''))}")
         for key in SUMMARY_KEYS:
             if key in meta:
                 print(f"      {key:15s} {meta[key]}")
@@ -126,12 +127,12 @@ def publish_step(inst: dg.DagsterInstance) -> bool:
     missing. Prints where the page is and how to serve it."""
     import dagster as dg
 
-    from gmpsai_assets.definitions import defs
     from gmpsai_assets.defs.published_json import published_json
+    from gmpsai_assets.defs.resources import build_resources
 
     print("\npublishing")
     published = dg.materialize(
-        [published_json], resources=defs.resources, instance=inst, raise_on_error=False,
+        [published_json], resources=build_resources(), instance=inst, raise_on_error=False,
         tags={"gmpsai/launched_by": "cli"},
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )

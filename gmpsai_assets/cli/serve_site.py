@@ -21,7 +21,6 @@ from pathlib import Path
 
 from gmpsai_assets.cli.common import UsageError
 from gmpsai_assets.publish.site import CSP
-from gmpsai_assets.settings import Settings
 
 NAME = "serve-site"
 HELP = "serve the published statistics page on 127.0.0.1"
@@ -104,7 +103,7 @@ def make_server(directory: Path, port: int, quiet: bool = False) -> http.server.
 
 
 def run(args: argparse.Namespace) -> int:
-    directory = Path(args.dir) if args.dir else Settings.from_env().site_dir
+    directory = Path(args.dir) if args.dir else args.settings.site_dir
     if not (directory / "index.html").is_file():
         raise UsageError(
             f"no published site in {directory}: run `gmpsai materialize-day` or materialize "

@@ -1,11 +1,14 @@
 """Build one local day's cycle table from that day's parameter and event files, and publish it.
 
-One row per `$0C` of the day, in time order: the tick, its supercycle and index in it, the
-Booster reset the cycle ran, then one Float64 column per device of the parameter file (named as
-the device), filled by `matching.match_samples`. The files are read through files/ (any layout
-`open_data_file` knows); the table is written with polars as Parquet (zstd) through the
-draft-then-publish helper, with the per-device matching report in the file's key-value metadata
-under `gmpsai`. docs/cycle_table.md is the user's description of all of this.
+One row per `$0C` of the day, in time order: the tick, its supercycle and index in it, the Booster
+reset the cycle ran, then one Float64 column per device of the parameter file (named as the
+device), filled by `matching.match_samples`. A `partial` device's cells whose sample would fall in
+one of its missing spans (tick + lag inside the span) are null, like every unfilled cell, and the
+spans are in its report: null there means "the source did not deliver", not "no sample". The files
+are read through files/ (any layout `open_data_file` knows); the table is written with polars as
+Parquet (zstd) through the draft-then-publish helper, with the per-device matching report in the
+file's key-value metadata under `gmpsai`. docs/cycle_table.md is the user's description of all of
+this.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from gmpsai_assets.dataset.matching import (
     check_tolerance,
     match_samples,
 )
-from gmpsai_assets.files import eventfile
+from gmpsai_assets.files import eventfile, paramfile
 from gmpsai_assets.files.datafile import EVENTS, PARAMS, open_data_file
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.h5common import DataFileError
@@ -79,7 +82,7 @@ class DeviceReport:
     """How one device's column was filled (kept in the file and in the run's metadata)."""
 
     device: str
-    status: str  # what the parameter file says: ok | empty | failed | missing | partial | ...
+    status: str  # what the parameter file says (gmpsai_assets.status)
     samples: int
     filled: int
     filled_share: float  # filled / cycles
@@ -89,6 +92,7 @@ class DeviceReport:
     tolerance_ms: float
     spread_ms: float | None  # 99th percentile distance of a used sample from tick + lag
     reason: str = ""
+    missing_utc: tuple[tuple[float, float], ...] = ()  # a partial device's spans (UTC start, end)
 
 
 @dataclass
@@ -118,7 +122,11 @@ class TableReport:
     @classmethod
     def from_json(cls, text: str) -> TableReport:
         raw = json.loads(text)
-        raw["devices"] = {d: DeviceReport(**r) for d, r in raw["devices"].items()}
+        raw["devices"] = {
+            d: DeviceReport(**{**r, "missing_utc": tuple(
+                (float(a), float(b)) for a, b in r.get("missing_utc", ()))})
+            for d, r in raw["devices"].items()
+        }
         return cls(**raw)
 
 
@@ -278,6 +286,7 @@ def build_cycle_table(
     columns = [_utc_series(TICK, ev.ticks), _utc_series(SC_START, sc_start),
                pl.Series(SC_INDEX, sc_index).cast(pl.Int32), reset, beam]
     say = progress or (lambda _m: None)
+    spans = _missing_spans(param_path, params.info.format)
     for ds in params.datasets():
         t, v = _sorted(ds.utc_seconds, ds.values)
         m = match_samples(ev.ticks, t, tolerance_ticks)
@@ -285,18 +294,30 @@ def build_cycle_table(
         values[m.tick_index] = v[m.sample_index]
         missing = np.ones(n, bool)
         missing[m.tick_index] = False
+        expected = ev.ticks + (m.lag_s or 0.0)  # where each cycle's sample would be stamped
+        for a, b in spans.get(ds.name, ()):
+            missing |= (expected >= a) & (expected < b)
         columns.append(pl.Series(ds.name, values, dtype=DEVICE_DTYPE).set(pl.Series(missing),
                                                                              None))
         rep = DeviceReport(
             ds.name, ds.status, m.samples, m.filled, m.filled / n if n else 0.0, m.unmatched,
             m.unmatched_inside, _ms(m.lag_s), round(m.tolerance_s * 1000.0, 3), _ms(m.spread_s),
-            ds.reason,
+            ds.reason, spans.get(ds.name, ()),
         )
         report.devices[ds.name] = rep
         say(f"{ds.name}: {rep.filled}/{n} cycles filled, lag {rep.lag_ms} ms, "
             f"{rep.unmatched} samples unmatched")
     report.seconds = round(time.monotonic() - began, 3)
     return CycleTable(pl.DataFrame(columns), report)
+
+
+def _missing_spans(path: Path, fmt: str | None) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Partial devices' missing spans, as the parameter file records them (old layouts have
+    no `partial` status, so none)."""
+    if fmt not in paramfile.FORMATS:
+        return {}
+    outcomes = paramfile.read_param_attrs(path)["device_outcomes"]
+    return {d: r.missing_utc for d, r in outcomes.items() if r.missing_utc}
 
 
 def _ms(seconds: float | None) -> float | None:

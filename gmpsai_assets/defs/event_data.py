@@ -8,15 +8,16 @@ from pydantic import Field
 from gmpsai_assets.acnet.tclk import event_label
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
-from gmpsai_assets.ingest.events import grab_events, parse_max_event
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.ingest.events import grab_events
+from gmpsai_assets.status import FAILED, OK
 from gmpsai_assets.window import day_window
 
 
 class EventDataConfig(dg.Config):
-    max_event: str = Field(
-        default=Settings.from_env().max_event,
-        description="Fetch TCLK events 00..max_event (hex; default `$GMPSAI_MAX_EVENT` or ff).",
+    max_event: str | None = Field(
+        default=None,
+        description="Fetch TCLK events 00..max_event (hex); empty: the datalogger resource's "
+                    "max_event (`GMPSAI_MAX_EVENT`, default ff).",
     )
 
 
@@ -40,16 +41,16 @@ def event_data(
     storage: StorageResource,
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
-    max_event = parse_max_event(config.max_event, "max_event")
+    max_event = datalogger.max_event_code(config.max_event)
     source = datalogger.open()
     context.log.info(
         f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
     )
     result = grab_events(
-        source, window, storage.settings().events_dir, storage.drafts_dir, max_event=max_event,
+        source, window, storage.events_dir, storage.drafts_dir, max_event=max_event,
         progress=context.log.info, report_empty=False,
     )
-    failed = result.events_with("failed")
+    failed = result.events_with(FAILED)
     if failed:
         context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)}")
     return dg.MaterializeResult(
@@ -58,12 +59,15 @@ def event_data(
             "bytes": result.bytes,
             "window_hours": window.seconds / 3600.0,
             "events_requested": max_event + 1,
-            "events_found": len(result.events_with("ok")),
+            "events_found": len(result.events_with(OK)),
             "events_failed": dg.MetadataValue.json(
                 {event_label(e): result.records[e].reason for e in failed}
             ),
             "occurrences_per_event": dg.MetadataValue.json(result.occurrences),
             "occurrences_total": result.rows,
+            "event_log_header_lines": dg.MetadataValue.json(
+                {str(n): k for n, k in result.header_lines.items()}
+            ),
             "duration_s": round(result.seconds, 3),
         }
     )

@@ -7,7 +7,8 @@ file once: the statistics go to the DuckDB store and every quality check of the 
 judged from those statistics and from the few arrays kept during that one read, so no check
 opens a file again; the same read gives each file's catalogue declaration (docs/catalog.md). Old
 files and ad-hoc windows (`gmpsai grab-params`, a copied archive) are distilled by
-`gmpsai distill`. All DuckDB writers share the concurrency pool `duckdb`.
+`gmpsai distill`. Each file's statistics are its own result files beside the DuckDB store
+(stats/store.py), so days distil in parallel, as many as the run queue admits, with no pool.
 """
 
 from pathlib import Path
@@ -20,7 +21,7 @@ from gmpsai_assets.catalog.send import SendError, Targets, send
 from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
-from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource
 from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
 from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN, ERROR, WARN, Verdict
 from gmpsai_assets.quality.crosschecks import (
@@ -182,7 +183,6 @@ def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[st
 @dg.asset(
     partitions_def=daily_partitions,
     deps=[param_data, event_data],
-    pool="duckdb",
     group_name="statistics",
     kinds={"duckdb", "python"},
     automation_condition=STATS_CONDITION,
@@ -191,10 +191,12 @@ def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[st
                  for name, text in CHECKS.items()],
     description=(
         "Per-device and per-event statistics of one local day's `param_data` and `event_data` "
-        "files in the DuckDB store `<data dir>/gmpsai.duckdb`: count, NaN count, mean, std, "
-        "min, max, mode, p01/p50/p99, first/last time, sample-interval statistics, gaps and "
-        "completeness. Materialized automatically once both files exist and whenever either "
-        "is re-materialized; a re-run replaces the day's rows in one transaction. Each file is "
+        "files in the DuckDB store `<data dir>/gmpsai.duckdb` (views over per-file Parquet "
+        "results in `<data dir>/gmpsai_results/`): count, NaN count, mean, std, min, max, "
+        "mode, p01/p05/p50/p95/p99, distinct values, value changes, first/last time, "
+        "sample-interval statistics, gaps and completeness. Materialized automatically once "
+        "both files exist and whenever either is re-materialized; a re-run replaces each "
+        "file's results whole, after both files are read. Each file is "
         "read once: the day's quality checks are judged from that read, and each file's "
         "catalogue declaration (`<file name>.json` beside it: size, adler32, md5, metadata; "
         "`docs/catalog.md`) comes from it, shown on the day's `param_data` / `event_data` "
@@ -205,13 +207,12 @@ def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[st
 )
 def file_stats(
     context: dg.AssetExecutionContext,
-    storage: StorageResource,
     stats: StatsResource,
     datalogger: DataLoggerResource,
 ) -> dg.MaterializeResult:
     day = context.partition_key
     window = day_window(day)
-    settings = stats.settings(storage)
+    settings = stats.settings()
     node = datalogger.settings().logger_node
     files = {"param_data": newest_partition_file(settings.params_dir, PARAM_PREFIX, node, window),
              "event_data": newest_partition_file(settings.events_dir, EVENT_PREFIX, node, window)}
@@ -225,7 +226,7 @@ def file_stats(
     arrays = DayArrays()
     params, events = distill_files_into_store(
         [files["param_data"], files["event_data"]], settings.stats_db_path,
-        settings.gap_tick_limit(), progress=context.log.debug, on_dataset=arrays.see,
+        settings.gap_ticks, progress=context.log.debug, on_dataset=arrays.see,
     )
     for result in (params, events):
         context.log.info(result.summary())
@@ -240,7 +241,7 @@ def file_stats(
         )
     param_path, event_path = Path(params.record.path), Path(events.record.path)
     checks = [_verdict_result(v, param_path)
-              for v in param_verdicts(params, datalogger.devices(), settings.completeness_limits())]
+              for v in param_verdicts(params, datalogger.devices(), settings.completeness_limits)]
     checks += [_verdict_result(event_verdict(events), event_path),
                _supercycle_result(arrays, window), _tick_result(arrays, window)]
     metadata = _metadata(params, events, settings.stats_db_path)

@@ -15,8 +15,8 @@ import datetime as dt
 
 import dagster as dg
 
+from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
 from gmpsai_assets.files.drafts import remove_stale_drafts
-from gmpsai_assets.settings import Settings
 
 PRUNED_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, *PRUNED_STATUSES]
@@ -45,8 +45,8 @@ def _now() -> dt.datetime:
 
 @dg.op(description="Delete failed/canceled runs and finished timeline-logger runs older than "
                    "`GMPSAI_RUN_RETENTION_DAYS` (default 90), except the logger's latest run.")
-def prune_old_runs(context: dg.OpExecutionContext) -> None:
-    days = Settings.from_env().run_retention()
+def prune_old_runs(context: dg.OpExecutionContext, housekeeping: HousekeepingResource) -> None:
+    days = housekeeping.settings().run_retention_days
     cutoff = _now() - dt.timedelta(days=days)
     doomed = [r for r in prunable_runs(context.instance, cutoff) if r != context.run_id]
     for run_id in doomed:
@@ -56,8 +56,8 @@ def prune_old_runs(context: dg.OpExecutionContext) -> None:
 
 @dg.op(description="Delete drafts whose writer process is gone (left by killed runs) from the "
                    "draft directory; a live writer's draft is never touched.")
-def remove_killed_runs_drafts(context: dg.OpExecutionContext) -> None:
-    draft_dir = Settings.from_env().drafts_dir
+def remove_killed_runs_drafts(context: dg.OpExecutionContext, storage: StorageResource) -> None:
+    draft_dir = storage.drafts_dir
     removed = remove_stale_drafts(draft_dir)
     context.log.info(f"removed {len(removed)} stale draft(s) from {draft_dir}"
                      + (f": {', '.join(p.name for p in removed[:5])}" if removed else ""))

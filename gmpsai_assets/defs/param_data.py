@@ -6,6 +6,7 @@ import dagster as dg
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.ingest.params import grab_params
+from gmpsai_assets.status import EMPTY, FAILED, OK
 from gmpsai_assets.window import day_window
 
 
@@ -20,7 +21,9 @@ from gmpsai_assets.window import day_window
         "Every device of the parameter list, logged at the Booster's 15 Hz tick over one "
         "Fermilab local day (23 or 25 hours on DST days), in one HDF5 file "
         "`MLParamData_<created>_From_<node>_<start>_to_<stop>.h5` under `<data dir>/params`. "
-        "Judged by the checks of `file_stats`, which reads it once."
+        "A device is ok, partial (some spans answered `No values` after retries: listed in "
+        "the metadata and the file), empty or failed. Judged by the checks of `file_stats`, "
+        "which reads it once."
     ),
 )
 def param_data(
@@ -33,16 +36,20 @@ def param_data(
     result = grab_params(
         logger, devices, window, storage.params_dir, storage.drafts_dir, progress=context.log.info
     )
-    failed = result.devices_with("failed")
+    failed, missing = result.devices_with(FAILED), result.missing_spans()
     if failed:
         context.log.warning(f"{len(failed)} device(s) failed: {', '.join(failed)}")
+    if missing:
+        context.log.warning(f"{len(missing)} device(s) partial: {', '.join(missing)}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
             "bytes": result.bytes,
             "window_hours": result.window.seconds / 3600.0,
-            "devices_ok": len(result.devices_with("ok")),
-            "devices_empty": dg.MetadataValue.json(result.devices_with("empty")),
+            "devices_ok": len(result.devices_with(OK)),
+            # device -> spans (`start/end`, UTC) the gateway kept saying `No values` for
+            "devices_partial": dg.MetadataValue.json(missing),
+            "devices_empty": dg.MetadataValue.json(result.devices_with(EMPTY)),
             "devices_failed": dg.MetadataValue.json(
                 {d: result.records[d].reason for d in failed}
             ),

@@ -11,13 +11,8 @@ so no one has to switch anything on. On demand: Materialize in the UI, or
 import dagster as dg
 
 from gmpsai_assets.defs.file_stats import file_stats
-from gmpsai_assets.defs.resources import (
-    DataLoggerResource,
-    PublishResource,
-    StatsResource,
-    StorageResource,
-)
-from gmpsai_assets.publish.site import publish_from_store
+from gmpsai_assets.defs.resources import PublishResource
+from gmpsai_assets.publish.site import PublishRefusedError, publish_from_store
 
 PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     ~dg.AutomationCondition.any_deps_missing()
@@ -28,30 +23,26 @@ PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     deps=[file_stats],
     group_name="publishing",
     kinds={"json", "html"},
-    pool="duckdb",  # reads the store: queue behind its writers rather than fight for the lock
     automation_condition=PUBLISH_CONDITION,
     description=(
         "The statistics history, published into `<data dir>/site` (`GMPSAI_PUBLISH_DIR`): the "
         "old plotly figure `StatsHistoryBoringHolyMoly.json` (`GMPSAI_PUBLISH_JSON_NAME`) that "
-        "the existing site loads, and a static page (`index.html`, works offline) with a band "
-        "plot per device, per-day completeness and gaps, and each day's numbers and file, fed "
-        "by `gmpsai-site.json`. Every file is written atomically. Serve it with "
+        "the existing site loads, and a static page (`index.html` drawn with uPlot, works "
+        "offline) with a plot per device of a typical value per day (readings: median and "
+        "p05-p95; settings: the value held longest; status words: the usual state), per-day "
+        "completeness and gaps, and each day's numbers and file, fed by `gmpsai-site.json` and "
+        "`gmpsai-days.json`. Every file is written atomically. Serve it with "
         "`gmpsai serve-site`. Re-published automatically when new statistics land."
     ),
 )
 def published_json(
-    context: dg.AssetExecutionContext,
-    storage: StorageResource,
-    stats: StatsResource,
-    datalogger: DataLoggerResource,
-    publish: PublishResource,
+    context: dg.AssetExecutionContext, publish: PublishResource
 ) -> dg.MaterializeResult:
-    settings = stats.settings(storage).with_overrides(
-        param_list=datalogger.param_list,
-        publish_dir=publish.publish_dir,
-        publish_json_name=publish.publish_json_name,
-    )
-    result, found = publish_from_store(settings)
+    settings = publish.settings()
+    try:
+        result, found = publish_from_store(settings)
+    except PublishRefusedError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     if not found:
         context.log.warning(
             f"no statistics database at {settings.stats_db_path} yet: published an empty page"

@@ -1,104 +1,143 @@
 """Every resource of the code location: where data comes from, where files, statistics, the
-timeline and the site go, chosen by configuration (EnvVar)."""
+timeline and the site go, chosen by configuration.
+
+Each field is a setting of gmpsai_assets/settings.py under its own name, typed (int, float, str
+paths). `build_resources()` binds a field to `EnvVar` (`EnvVar.int` for integers) when its
+variable is set as the code location loads, so the UI shows which variable a run reads; Dagster
+resolves it when the run starts. A field left unset (None) means "the variable when the run
+starts, else the default". Dagster has no float source, so float fields are never bound: they
+are read when the run starts, or set in the launchpad. Whatever the route, every value goes
+through the settings model once, when the resource is set up: a bad value fails the run at its
+start with one line naming the variable, before anything is fetched or written.
+
+Resources that need another nest it (`stats.storage`), so an asset asks for what it uses.
+"""
 
 from __future__ import annotations
 
-import os
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.devices import load_device_list
-from gmpsai_assets.settings import ENV_DEFAULTS, Settings
+from gmpsai_assets.preflight import max_event, preflight
+from gmpsai_assets.settings import BY_FIELD, Settings, environment
 from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.timeline.store import TimelineStore
 
 
-def env_or_default(var: str) -> str | dg.EnvVar:
-    """`EnvVar(var)` when set as the code loads (so the UI shows where a value comes from);
-    otherwise "", which resources read as "the environment when the run starts, else the
-    default" (Settings.from_env), so a value is never frozen at import time."""
-    assert var in ENV_DEFAULTS, var
-    return dg.EnvVar(var) if os.environ.get(var) else ""
+def setting(name: str) -> typing.Any:
+    """A resource field for the setting `name`: unset by default, described from the model."""
+    s = BY_FIELD[name]
+    default = f"`{s.default}`" if s.default else "unset"
+    return Field(default=None, description=(
+        f"{s.var}: {s.help} (default {default}). Empty: ${s.var} when the run starts, else "
+        "the default."))
 
 
-class DataLoggerResource(dg.ConfigurableResource):
-    """The DataLogger source (simulated Booster or ACL gateway) and the device list to log."""
+class SettingsResource(dg.ConfigurableResource):
+    """A resource whose fields are settings; nested resources contribute theirs."""
 
-    source: str
-    acl_url: str
-    logger_node: str
-    param_list: str
-    sim_seed: str
-    max_in_flight: str
-    sim_sc_ticks: str = ENV_DEFAULTS["GMPSAI_SIM_SC_TICKS"][1]
-    acl_timeout_s: str = ENV_DEFAULTS["GMPSAI_ACL_TIMEOUT_S"][1]
-    acl_retries: str = ENV_DEFAULTS["GMPSAI_ACL_RETRIES"][1]
-    acl_chunk_s: str = ENV_DEFAULTS["GMPSAI_ACL_CHUNK_S"][1]
-    _logger: DataLogger | None = PrivateAttr(default=None)
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    def overrides(self) -> dict[str, object]:
+        """The fields given (bound to a variable or set explicitly), nested ones included."""
+        given: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SettingsResource):
+                given.update(value.overrides())
+            elif name in BY_FIELD and value is not None:
+                given[name] = value
+        return given
 
     def settings(self) -> Settings:
-        return Settings.from_env().with_overrides(**self.model_dump())
+        """Every setting, this resource's fields over the environment, checked once."""
+        if self._settings is None:
+            self._settings = preflight(overrides=self.overrides())
+        return self._settings
 
-    def open(self) -> DataLogger:
-        """The step's source, made once and closed when the step ends (its HTTP pool too)."""
-        if self._logger is None:
-            self._logger = open_datalogger(self.settings())
-        return self._logger
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._logger is not None:
-            self._logger.close()
-            self._logger = None
-
-    def devices(self) -> list[str]:
-        return [entry.device for entry in load_device_list(self.settings().param_list or None)]
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.settings()  # a bad setting fails the run here, before any step does work
 
 
-class StorageResource(dg.ConfigurableResource):
+class StorageResource(SettingsResource):
     """Root of everything the platform writes: data files, drafts, databases, the site."""
 
-    data_dir: str
-
-    def settings(self) -> Settings:
-        return Settings.from_env().with_overrides(data_dir=self.data_dir)
+    data_dir: str | None = setting("data_dir")
 
     @property
     def params_dir(self) -> Path:
         return self.settings().params_dir
 
     @property
+    def events_dir(self) -> Path:
+        return self.settings().events_dir
+
+    @property
     def drafts_dir(self) -> Path:
         return self.settings().drafts_dir
 
 
-class StatsResource(dg.ConfigurableResource):
-    """Where statistics go and how they are judged (GMPSAI_STATS_DB, GMPSAI_GAP_TICKS,
-    GMPSAI_COMPLETENESS_WARN, GMPSAI_COMPLETENESS_ERROR), and the namespace the files are
-    declared in (GMPSAI_CATALOG_NAMESPACE); the data directory is the storage resource's."""
+class DataLoggerResource(SettingsResource):
+    """The DataLogger source (simulated Booster or ACL gateway) and the device list to log."""
 
-    stats_db: str
-    gap_ticks: str
-    completeness_warn: str
-    completeness_error: str
-    catalog_namespace: str = ""
+    source: str | None = setting("source")
+    acl_url: str | None = setting("acl_url")
+    logger_node: str | None = setting("logger_node")
+    param_list: str | None = setting("param_list")
+    sim_seed: int | None = setting("sim_seed")
+    sim_sc_ticks: int | None = setting("sim_sc_ticks")
+    max_in_flight: int | None = setting("max_in_flight")
+    max_event: str | None = setting("max_event")
+    acl_timeout_s: float | None = setting("acl_timeout_s")
+    acl_deadline_s: float | None = setting("acl_deadline_s")
+    acl_retries: int | None = setting("acl_retries")
+    acl_chunk_s: float | None = setting("acl_chunk_s")
+    _source: DataLogger | None = PrivateAttr(default=None)
 
-    def settings(self, storage: StorageResource) -> Settings:
-        return storage.settings().with_overrides(**self.model_dump())
+    def open(self) -> DataLogger:
+        """The step's source, made once and closed when the step ends (its HTTP pool too)."""
+        if self._source is None:
+            self._source = open_datalogger(self.settings())
+        return self._source
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    def devices(self) -> list[str]:
+        return [entry.device for entry in load_device_list(self.settings().param_list)]
+
+    def max_event_code(self, text: str | None = None) -> int:
+        """The last TCLK event to grab: `text` (a run's config) when given, else max_event."""
+        return max_event(self.settings(), text, "max_event" if text else "GMPSAI_MAX_EVENT")
 
 
-class TimelineResource(dg.ConfigurableResource):
-    """Where the timeline is stored and the limits of the logger and the gap check."""
+class StatsResource(SettingsResource):
+    """Where statistics go and how they are judged, and the namespace the files are declared
+    in; the data directory is the nested storage resource's."""
 
-    data_dir: str
-    timeline_db: str
-    timeline_max_outage_s: str
-    timeline_max_gap_s: str
+    storage: StorageResource
+    stats_db: str | None = setting("stats_db")
+    gap_ticks: float | None = setting("gap_ticks")
+    completeness_warn: float | None = setting("completeness_warn")
+    completeness_error: float | None = setting("completeness_error")
+    catalog_namespace: str | None = setting("catalog_namespace")
 
-    def settings(self) -> Settings:
-        return Settings.from_env().with_overrides(**self.model_dump())
+
+class TimelineResource(SettingsResource):
+    """Where the timeline is stored and the limits of the logger and of the gap check."""
+
+    storage: StorageResource
+    timeline_db: str | None = setting("timeline_db")
+    timeline_max_outage_s: float | None = setting("timeline_max_outage_s")
+    timeline_max_gap_s: float | None = setting("timeline_max_gap_s")
 
     def store(self) -> TimelineStore:
         return TimelineStore(self.settings().timeline_db_path)
@@ -108,44 +147,50 @@ class TimelineResource(dg.ConfigurableResource):
         return self.settings().root / "timeline"
 
 
-class PublishResource(dg.ConfigurableResource):
-    """Where the site goes (GMPSAI_PUBLISH_DIR, empty: <data dir>/site) and the old figure's
-    file name (GMPSAI_PUBLISH_JSON_NAME)."""
+class PublishResource(SettingsResource):
+    """Where the site goes and the old figure's file name; the statistics it publishes are the
+    nested stats resource's, the device order the nested datalogger's list."""
 
-    publish_dir: str
-    publish_json_name: str
+    stats: StatsResource
+    datalogger: DataLoggerResource
+    publish_dir: str | None = setting("publish_dir")
+    publish_json_name: str | None = setting("publish_json_name")
 
 
-def build_resources() -> dict[str, dg.ConfigurableResource]:
+class HousekeepingResource(SettingsResource):
+    """How long run history is kept."""
+
+    run_retention_days: float | None = setting("run_retention_days")
+
+
+def _bound(resource: type[SettingsResource], env: Mapping[str, str]) -> dict[str, object]:
+    """`EnvVar` (or `EnvVar.int`) for each str/int field whose variable is set in `env`."""
+    bound: dict[str, object] = {}
+    hints = typing.get_type_hints(resource)
+    for name in resource.model_fields:
+        if name not in BY_FIELD or not env.get(BY_FIELD[name].var):
+            continue
+        var = BY_FIELD[name].var
+        if hints[name] == (int | None):
+            bound[name] = dg.EnvVar.int(var)
+        elif hints[name] == (str | None):
+            bound[name] = dg.EnvVar(var)
+    return bound
+
+
+def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources of the code location, bound to the variables set in `env` (default:
+    os.environ, as the code loads). The CLI builds its own when a command starts."""
+    env = environment() if env is None else env
+    storage = StorageResource(**_bound(StorageResource, env))
+    datalogger = DataLoggerResource(**_bound(DataLoggerResource, env))
+    stats = StatsResource(storage=storage, **_bound(StatsResource, env))
     return {
-        "datalogger": DataLoggerResource(
-            source=env_or_default("GMPSAI_SOURCE"),
-            acl_url=env_or_default("GMPSAI_ACL_URL"),
-            logger_node=env_or_default("GMPSAI_LOGGER_NODE"),
-            param_list=env_or_default("GMPSAI_PARAM_LIST"),
-            sim_seed=env_or_default("GMPSAI_SIM_SEED"),
-            max_in_flight=env_or_default("GMPSAI_MAX_IN_FLIGHT"),
-            sim_sc_ticks=env_or_default("GMPSAI_SIM_SC_TICKS"),
-            acl_timeout_s=env_or_default("GMPSAI_ACL_TIMEOUT_S"),
-            acl_retries=env_or_default("GMPSAI_ACL_RETRIES"),
-            acl_chunk_s=env_or_default("GMPSAI_ACL_CHUNK_S"),
-        ),
-        "storage": StorageResource(data_dir=env_or_default("GMPSAI_DATA_DIR")),
-        "stats": StatsResource(
-            stats_db=env_or_default("GMPSAI_STATS_DB"),
-            gap_ticks=env_or_default("GMPSAI_GAP_TICKS"),
-            completeness_warn=env_or_default("GMPSAI_COMPLETENESS_WARN"),
-            completeness_error=env_or_default("GMPSAI_COMPLETENESS_ERROR"),
-            catalog_namespace=env_or_default("GMPSAI_CATALOG_NAMESPACE"),
-        ),
-        "timeline": TimelineResource(
-            data_dir=env_or_default("GMPSAI_DATA_DIR"),
-            timeline_db=env_or_default("GMPSAI_TIMELINE_DB"),
-            timeline_max_outage_s=env_or_default("GMPSAI_TIMELINE_MAX_OUTAGE_S"),
-            timeline_max_gap_s=env_or_default("GMPSAI_TIMELINE_MAX_GAP_S"),
-        ),
-        "publish": PublishResource(
-            publish_dir=env_or_default("GMPSAI_PUBLISH_DIR"),
-            publish_json_name=env_or_default("GMPSAI_PUBLISH_JSON_NAME"),
-        ),
+        "datalogger": datalogger,
+        "storage": storage,
+        "stats": stats,
+        "timeline": TimelineResource(storage=storage, **_bound(TimelineResource, env)),
+        "publish": PublishResource(stats=stats, datalogger=datalogger,
+                                   **_bound(PublishResource, env)),
+        "housekeeping": HousekeepingResource(**_bound(HousekeepingResource, env)),
     }

@@ -31,7 +31,7 @@ from gmpsai_assets.acnet.tclk import TimingSource
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, TimelineResource
 from gmpsai_assets.files.drafts import drafted
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.settings import read_setting
 from gmpsai_assets.timeline.day import DaySummary, summarize_day
 from gmpsai_assets.timeline.logger import Heartbeat, LoggerPolicy, SourceDown, TimelineLogger
 from gmpsai_assets.window import Window, day_window, format_local
@@ -46,7 +46,8 @@ RESUME_HINT = ("to resume, launch timeline_logger_job (UI: Jobs > timeline_logge
 TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
           dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-SENSOR_S = Settings.from_env().timeline_sensor_interval()
+# Part of the sensors' definitions: read as the code location loads.
+SENSOR_S = read_setting("GMPSAI_TIMELINE_SENSOR_S")
 # After a failure the restart sensor relaunches within one interval; the keep-alive sensor waits
 # two before stepping in itself (e.g. when the restart sensor is off), so they do not double up.
 RESTART_GRACE_S = 2 * SENSOR_S
@@ -169,7 +170,7 @@ def record_timeline(
 
     logger = TimelineLogger(
         source, store,
-        policy=LoggerPolicy(max_outage_s=settings.timeline_max_outage()),
+        policy=LoggerPolicy(max_outage_s=settings.timeline_max_outage_s),
         stop=stop, heartbeat=heartbeat, log=context.log.warning,
     )
     context.log.info(f"logging the timeline of {source.source} into {store.path}")
@@ -380,7 +381,7 @@ def timeline_records_gaps(
     context: dg.AssetCheckExecutionContext, timeline: TimelineResource
 ) -> dg.AssetCheckResult:
     window: Window = day_window(context.partition_key)
-    limit = timeline.settings().timeline_max_gap()
+    limit = timeline.settings().timeline_max_gap_s
     summary = summarize_day(timeline.store(), window, time.time())
     long_gaps = summary.long_gaps(limit)
     metadata = {

@@ -6,7 +6,9 @@ with plain h5py:
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
                                 window_end_local, node, source, created_utc, software_version,
                                 events_requested (codes asked for, in order), stopped_early (0/1),
-                                event_outcomes (JSON: "0c" -> {status, rows, reason})
+                                event_outcomes (JSON: "0c" -> {status, rows, reason}),
+                                event_log_header_lines (JSON: header lines seen -> replies;
+                                ACL sources only, `{}` otherwise)
     /Event0c/            attrs: event (int), label ($0C), description, rows, and the pandas
                                 frame attributes (h5common.write_pandas_frame)
     /Event0c/utc_seconds   float64, UTC epoch seconds, increasing
@@ -26,6 +28,7 @@ Datasets use the parameter files' filter (files/h5common.py).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ from gmpsai_assets.files.h5common import (
     write_pandas_frame,
 )
 from gmpsai_assets.samples import EventOccurrences
+from gmpsai_assets.status import EMPTY, FAILED, OK
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-events/2"
@@ -66,7 +70,7 @@ class EventRecord:
     """What a file says about one event asked for."""
 
     event: int
-    status: str  # ok | empty | failed
+    status: str  # gmpsai_assets.status: ok | empty | failed
     rows: int
     reason: str = ""
 
@@ -82,6 +86,7 @@ class EventFileWriter:
     created_utc: float = field(default_factory=utc_now)
     records: dict[int, EventRecord] = field(default_factory=dict)
     stopped_early: bool = False
+    header_lines: Counter[int] = field(default_factory=Counter)  # event_log replies per count
 
     def __enter__(self) -> EventFileWriter:
         self._h5 = h5py.File(self.path, "w", libver=LIBVER)
@@ -94,9 +99,11 @@ class EventFileWriter:
         """Store one event's outcome; a group only when it occurred."""
         rows = len(occurrences) if occurrences is not None else 0
         if error is not None:
-            record = EventRecord(event, "failed", 0, str(error))
+            record = EventRecord(event, FAILED, 0, str(error))
         else:
-            record = EventRecord(event, "ok" if rows else "empty", rows)
+            record = EventRecord(event, OK if rows else EMPTY, rows)
+        if occurrences is not None:
+            self.header_lines.update(occurrences.header_lines)
         if rows:
             group = self._h5.create_group(event_group(event))
             write_float_dataset(group, "utc_seconds", occurrences.utc_seconds)
@@ -126,6 +133,9 @@ class EventFileWriter:
                 {event_hex(e): {"status": r.status, "rows": r.rows, "reason": r.reason}
                  for e, r in self.records.items()}
             ),
+            "event_log_header_lines": json.dumps(
+                {str(n): k for n, k in sorted(self.header_lines.items())}
+            ),
         }
 
 
@@ -138,6 +148,9 @@ def read_event_attrs(path: str | Path) -> dict[str, Any]:
     attrs["event_outcomes"] = {
         int(code, 16): EventRecord(int(code, 16), **rec)
         for code, rec in json.loads(attrs["event_outcomes"]).items()
+    }
+    attrs["event_log_header_lines"] = {  # files written before it was recorded: {}
+        int(n): k for n, k in json.loads(attrs.get("event_log_header_lines", "{}")).items()
     }
     return attrs
 
@@ -158,7 +171,7 @@ def read_event(path: str | Path, event: int) -> EventOccurrences:
             outcomes = json.loads(f.attrs["event_outcomes"])
             if event_hex(event) not in outcomes:
                 raise DataFileError(f"{path}: event {event_label(event)} was not asked for")
-            if outcomes[event_hex(event)]["status"] == "failed":
+            if outcomes[event_hex(event)]["status"] == FAILED:
                 raise DataFileError(f"{path}: event {event_label(event)} failed to fetch")
             return EventOccurrences(event, np.empty(0), np.empty(0))
         group = f[name]

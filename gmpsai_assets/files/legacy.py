@@ -1,4 +1,4 @@
-"""The old grabbers' HDF5 files, as pandas wrote them (DESIGN.md section 3).
+"""The old grabbers' HDF5 files, as pandas wrote them (docs/formats.md).
 
 Three layouts exist in the archive, all written through pandas + PyTables, so pandas reads them
 (it is the field's own reader; the PyTables "table" layout packs columns into blocks described

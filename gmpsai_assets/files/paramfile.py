@@ -6,8 +6,11 @@ Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, D
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
                                 window_end_local, node, source, created_utc, software_version,
                                 devices (the list asked for, in order), device_outcomes (JSON)
-    /<DEVICE>/           attrs: device, status (ok | empty | failed), rows, reason, and the
-                                pandas frame attributes (h5common.write_pandas_frame)
+    /<DEVICE>/           attrs: device, status (gmpsai_assets.status: ok | partial | empty |
+                                failed), rows, reason, the pandas frame attributes
+                                (h5common.write_pandas_frame), and for a partial device
+                                missing_utc (float64 [n, 2]: UTC start, end of each span without
+                                data; also in device_outcomes)
     /<DEVICE>/utc_seconds  float64, UTC epoch seconds, strictly increasing
     /<DEVICE>/value        float64
     /<DEVICE>/axis0, axis1, block0_items, block0_values, block1_items, block1_values
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numpy as np
 
 from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
     CHUNK_ROWS,
@@ -48,6 +52,7 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     write_pandas_frame,
 )
 from gmpsai_assets.samples import Samples
+from gmpsai_assets.status import PARTIAL, describe_missing, device_status
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-params/2"
@@ -74,9 +79,10 @@ class DeviceRecord:
     """What a file says about one listed device."""
 
     device: str
-    status: str  # ok | empty | failed
+    status: str  # gmpsai_assets.status: ok | partial | empty | failed
     rows: int
     reason: str = ""
+    missing_utc: tuple[tuple[float, float], ...] = ()  # spans a partial device lacks
 
 
 @dataclass
@@ -102,10 +108,13 @@ class ParamFileWriter:
         group = self._h5.create_group(device)
         samples = samples or Samples.empty(device)
         write_arrays(group, samples)
-        reason = str(error) if error else ""
-        status = "failed" if error is not None else "ok" if len(samples) else "empty"
-        record = DeviceRecord(device, status, len(samples), reason)
+        status = device_status(samples, error)
+        missing = samples.missing if status == PARTIAL else ()
+        reason = str(error) if error else describe_missing(missing) if missing else ""
+        record = DeviceRecord(device, status, len(samples), reason, missing)
         group.attrs.update(device=device, status=record.status, rows=record.rows, reason=reason)
+        if missing:
+            group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
         self.records[device] = record
         return record
 
@@ -121,7 +130,9 @@ class ParamFileWriter:
             **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
             "devices": string_array(self.devices),
             "device_outcomes": json.dumps(
-                {d: {"status": r.status, "rows": r.rows, "reason": r.reason}
+                {d: {"status": r.status, "rows": r.rows, "reason": r.reason,
+                     **({"missing_utc": [list(m) for m in r.missing_utc]} if r.missing_utc
+                        else {})}
                  for d, r in self.records.items()}
             ),
         }
@@ -142,7 +153,9 @@ def read_param_attrs(path: str | Path) -> dict[str, Any]:
         attrs = read_file_attrs(f, FORMATS)
     attrs["devices"] = decode_strings(attrs["devices"])
     attrs["device_outcomes"] = {
-        d: DeviceRecord(d, **rec) for d, rec in json.loads(attrs["device_outcomes"]).items()
+        d: DeviceRecord(d, **{**rec, "missing_utc": tuple(
+            (float(a), float(b)) for a, b in rec.get("missing_utc", ()))})
+        for d, rec in json.loads(attrs["device_outcomes"]).items()
     }
     return attrs
 

@@ -18,17 +18,15 @@ from typing import Protocol
 from gmpsai_assets.acnet.datalogger import fetch_bounded
 from gmpsai_assets.acnet.tclk import (
     MAX_EVENT,
-    EventCodeError,
     TimingSource,
     check_event,
     event_label,
-    parse_event,
 )
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.eventfile import EventFileWriter, EventRecord
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name, remove_superseded
 from gmpsai_assets.ingest.params import NoDataError
-from gmpsai_assets.settings import SettingsError
+from gmpsai_assets.status import EMPTY, FAILED, OK
 from gmpsai_assets.window import Window
 
 Progress = Callable[[str], None]
@@ -42,14 +40,6 @@ class EventSource(TimingSource, Protocol):
     max_in_flight: int
 
 
-def parse_max_event(text: str, name: str = "GMPSAI_MAX_EVENT") -> int:
-    """The last event code to grab (hex, as the old `--maxEvt`), from configuration `name`."""
-    try:
-        return parse_event(text)
-    except EventCodeError as exc:
-        raise SettingsError(f"{name} must be hex 00..ff: {exc}") from None
-
-
 @dataclass(frozen=True)
 class EventGrabResult:
     path: Path
@@ -59,6 +49,7 @@ class EventGrabResult:
     seconds: float
     superseded: list[Path]
     stopped_early: bool
+    header_lines: dict[int, int]  # ACL `event_log` replies by the header lines they had
 
     def events_with(self, status: str) -> list[int]:
         return [e for e, r in self.records.items() if r.status == status]
@@ -66,7 +57,7 @@ class EventGrabResult:
     @property
     def occurrences(self) -> dict[str, int]:
         """`$0C` -> rows for every event that occurred, in code order."""
-        return {event_label(e): r.rows for e, r in self.records.items() if r.status == "ok"}
+        return {event_label(e): r.rows for e, r in self.records.items() if r.status == OK}
 
     @property
     def rows(self) -> int:
@@ -102,15 +93,15 @@ def grab_events(
             try:
                 for item in items:
                     record = writer.add(item.key, item.result, item.error)
-                    if report_empty or record.status != "empty":
+                    if report_empty or record.status != EMPTY:
                         say(_progress_line(record, len(codes)))
-                    if first_only and record.status == "ok":
+                    if first_only and record.status == OK:
                         writer.stopped_early = True
                         break
             finally:
                 items.close()
         records = writer.records
-        if not any(r.status != "failed" for r in records.values()):
+        if not any(r.status != FAILED for r in records.values()):
             first = next(iter(records.values()))
             raise NoDataError(
                 f"no event could be fetched ({event_label(first.event)}: {first.reason})"
@@ -118,7 +109,7 @@ def grab_events(
     superseded = remove_superseded(final, EVENT_PREFIX, source.node, window)
     return EventGrabResult(
         final, final.stat().st_size, window, records, time.monotonic() - began, superseded,
-        writer.stopped_early,
+        writer.stopped_early, dict(sorted(writer.header_lines.items())),
     )
 
 

@@ -1,7 +1,7 @@
 """What an operator reads beside a device name: the kind of property, a description, units.
 
 ACNET keeps units in its device database, which the DataLogger does not return with logged
-data, so the page shows units only where we know them for certain (DESIGN.md section 2). Add a
+data, so the page shows units only where we know them for certain (docs/page.md). Add a
 device here when its units are confirmed; an unknown unit is shown as blank, never guessed.
 """
 

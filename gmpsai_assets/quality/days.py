@@ -1,14 +1,19 @@
 """The level of one device on one day, as the published page shows it.
 
-ERROR: no statistics for the day, the device failed or was empty, or completeness below the error
-limit; WARN: completeness below the warn limit, any gap, non-finite value or non-increasing
-timestamp; UNKNOWN: imported old statistics, which carry no completeness; else OK.
+ERROR: no statistics for the day, the device failed or was empty, completeness below the error
+limit, a non-finite value or a non-increasing timestamp (the same two the param_data checks fail
+on, quality/files.py: the numbers themselves are wrong); WARN: a `partial` device (data, but
+spans the source could not deliver), completeness below the warn limit or any gap (a logger
+outage of seconds to minutes: the real logger has them most days, so they are reported but do
+not make a device a problem); UNKNOWN: imported old statistics, which carry no completeness;
+else OK.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from gmpsai_assets import status as device
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, UNKNOWN, WARN
 
 
@@ -16,7 +21,7 @@ class DayFacts(Protocol):
     """What a day row (publish.rich.DayStats) tells about one device on one day."""
 
     source: str  # distilled | legacy | none
-    status: str
+    status: str  # gmpsai_assets.status
     reason: str
     completeness: float | None
     gap_count: int | None
@@ -33,9 +38,11 @@ def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -
         return ERROR, "no statistics for this day"
     if d.source == "legacy":
         return UNKNOWN, "imported old statistics: completeness not recorded"
-    if d.status != "ok":
-        return ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     bad, warn = [], []
+    if d.status == device.PARTIAL:  # has data, but not all of it: never ok, never "no data"
+        warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
+    elif d.status != device.OK:
+        return ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     if d.completeness is not None and d.completeness < warn_below:
         low = bad if d.completeness < error_below else warn
         low.append(f"completeness {100 * d.completeness:.1f}%")
@@ -43,9 +50,9 @@ def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -
         warn.append(f"{d.gap_count} gap{'s' if d.gap_count != 1 else ''} "
                     f"({_duration(d.gap_seconds or 0.0)} missing)")
     if d.nan_count or d.inf_count:
-        warn.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
+        bad.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
     if d.nonincreasing:
-        warn.append(f"{d.nonincreasing} non-increasing timestamps")
+        bad.append(f"{d.nonincreasing} non-increasing timestamps")
     return (ERROR if bad else WARN if warn else OK), "; ".join(bad + warn)
 
 

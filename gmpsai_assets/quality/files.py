@@ -1,7 +1,7 @@
 """Data-quality verdicts on one published data file, from its statistics (one distillation pass:
 `file_stats` judges the day's files from the statistics it has just computed, never re-reading):
 
-- every listed device has data in the file;
+- every listed device has data in the file (WARN when some are `partial`);
 - every device's timestamps strictly increase;
 - every value is finite;
 - every device holds enough of the 15 Hz ticks its window should hold (warn below one share,
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, WARN, Verdict
 from gmpsai_assets.stats.compute import ParamStats
 from gmpsai_assets.stats.distill import DistillResult
+from gmpsai_assets.status import PARTIAL
 
 MAX_LISTED = 20  # devices named in a verdict's details
 
@@ -53,10 +54,18 @@ def _present(devices: Sequence[str], stats: dict[str, ParamStats]) -> Verdict:
             missing[d] = "not in the file"
         elif p.rows == 0:
             missing[d] = f"{p.status}: {p.reason}" if p.reason else p.status
+    partial: dict[str, object] = {d: stats[d].reason for d in devices
+                                  if d in stats and stats[d].status == PARTIAL}
     if missing:
         return Verdict("devices_present", ERROR,
                        f"{len(missing)} of {len(devices)} listed devices have no data: "
-                       + ", ".join(list(missing)[:MAX_LISTED]), {"missing": _first(missing)})
+                       + ", ".join(list(missing)[:MAX_LISTED]),
+                       {"missing": _first(missing), "partial": _first(partial)})
+    if partial:
+        return Verdict("devices_present", WARN,
+                       f"{len(partial)} of {len(devices)} listed devices are partial (spans "
+                       "without data after retries): " + ", ".join(list(partial)[:MAX_LISTED]),
+                       {"partial": _first(partial)})
     return Verdict("devices_present", OK, f"all {len(devices)} listed devices have data")
 
 

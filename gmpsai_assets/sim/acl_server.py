@@ -1,7 +1,8 @@
 """A local ACL web gateway backed by the simulated Booster, for tests, benchmarks and drills.
 
-It answers `GET /cgi-bin/acl.pl?acl=<command>` like the real CGI (DESIGN.md section 2): the query
-is decoded only for `+`, `%20` and `%27`, then parsed as one ACL command. Commands served:
+It answers `GET /cgi-bin/acl.pl?acl=<command>` like the real CGI (docs/gateway.md): the query
+is decoded only for `+`, `%20`, `%27` and `%22` (the old tools sent `"` through `requests`, which
+encodes it), then parsed as one ACL command. Commands served:
 
     logger_get/date_format='utc_seconds'[/ignore_db_format]/start="..."/end="..."/node=N DEVICE
     event_log/start_time="..."/stop_time="..."/event=XX
@@ -9,13 +10,16 @@ is decoded only for `+`, `%20` and `%27`, then parsed as one ACL command. Comman
     tlg_info/all_event_info
 
 Replies are plain text (HTML-wrapped with `html=True`), the text `No values` / `No occurrences of
-event` when there is nothing, and a one-line error text for a command it cannot serve, as the
-gateway does. Data replies are streamed with chunked transfer encoding, generated piece by piece
-from the simulator (`GEN_CHUNK_S` of samples at a time), so a 40 MB device-day never sits in
-memory whole. HTTP/1.1 keep-alive lets a client reuse its connections.
+event` when there is nothing, `event_log` data after `event_header_lines` (5 or 6) header lines,
+`tlg_info` in the layout the old Timeline_Logger.py read (docs/gateway.md), and a one-line error
+text for a command it cannot serve, as the gateway does. Data replies are streamed with chunked
+transfer encoding, generated piece by piece from the simulator (`GEN_CHUNK_S` of samples at a
+time), so a 40 MB device-day never sits in memory whole. HTTP/1.1 keep-alive lets a client
+reuse its connections.
 
 `Faults` injects what a real gateway does on a bad day: added latency, a share of HTTP 500/503
-replies, connections dropped mid-body, a truncated last line, garbage lines, `No values`.
+replies, connections dropped mid-body, a truncated last line, garbage lines, `No values`, and
+replies trickled one line at a time (`trickle_s` apart) that would hold a client for ever.
 """
 
 from __future__ import annotations
@@ -36,15 +40,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import polars as pl
 
 from gmpsai_assets.acnet.acl_parse import (
-    EVENT_LOG_HEADER_LINES,
     NO_OCCURRENCES,
     NO_VALUES,
     TLG_COLUMNS,
-    TLG_TITLE,
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
 from gmpsai_assets.acnet.tclk import (
     EVENT_TIME_FORMAT,
+    NOMINAL_TICK_S,
     EventCodeError,
     TimelineEntry,
     event_label,
@@ -60,7 +63,10 @@ HTML_HEAD = b"<html><head><title>ACL</title></head><body><pre>\n"
 HTML_TAIL = b"</pre></body></html>\n"
 GARBAGE = b"%ACL-W-GARBLED, #@!? 0x1F 7e \n"
 DATA_COMMANDS = ("logger_get", "event_log")
-FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values")
+FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values", "trickle")
+EVENT_HEADER_CHOICES = (5, 6)  # the real count is one of these (docs/gateway.md)
+EVENT_LOG_HEADER_LINES = 6  # the default: what the old EventDataGrabber's skiprows=5 suggests
+_RESET_EVENTS = range(0x11, 0x1E)  # $11 null cycle, $12 prepulse, $13..$1D beam cycles
 
 MAX_LATENCY_S = 3600.0  # an hour per reply already outlasts every client timeout
 
@@ -80,6 +86,8 @@ class Faults:
     truncate_share: float = 0.0  # body ends inside its last line (data commands)
     garbage_share: float = 0.0  # non-data lines among the data (data commands)
     no_values_share: float = 0.0  # `No values` instead of the data (data commands)
+    trickle_share: float = 0.0  # the reply one line every `trickle_s` seconds (data commands)
+    trickle_s: float = 2.0
     repeat: int = 0
     devices: frozenset[str] = field(default_factory=frozenset)
     seed: int = 0
@@ -94,6 +102,8 @@ class Faults:
             raise ValueError("fault shares must be >= 0 and sum to at most 1")
         if self.latency_s < 0 or self.repeat < 0:
             raise ValueError("latency and repeat must not be negative")
+        if not self.trickle_s > 0:
+            raise ValueError("the trickle interval must be positive")
 
 
 class AclCommandError(ValueError):
@@ -119,10 +129,12 @@ class AclCommand:
 
 
 def decode_cgi_query(query: str) -> str:
-    """What the CGI makes of a query string: `+`, `%20` -> space, `%27` -> `'`, nothing else."""
+    """What the CGI makes of a query string: `+`, `%20` -> space, `%27` -> `'`, `%22` -> `"`,
+    nothing else (so `%3B` stays three characters and never becomes a `;`)."""
     if not query.startswith("acl="):
         raise AclCommandError("acl: invalid request (no acl= command)")
-    return query[4:].replace("+", " ").replace("%20", " ").replace("%27", "'")
+    return (query[4:].replace("+", " ").replace("%20", " ").replace("%27", "'")
+            .replace("%22", '"'))
 
 
 _TOKEN_RE = re.compile(r"""(?:[^\s"';]|"[^"]*"|'[^']*')+|;""")
@@ -154,10 +166,14 @@ class AclServer:
         faults: Faults | None = None,
         html: bool = False,
         log: Callable[[str], None] | None = None,
+        event_header_lines: int = EVENT_LOG_HEADER_LINES,
     ) -> None:
+        if event_header_lines not in EVENT_HEADER_CHOICES:
+            raise ValueError(f"event_log header lines: 5 or 6, not {event_header_lines}")
         self.booster = booster
         self.faults = faults or Faults()
         self.html = html
+        self.event_header_lines = event_header_lines
         self.log = log
         self.requests = 0
         self.in_flight = 0
@@ -241,7 +257,7 @@ class AclServer:
                 if "all_event_info" not in command.qualifiers:
                     raise AclCommandError("tlg_info: invalid qualifiers (want /all_event_info)")
                 text = format_timeline_table(
-                    self.booster.timeline(), self.booster.supercycle_length(), self._describe
+                    self.booster.timeline(), NOMINAL_TICK_S, self._describe
                 )
                 return iter([text.encode()])
         raise AclCommandError(f"acl: invalid command {command.name!r}")
@@ -279,15 +295,16 @@ class AclServer:
         except EventCodeError:
             raise AclCommandError("event_log: invalid event (want two hex digits)") from None
         window = _window(command, "start_time", "stop_time")
-        header = "\n".join([
+        lines = [
             f"Event log of TCLK event {event_label(event)} "
             f"{self._describe.get(event, '')}".rstrip(),
             f"Start time: {format_local(window.start).replace('+', ' ')}",
             f"Stop time:  {format_local(window.end).replace('+', ' ')}",
             "Times are local wall-clock (America/Chicago)",
             "Date         Time          Supercycle time (s)",
-        ]) + "\n"
-        assert header.count("\n") == EVENT_LOG_HEADER_LINES
+            "-----------  ------------  -------------------",
+        ]
+        header = "\n".join(lines[:self.event_header_lines]) + "\n"
 
         def pieces() -> Iterator[bytes]:
             yield header.encode()
@@ -313,18 +330,28 @@ class AclServer:
 
 
 def format_timeline_table(
-    entries: list[TimelineEntry], sc_length: float, describe: dict[int, str] | None = None
+    entries: list[TimelineEntry], tick_s: float, describe: dict[int, str] | None = None
 ) -> str:
-    """The `tlg_info/all_event_info` reply for `entries`, in the layout acl_parse reads."""
+    """The `tlg_info/all_event_info` reply for `entries`, in the layout acl_parse reads
+    (`TLG_COLUMNS`; `tick_s` splits each offset into a 15 Hz tick and a delay for the guessed
+    TICK and DELAY_MS columns)."""
     describe = describe or {}
-    lines = [TLG_TITLE, f"Supercycle length {sc_length:.6f} s, {len(entries)} entries", ""]
-    lines.append("  ".join(f"{n:{a}{w}}" for n, w, a in TLG_COLUMNS).rstrip())
-    lines.append("  ".join("-" * w for _, w, _ in TLG_COLUMNS))
+
+    def row(cells: tuple[str, ...]) -> str:
+        return " ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS, strict=True))
+
+    lines = [row(tuple(n for n, _, _ in TLG_COLUMNS)).rstrip()]
     for e in entries:
-        cells = (str(e.index), event_label(e.event), f"{e.sc_time:.6f}",
-                 describe.get(e.event, ""))
-        lines.append("  ".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, TLG_COLUMNS,
-                                                                      strict=True)).rstrip())
+        tick = int(e.sc_time / tick_s + 1e-9)
+        cells = (
+            str(e.index), "BTLG", str(tick), f"{e.event:02X}", "ON", "NORM",
+            f"{1000.0 * (e.sc_time - tick * tick_s):.3f}",
+            # zero-padded: read_fwf infers widths from the first 100 rows, so a later 10.5 s
+            # written wider than every 0.x s above it would lose its leading digit
+            "Y" if e.event in _RESET_EVENTS else "N", "1", "0", f"{e.sc_time:09.6f}",
+            " ".join(describe.get(e.event, "-").split()) or "-",
+        )
+        lines.append(row(cells).rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -411,6 +438,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = _with_garbage(body)
         elif fault == "truncate":
             body = _truncated(body)
+        elif fault == "trickle":
+            body = _trickled(body, acl.faults.trickle_s)
         self._send_stream(body, drop=fault == "drop")
 
     def _send_small(self, code: int, body: bytes) -> None:
@@ -474,6 +503,15 @@ def _with_garbage(body: Iterator[bytes]) -> Iterator[bytes]:
             first = False
         yield piece
     yield GARBAGE
+
+
+def _trickled(body: Iterator[bytes], interval_s: float) -> Iterator[bytes]:
+    """One line at a time, `interval_s` apart: each read returns in time, the reply never ends
+    in any useful time (a per-read timeout does not catch it; a deadline does)."""
+    for piece in body:
+        for line in piece.splitlines(keepends=True):
+            time.sleep(interval_s)
+            yield line
 
 
 def _truncated(body: Iterator[bytes]) -> Iterator[bytes]:

@@ -1,6 +1,6 @@
 """The simulated Booster DataLogger: the default source, so a fresh checkout runs with no network.
 
-Values follow what the team saw on 2020-03-10 (DESIGN.md section 2): the regulator relation
+Values follow what the team saw on 2020-03-10 (docs/simulator.md): the regulator relation
 VIMIN = B_VIMIN - a*IMINER - b, settings that operators step now and then, beam intensities that
 drop to zero while beam is off, an integer status word, and a line frequency that sets the tick.
 It also has the imperfections real files have: logger outages of seconds to minutes, a millisecond
@@ -31,7 +31,7 @@ from gmpsai_assets.window import FERMILAB_TZ, Window, local_midnight
 
 DEFAULT_SEED = 20200310
 
-# Regulator of B:VIMIN (DESIGN.md): VIMIN = B_VIMIN - a*IMINER - b, b integrating IMINER.
+# Regulator of B:VIMIN (docs/design.md): VIMIN = B_VIMIN - a*IMINER - b, b integrating IMINER.
 REG_A = 0.085
 REG_GAIN = 7.5e-6  # per tick
 IMINER_CENTRE = -0.175

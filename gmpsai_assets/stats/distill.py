@@ -2,8 +2,7 @@
 
 `distill_file` reads any data file once and computes every dataset's statistics; it never raises
 for a bad file but returns a failed result saying why. `distill_into_store` then records the
-outcome in one short write transaction, so the database lock is held for milliseconds while the
-seconds of reading happen outside it.
+outcome as the file's own result files (stats/store.py), so writers never wait on each other.
 
 Reading and computing overlap: a helper thread reads the next dataset (h5py decompression) while
 two others sort the datasets already read (numpy releases the GIL), and one more hashes the file:
@@ -229,7 +228,8 @@ def distill_into_store(
     progress: Progress | None = None,
     busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
 ) -> DistillResult:
-    """Distil one file and record the outcome (ok or failed) in the store."""
+    """Distil one file and record the outcome (ok or failed) in the store: its own result
+    files, so any number of these run at once, from any number of processes or machines."""
     return distill_files_into_store([path], db_path, gap_ticks, progress, busy_timeout_s)[0]
 
 
@@ -241,10 +241,11 @@ def distill_files_into_store(
     busy_timeout_s: float = store.DEFAULT_BUSY_TIMEOUT_S,
     on_dataset: OnDataset | None = None,
 ) -> list[DistillResult]:
-    """Distil each file once and record every outcome (ok or failed) in one transaction: a
-    day's files replace their old rows together."""
+    """Distil each file once (`on_dataset` sees every dataset of every file), then record every
+    outcome (ok or failed) as that file's own result files: the day's files are recorded
+    together after all reading is done, each whole (readers see its old result or its new)."""
     results = [distill_file(p, gap_ticks, progress=progress, on_dataset=on_dataset)
                for p in paths]
-    with store.writer(db_path, timeout_s=busy_timeout_s, on_wait=progress) as con:
-        superseded = store.replace_files(con, [(r.record, r.params, r.events) for r in results])
-    return [replace(r, superseded=older) for r, older in zip(results, superseded, strict=True)]
+    return [replace(r, superseded=store.replace_file(db_path, r.record, r.params, r.events,
+                                                     timeout_s=busy_timeout_s))
+            for r in results]

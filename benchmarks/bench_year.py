@@ -1,0 +1,166 @@
+"""A year of `param_data` backfilled through the daemon on the production instance:
+deploy/dagster.yaml on a throwaway PostgreSQL (runs as local processes), run queue of 3.
+
+What it measures is Dagster's overhead, so the work per day is kept small (one device by
+default). Figures beside floors from the same run:
+
+- per partition inside the backfill (wall time of the whole backfill / days) against one
+  partition backfilled alone (launch to completion, median of 3): the target is at most 1.1x;
+- a run's own duration (start to end) inside the backfill against the lone runs';
+- the daemon's queue latency: from the moment a run could start (queued, and a slot free) to
+  its start, inside the backfill against the lone runs (nothing else queued).
+
+    python -m benchmarks year [--days=N] [--devices=N]
+Skipped, with a line saying so, where PostgreSQL is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Row, print_table
+
+FIRST = dt.date(2025, 1, 1)
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench_year")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--devices", type=int, default=1)
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    return known
+
+
+def _backfill(dagster, days: list[str], deadline_s: float) -> float:
+    """Launch a backfill of `days` and wait for it; its wall time."""
+    from gmpsai_assets_tests.test_e2e_dagster import BACKFILL, BACKFILL_STATUS
+
+    began = time.perf_counter()
+    params = {"assetSelection": [{"path": ["param_data"]}], "partitionNames": days}
+    launched = dagster.query(BACKFILL, {"params": params})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    end = time.monotonic() + deadline_s
+    while True:
+        fill = dagster.query(BACKFILL_STATUS, {"id": launched["backfillId"]})
+        status = fill["partitionBackfillOrError"]["status"]
+        if status in ("COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAILED",
+                      "CANCELED"):
+            break
+        if time.monotonic() > end:
+            raise RuntimeError(f"backfill still {status} after {deadline_s:.0f} s")
+        time.sleep(0.5)
+    if status not in ("COMPLETED", "COMPLETED_SUCCESS"):
+        raise RuntimeError(f"backfill of {days[0]}..{days[-1]} ended {status}:\n"
+                           f"{_failures()}")
+    return time.perf_counter() - began
+
+
+def _failures() -> str:
+    """What the failed runs said (the instance of the environment)."""
+    import dagster as dg
+
+    lines = []
+    with dg.DagsterInstance.get() as instance:
+        for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])):
+            for rec in instance.all_logs(run.run_id):
+                if rec.is_dagster_event:
+                    lines.append(f"{run.job_name} {run.tags.get('dagster/partition')}: "
+                                 f"{rec.dagster_event.message or rec.user_message}")
+    return "\n".join(lines[-25:])
+
+
+def _runs(instance, days: set[str]) -> list:
+    records = instance.get_run_records()
+    return [r for r in records if r.dagster_run.tags.get("dagster/partition") in days]
+
+
+def queue_latencies(records: list) -> list[float]:
+    """Per run: its start minus when it could have started, i.e. the later of its creation
+    and the end of the last run that finished before it started (the slot it took)."""
+    ends = sorted(r.end_time for r in records if r.end_time)
+    out = []
+    for r in records:
+        if not r.start_time:
+            continue
+        freed = [e for e in ends if e <= r.start_time]
+        ready = max(r.create_timestamp.timestamp(), freed[-1] if freed else 0.0)
+        out.append(max(0.0, r.start_time - ready))
+    return out
+
+
+def main() -> None:
+    from gmpsai_assets_tests.pgserver import PostgresMissing, production_instance_yaml, start_server
+
+    args = _args()
+    try:
+        server = start_server()
+    except PostgresMissing as exc:
+        print(f"bench_year: skipped: {exc}")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench_year_"))
+    dagster = None
+    try:
+        home = tmp / "dagster_home"
+        home.mkdir()
+        production_instance_yaml(home)
+        from gmpsai_assets.acnet.devices import load_device_list
+
+        devices = [e.device for e in load_device_list()][: args.devices]
+        plist = tmp / "list.txt"
+        plist.write_text("".join(f"MLrn {d}\n" for d in devices))
+        env = {"DAGSTER_HOME": str(home), "GMPSAI_DATA_DIR": str(tmp / "data"),
+               "GMPSAI_PARAM_LIST": str(plist), "GMPSAI_SOURCE": "simulated",
+               "DAGSTER_DISABLE_TELEMETRY": "1", **server.env()}
+        os.environ.update(env)
+        import dagster as dg
+
+        from gmpsai_assets_tests.test_e2e_dagster import Dagster, _free_port, _repository
+
+        dagster = Dagster(home, {**os.environ}, _free_port())
+        dagster.wait_until_up()
+        _repository(dagster)  # the code location is loaded before anything is timed
+        lone_days = [(FIRST - dt.timedelta(days=10 + i)).isoformat() for i in range(3)]
+        lone = [_backfill(dagster, [d], 600) for d in lone_days]
+        year = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(args.days)]
+        total = _backfill(dagster, year, 60 * 60 * 6)
+        with dg.DagsterInstance.get() as instance:
+            lone_runs = _runs(instance, set(lone_days))
+            year_runs = _runs(instance, set(year))
+    finally:
+        if dagster is not None:
+            dagster.stop()
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def durations(records: list) -> list[float]:
+        return [r.end_time - r.start_time for r in records if r.end_time and r.start_time]
+
+    assert len(year_runs) == args.days, f"{len(year_runs)} runs for {args.days} days"
+    lone_wall = statistics.median(lone)
+    lat_lone, lat_year = queue_latencies(lone_runs), queue_latencies(year_runs)
+    rows = [
+        Row("backfill: wall time per partition", total / args.days, lone_wall, "s",
+            "one partition backfilled alone", "<= 1.1x"),
+        Row("backfill: median run duration", statistics.median(durations(year_runs)),
+            statistics.median(durations(lone_runs)), "s", "lone runs' duration", ""),
+        Row("daemon queue latency, median", statistics.median(lat_year),
+            statistics.median(lat_lone), "s", "lone runs' queue latency", ""),
+        Row("daemon queue latency, 90th percentile",
+            statistics.quantiles(lat_year, n=10)[-1], statistics.median(lat_lone), "s",
+            "lone runs' queue latency", ""),
+    ]
+    print_table(f"{args.days}-day backfill of param_data on PostgreSQL through the daemon, "
+                f"{len(devices)} device(s), run queue of 3", rows)
+    print(f"whole backfill: {total:.0f} s for {args.days} partitions")
+
+
+if __name__ == "__main__":
+    main()
