@@ -22,9 +22,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 # Exact versions of everything `make` installs (pip and setuptools included), so a fresh clone
 # installs what was tested; `make lock` rewrites it from pyproject.toml's ranges.
 LOCK   := constraints.txt
-# The extras resolved into the lock: `make` installs `test`; `catalog` and `prod` are pinned so
+# The extras resolved into the lock: `make` installs `test` and `page`; `catalog` and `prod` are pinned so
 # that `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
-LOCK_EXTRAS := test,catalog,prod
+LOCK_EXTRAS := test,page,catalog,prod
 
 .PHONY: run test dev bench lint clean install lock snapshot
 
@@ -34,17 +34,26 @@ $(BIN)/python:
 
 # PIP_CONSTRAINT also reaches the isolated environment pip builds the project in.
 $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
-	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test]'
+	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test,page]'
 	touch $@
 
-install: $(STAMP)
+# The page's browser library (uPlot) from the npm registry, exactly as package-lock.json says,
+# by the npm of the `page` extra (a wheel: no root, no system Node.js); the publisher copies it
+# into the site (publish/site.py). Never committed.
+VENDOR := gmpsai_assets/publish/vendor
+VENDORED := $(VENDOR)/node_modules/.installed
+$(VENDORED): $(VENDOR)/package.json $(VENDOR)/package-lock.json $(STAMP)
+	$(BIN)/npm ci --prefix $(VENDOR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(VENDORED)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
 ## materialize every daily asset for the most recent complete local day (simulated Booster)
-run: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+run: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/gmpsai materialize-day
 
 $(CHROMIUM):
@@ -58,7 +67,7 @@ postgresql:
 	  postgresql; }
 
 ## the whole test suite
-test: $(STAMP) $(CHROMIUM) postgresql
+test: $(STAMP) $(VENDORED) $(CHROMIUM) postgresql
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
@@ -68,7 +77,7 @@ test: $(STAMP) $(CHROMIUM) postgresql
 # the one in the working directory. The instance storage is created first: two processes
 # migrating a fresh sqlite storage at once can leave two alembic heads. DAGSTER_PORT=0 lets the
 # webserver pick a port (the log says which).
-dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+dev: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) || exit 1; \
 	$(CURDIR)/$(BIN)/python -c 'import dagster; dagster.DagsterInstance.get().dispose()' \
 	  || exit 1; \
@@ -79,7 +88,7 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	trap 'stop 130' INT; trap 'stop 143' TERM; \
 	wait $$web; status=$$?; kill -TERM $$daemon 2>/dev/null; wait $$daemon; exit $$status
 
-bench: $(STAMP)
+bench: $(STAMP) $(VENDORED)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
@@ -96,7 +105,7 @@ lock:
 	} > "$$tmp/$(LOCK)" && mv "$$tmp/$(LOCK)" $(LOCK)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache $(VENDOR)/node_modules
 
 ## refresh the committed snapshot of the Dagster definitions and the generated table of
 ## docs/configuration.md after changing a definition or a setting on purpose

@@ -72,13 +72,15 @@ def test_publishes_what_file_stats_distilled(chain):
     assert meta["devices"].value == 2
     assert meta["serve"].value == f"gmpsai serve-site --dir {site}"
     doc = json.loads((site / "gmpsai-site.json").read_text())
+    details = json.loads((site / "gmpsai-days.json").read_text())  # fetched after the plots
     truth = {p.device: p for p in distill_file(path).params}
     assert [d["name"] for d in doc["devices"]] == DEVICES
-    for dev in doc["devices"]:
-        cols, ps = dev["days"], truth[dev["name"]]
+    for dev, more in zip(doc["devices"], details["devices"], strict=True):
+        cols, ps = {**dev["days"], **more["days"]}, truth[dev["name"]]
         assert cols["day"] == ["2026-03-10"]
+        assert cols["typical"][0] == pytest.approx(ps.p50)  # readings: the median
         assert doc["files"][cols["file"][0]]["name"] == path.name
-        for field in ("rows", "completeness", "gap_count", "mode", "std", "min", "max"):
+        for field in ("rows", "completeness", "gap_count", "mode", "std", "min", "max", "p05"):
             assert cols[field][0] == pytest.approx(getattr(ps, field))
     old = json.loads((site / "Old.json").read_text())
     assert [t["name"] for t in old["data"][:5]] == [

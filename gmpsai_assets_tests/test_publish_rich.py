@@ -10,9 +10,12 @@ import pytest
 from gmpsai_assets.publish.load import day_stats, read_store
 from gmpsai_assets.publish.rich import (
     DAY_FIELDS,
+    OVERVIEW_FIELDS,
     DayStats,
     device_order,
     site_document,
+    split_document,
+    typical,
     y_range,
 )
 from gmpsai_assets.stats import store
@@ -26,8 +29,9 @@ from gmpsai_assets_tests.test_publish_support import (
 )
 
 NUMBERS = ("rows", "expected_rows", "completeness", "gap_count", "gap_seconds", "nan_count",
-           "min", "p01", "mode", "mean", "p50", "p99", "max", "std", "first_utc", "last_utc",
-           "interval_mode", "interval_max")
+           "min", "p01", "p05", "mode", "mean", "p50", "p95", "p99", "max", "std", "first_utc",
+           "last_utc", "interval_mode", "interval_max", "distinct_values", "mode_share",
+           "value_changes")
 
 
 @pytest.fixture
@@ -41,7 +45,7 @@ def doc_and_store(tmp_path):
 
 def test_every_number_matches_the_database(doc_and_store):
     doc, small = doc_and_store
-    assert doc["format"] == "gmpsai-site/1"
+    assert doc["format"] == "gmpsai-site/2"
     assert [d["name"] for d in doc["devices"]] == list(DEVICES)
     for dev in doc["devices"]:
         cols = dev["days"]
@@ -85,23 +89,57 @@ def test_device_names_stay_plain_data(doc_and_store):
     assert doc["devices"][2]["kind"] == ""  # not an ACNET name, so no property is claimed
 
 
+def _reading(i: float, p50: float, spread: float = 0.05, lo: float = 99.8,
+             hi: float = 100.5) -> DayStats:
+    return DayStats("B:X", float(i), None, p05=p50 - spread, p50=p50, p95=p50 + spread,
+                    mode=lo, min=lo, max=hi)
+
+
 def test_y_range_follows_the_band_unless_an_outlier_would_flatten_it():
-    days = [DayStats("B:X", float(i), None, mode=100.0 + 0.1 * i, std=0.05, min=99.8,
-                     max=100.5) for i in range(5)]
+    days = [_reading(i, 100.0 + 0.1 * i) for i in range(5)]
     (lo, hi), clipped = y_range(days)
     assert not clipped and lo < 99.8 and hi > 100.5
-    spike = [*days, DayStats("B:X", 9.0, None, mode=100.2, std=0.05, min=0.0, max=1e6)]
+    spike = [*days, _reading(9, 100.2, lo=0.0, hi=1e6)]
     (lo, hi), clipped = y_range(spike)
-    assert clipped and 98 < lo < 99.95 and 100.5 < hi < 103  # band 99.95..100.45
+    assert clipped and 98 < lo < 99.95 and 100.5 < hi < 103  # line and band 99.95..100.45
     flat = [DayStats("B_X", 0.0, None, mode=103.393, std=0.0, min=103.393, max=103.393)]
-    (lo, hi), _ = y_range(flat)
+    (lo, hi), _ = y_range(flat, "setting")
     assert lo < 103.393 < hi
-    # a constant setting whose std is float rounding noise still gets a readable axis
+    # a constant setting whose figures differ by float rounding noise still gets a readable axis
     noisy_flat = [DayStats("B_X", 0.0, None, mode=103.391, std=1.4e-14, min=103.391,
-                           max=103.391)]
-    (lo, hi), _ = y_range(noisy_flat)
+                           max=103.391 + 1e-14)]
+    (lo, hi), _ = y_range(noisy_flat, "setting")
     assert lo < 103.391 < hi and hi - lo > 0.1
     assert y_range([DayStats("B:X", 0.0, None, source="none")]) == (None, False)
+
+
+def test_the_line_means_something_for_each_kind_of_device():
+    """Readings: median and p05-p95 (the old mode is the minimum of distinct values); settings:
+    the value held longest; status words: the usual state; old imported rows: their mode and
+    mode ± std, the only figures they have; rows distilled before p05/p95 were stored: the
+    median without a band."""
+    day = DayStats("B:X", 0.0, None, min=1.0, mode=1.0, p05=2.0, p50=3.0, p95=4.0, std=0.5)
+    assert typical("reading", day) == (3.0, 2.0, 4.0)
+    assert typical("setting", day) == (1.0, None, None)
+    assert typical("basic status", day) == (1.0, None, None)
+    assert typical("", day) == (3.0, 2.0, 4.0)  # a name of no known kind: as a reading
+    old = DayStats("B:X", 0.0, None, source="legacy", mode=1.0, std=0.5, min=0.0, max=9.0)
+    assert typical("reading", old) == (1.0, 0.5, 1.5)
+    assert typical("basic status", old) == (1.0, None, None)
+    v1 = DayStats("B:X", 0.0, None, p50=3.0, mode=1.0)  # schema 1: no p05/p95
+    assert typical("reading", v1) == (3.0, None, None)
+    assert typical("reading", DayStats("B:X", 0.0, None, source="none")) == (None, None, None)
+
+
+def test_document_carries_the_line_band_and_their_legend(doc_and_store):
+    doc, small = doc_and_store
+    vimin = doc["devices"][0]
+    assert (vimin["typical_label"], vimin["band_label"]) == ("median", "p05–p95")
+    ps = small.expected[("B:VIMIN", "2026-03-01")]
+    cols = vimin["days"]
+    assert (cols["typical"][0], cols["band_lo"][0], cols["band_hi"][0]) == pytest.approx(
+        (ps.p50, ps.p05, ps.p95))
+    assert cols["typical"][2] is None  # the lost day
 
 
 def test_device_order_puts_the_list_first():
@@ -150,3 +188,17 @@ def test_imported_old_statistics_fill_in_where_nothing_was_distilled(tmp_path):
     assert cols["level"][1] == "error"  # nothing at all on 02-28
     distilled = small.expected[("B:VIMIN", "2026-03-01")]
     assert (cols["source"][2], cols["mode"][2]) == ("distilled", pytest.approx(distilled.mode))
+
+
+def test_split_document_keeps_every_column_once(doc_and_store):
+    """The first screen's overview and the details fetched after it add up to the document."""
+    doc, _ = doc_and_store
+    overview, details = split_document(doc)
+    assert {k: v for k, v in overview.items() if k != "devices"} == {
+        k: v for k, v in doc.items() if k != "devices"}
+    for full, over, more in zip(doc["devices"], overview["devices"], details["devices"],
+                                strict=True):
+        assert set(over["days"]) == set(OVERVIEW_FIELDS)
+        assert more["name"] == full["name"] == over["name"]
+        assert {**over["days"], **more["days"]} == full["days"]
+        assert not set(over["days"]) & set(more["days"])

@@ -6,23 +6,30 @@ from __future__ import annotations
 import json
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
 from gmpsai_assets.publish.site import (
     CSP,
+    DAYS_JS,
+    DAYS_JSON,
     SITE_JS,
     SITE_JSON,
+    VendorMissingError,
     json_bytes,
     plotly_js,
     publish_from_store,
     publish_site,
+    vendor_files,
 )
 from gmpsai_assets.settings import Settings
 from gmpsai_assets_tests.test_publish_support import EVIL, build_store
 
 SITE_FILES = {"index.html", "app.js", "style.css", "favicon.svg", "plotly.min.js", SITE_JSON,
-              SITE_JS, "StatsHistoryBoringHolyMoly.json"}
+              SITE_JS, DAYS_JSON, DAYS_JS, "StatsHistoryBoringHolyMoly.json",
+              "uPlot.iife.min.js", "uPlot.min.css", "uPlot.LICENSE"}
+VENDOR = Path(__file__).parents[1] / "gmpsai_assets" / "publish" / "vendor"
 
 
 def _settings(tmp_path, **env):
@@ -35,13 +42,23 @@ def test_publish_writes_the_whole_site(tmp_path):
     site = tmp_path / "site"
     assert found and result.directory == site
     assert {p.name for p in site.iterdir()} == SITE_FILES
-    assert (site / "plotly.min.js").read_bytes() == plotly_js().read_bytes()
+    assert (site / "plotly.min.js").read_bytes() == plotly_js().read_bytes()  # old figure's
+    # uPlot as npm installed it from the lock file, its licence beside it
+    lock = json.loads((VENDOR / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/uplot"]["version"]
+    assert (site / "uPlot.iife.min.js").read_text().startswith(
+        f"/*! https://github.com/leeoniya/uPlot (v{version}) */")
+    assert "MIT" in (site / "uPlot.LICENSE").read_text()
     doc = json.loads((site / SITE_JSON).read_text())
     js = (site / SITE_JS).read_text()
     assert js.startswith("window.GMPSAI_SITE = ") and js.endswith(";\n")
     assert json.loads(js[len("window.GMPSAI_SITE = "):-2]) == doc
     assert "<" not in js  # inert even if pasted into a <script> element
     assert EVIL in [d["name"] for d in doc["devices"]]
+    days = json.loads((site / DAYS_JSON).read_text())
+    days_js = (site / DAYS_JS).read_text()
+    assert json.loads(days_js[len("window.GMPSAI_DAYS = "):-2]) == days and "<" not in days_js
+    assert [d["name"] for d in days["devices"]] == [d["name"] for d in doc["devices"]]
     old = json.loads((site / "StatsHistoryBoringHolyMoly.json").read_text())
     assert old["layout"]["grid"]["rows"] == 3
     assert (result.devices, result.days, result.bad_days, result.warn_days) == (3, 12, 4, 1)
@@ -62,7 +79,19 @@ def test_page_forbids_inline_script_and_other_origins(tmp_path):
     assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)
     assert not re.search(r"\son\w+=", html)  # no inline event handlers
     assert "style=" not in html
-    assert 'name="plotly-css-guard"' in html  # keeps plotly's inline CSS out (see site.py)
+    assert policy["style-src"] == "'self'"  # uPlot needs no inline style element
+    assert re.findall(r'<script src="([^"]+)"', html) == ["uPlot.iife.min.js", "app.js"]
+    assert "plotly" not in html  # the page does not load plotly.js (docs/page.md)
+
+
+def test_a_missing_plotting_library_says_how_to_install_it(tmp_path, monkeypatch):
+    from gmpsai_assets.publish import site
+
+    assert [name for name, _ in vendor_files()] == [n for n, _ in site.VENDOR_FILES]
+    monkeypatch.setattr(site, "VENDOR_FILES", (("uPlot.iife.min.js", "uplot/dist/gone.js"),))
+    with pytest.raises(VendorMissingError, match="make install"):
+        publish_site(tmp_path / "site", tmp_path / "drafts", {}, {"devices": []})
+    assert not (tmp_path / "site").exists()  # nothing half published
 
 
 def test_settings_choose_directory_and_old_json_name(tmp_path):
@@ -79,7 +108,8 @@ def test_unchanged_page_files_are_not_rewritten(tmp_path):
     first, _ = publish_from_store(_settings(tmp_path))
     again, _ = publish_from_store(_settings(tmp_path))
     assert set(first.written) == SITE_FILES
-    assert set(again.written) == {SITE_JSON, SITE_JS, "StatsHistoryBoringHolyMoly.json"}
+    assert set(again.written) == {SITE_JSON, SITE_JS, DAYS_JSON, DAYS_JS,
+                                  "StatsHistoryBoringHolyMoly.json"}
 
 
 def test_no_store_yet_publishes_an_empty_page(tmp_path):

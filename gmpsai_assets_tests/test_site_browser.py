@@ -1,11 +1,15 @@
 """The published page in real headless Chromium (Debian's, driven by Playwright): served over
 loopback and opened from disk, with no console error and no CSP report; one plot per device,
-the filter, the date range, a day's detail; device names as text; a screenshot that is not
-blank. Also the old figure JSON drawn by the bundled plotly.js, as the existing site does."""
+the error/warning filter and the detail panel that follows it, the date range, a day's detail;
+device names as text; a screenshot that is not blank; on a simulated day, the line and band
+of B:VIMIN inside the day's [p01, p99]. Also the old figure JSON drawn by the bundled
+plotly.js, as the existing site does."""
 
 from __future__ import annotations
 
 import base64
+import calendar
+import datetime as dt
 import json
 import os
 import shutil
@@ -66,7 +70,7 @@ def browser():
 class Page:
     """A page that records every console error, page error, dialog and CSP report."""
 
-    def __init__(self, browser, url: str) -> None:
+    def __init__(self, browser, url: str, details: bool = True) -> None:
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.problems: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
@@ -76,6 +80,8 @@ class Page:
         self.page.add_init_script(WATCH)
         self.page.goto(url)
         self.page.wait_for_selector("body[data-ready]", timeout=30_000)
+        if details:  # the per-day figures fetched after the first screen
+            self.page.wait_for_selector("body[data-details]", state="attached", timeout=30_000)
 
     def clean(self) -> list[str]:
         reports = self.page.evaluate("window.__reports")
@@ -86,14 +92,21 @@ class Page:
         return self.page.eval_on_selector_all(
             "article.device:not([hidden]) h2 .name", "els => els.map(e => e.textContent)")
 
-    def x_range(self, k: int) -> list[str]:
+    def x_range(self, k: int) -> list[float]:
+        """The x scale of plot `k` (local dates as UTC seconds, see app.js xOf)."""
         return self.page.evaluate(
-            "k => document.querySelectorAll('.plot')[k].layout.xaxis.range", k)
+            "k => { const s = document.querySelectorAll('.plot')[k].uplot.scales.x;"
+            " return [s.min, s.max]; }", k)
 
     def set_dates(self, start: str, end: str) -> None:
         for sel, value in (("#from", start), ("#to", end)):
             self.page.fill(sel, value)
             self.page.dispatch_event(sel, "change")
+
+
+def _noon_before(day: str) -> float:
+    """x of the half day of margin before `day` (local date read as UTC, as the page does)."""
+    return calendar.timegm(dt.date.fromisoformat(day).timetuple()) - 43200.0
 
 
 def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_path):
@@ -103,11 +116,9 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     p = Page(browser, url)
     page = p.page
     assert page.evaluate("document.body.dataset.ready") == "1"
-    # one plot per device, each drawn by plotly (as it comes near the viewport)
+    # one plot per device, each drawn by uPlot (those of the first screen at once)
     assert page.locator("article.device").count() == len(DEVICES)
-    expect(page.locator(".js-plotly-plot")).to_have_count(len(DEVICES))
-    assert page.locator("article.device .plot .main-svg").count() >= len(DEVICES)
-    assert page.locator(".js-plotly-plot").count() == len(DEVICES)
+    expect(page.locator(".plot canvas")).to_have_count(len(DEVICES))
     assert p.visible_devices() == list(DEVICES)
     assert page.text_content("#shown") == "3 of 3 devices"
     # the device named like markup is shown as that text and nothing of it ran
@@ -123,31 +134,34 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     page.fill("#search", "")
     assert p.visible_devices() == list(DEVICES)
 
-    # the per-day tables open on demand; problem days are highlighted
+    # the per-day tables open on demand; error and warning days are highlighted apart
     for summary in page.locator("details.days summary").all():
         summary.click()
     assert page.locator("article.device").first.locator("tbody tr").count() == 4
-    assert "(1 with problems, 1 with warnings)" in page.locator(
+    # B:VIMIN: the lost 03-03 is an error, the 2 s gap of 03-02 only a warning
+    assert "(1 with errors, 1 with warnings)" in page.locator(
         "details.days summary").first.text_content()
 
     # the date range moves every x axis and the tables follow
     before = p.x_range(0)
-    assert before == ["2026-02-28 12:00:00", "2026-03-04 12:00:00"]
+    assert before == [_noon_before("2026-03-01"), _noon_before("2026-03-05")]
     p.set_dates("2026-03-02", "2026-03-02")
-    assert [p.x_range(k) for k in range(3)] == [["2026-03-01 12:00:00",
-                                                 "2026-03-02 12:00:00"]] * 3
-    full = page.evaluate("document.querySelector('.plot')._fullLayout.xaxis.range")
-    assert full[0].startswith("2026-03-01 12:00") and full[1].startswith("2026-03-02 12:00")
+    assert [p.x_range(k) for k in range(3)] == [[_noon_before("2026-03-02"),
+                                                 _noon_before("2026-03-03")]] * 3
     rows = page.locator("article.device").first.locator("tbody tr")
     assert rows.count() == 1 and rows.first.locator("td").first.text_content() == "2026-03-02"
-    # problem days are highlighted: only the gap day of B:VIMIN and I:IB's empty day here
-    assert page.locator("tbody tr.lv-warn").count() == 1
-    assert page.locator("tbody tr.lv-error").count() == 1
-    page.check("#problems-only")
+    assert page.locator("tbody tr.lv-warn").count() == 1  # the gap day of B:VIMIN
+    assert page.locator("tbody tr.lv-error").count() == 1  # I:IB's empty day
+    # errors and warnings are filtered apart
+    page.select_option("#filter", "error")
+    assert p.visible_devices() == ["I:IB"]
+    page.select_option("#filter", "warn")
     assert p.visible_devices() == ["B:VIMIN", "I:IB"]
+    assert page.eval_on_selector_all("#filter option", "os => os.map(o => o.textContent)") == [
+        "all devices", "devices with errors (1)", "devices with errors or warnings (2)"]
     p.set_dates("2026-03-04", "2026-03-04")
     assert p.visible_devices() == []
-    page.uncheck("#problems-only")
+    page.select_option("#filter", "all")
 
     # a click on a day (table row) shows its numbers and file
     page.click("button[data-days=all]")
@@ -160,19 +174,33 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     detail = page.text_content("#detail-list")
     assert small.files["2026-03-02"] in detail
     assert f"{100 * ps.completeness:.2f} %" in detail and "Gaps1" in detail
-    assert f"mode{round(ps.mode, 7):g}" in detail
+    assert f"line (median){ps.p50:.7g}" in detail
+    assert f"mode{round(ps.mode, 7):g}" in detail  # still there, no longer the line
     assert "gap" in page.text_content("#detail-problem")
+    # the detail panel follows the filter: B:VIMIN has warnings only, so "errors" hides both
+    page.select_option("#filter", "warn")
+    assert page.is_visible("#detail")
+    p.set_dates("2026-03-02", "2026-03-02")
+    page.select_option("#filter", "error")
+    assert p.visible_devices() == ["I:IB"] and page.is_hidden("#detail")
+    page.select_option("#filter", "all")
+    page.click("button[data-days=all]")
+
     # ... and a click on a point of the plot does too, once the plots made room for the detail
-    _until(page, "() => [...document.querySelectorAll('.plot .main-svg')].every("
+    row.click()
+    _until(page, "() => [...document.querySelectorAll('.plot canvas')].every("
                  "s => s.getBoundingClientRect().right <= "
                  "document.getElementById('devices').getBoundingClientRect().right)")
-    point = page.locator(".plot").nth(1).locator(".scatterlayer .trace").nth(3).locator(
-        ".points path").last
-    page.locator(".plot").nth(1).evaluate("e => e.scrollIntoView({block: 'center'})")
-    box = point.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    plot = page.locator(".plot").nth(1)
+    plot.evaluate("e => e.scrollIntoView({block: 'center'})")
+    x, y = plot.evaluate("""e => {
+        const u = e.uplot, i = u.data[0].length - 1, r = u.over.getBoundingClientRect();
+        return [r.left + u.valToPos(u.data[0][i], 'x'), r.top + u.valToPos(u.data[3][i], 'y')];
+    }""")
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
     expect(page.locator("#detail-title")).to_have_text("I:IB — 2026-03-04")
+    assert page.text_content(".device:nth-child(2) .readout").startswith("2026-03-04 · median")
 
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -224,7 +252,7 @@ def test_page_works_opened_from_disk(published, browser):
 
     p = Page(browser, (site / "index.html").as_uri())
     assert p.page.evaluate("document.body.dataset.ready") == "1"
-    expect(p.page.locator(".js-plotly-plot")).to_have_count(len(DEVICES))
+    expect(p.page.locator(".plot canvas")).to_have_count(len(DEVICES))
     assert p.clean() == []
     p.page.close()
 
@@ -244,7 +272,7 @@ def test_old_figure_draws_one_titled_row_per_device(published, browser):
         "Policy\" content=\"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-"
         "inline'\"></head><body><div id=\"g\"></div><script src=\"plotly.min.js\"></script>"
         '<script src="fig.js"></script><script src="draw.js"></script></body></html>')
-    p = Page(browser, (copy / "old.html").as_uri())
+    p = Page(browser, (copy / "old.html").as_uri(), details=False)
     assert p.page.locator(".cartesianlayer .subplot").count() == len(DEVICES)
     titles = p.page.eval_on_selector_all(
         ".infolayer g[class^=g-y][class$=title] text", "els => els.map(e => e.textContent)")
@@ -253,3 +281,80 @@ def test_old_figure_draws_one_titled_row_per_device(published, browser):
     assert p.page.locator("#g script, #g img").count() == 0
     assert p.clean() == []
     p.page.close()
+
+
+SIM_DAY = "2026-11-28"
+SIM_DEVICES = ("B:VIMIN", "B_VIMIN", "B|GMPSSC")  # a reading, a setting, a status word
+
+
+@pytest.fixture(scope="module")
+def simulated_day(tmp_path_factory) -> tuple[Path, Path]:
+    """One full simulated day of three devices, grabbed, distilled and published as the assets
+    do it: (the data file, the site)."""
+    from gmpsai_assets.ingest.params import grab_params
+    from gmpsai_assets.sim.simulator import SimulatedBooster
+    from gmpsai_assets.stats.distill import distill_into_store
+    from gmpsai_assets.window import day_window
+
+    root = tmp_path_factory.mktemp("simday")
+    settings = Settings.from_env({"GMPSAI_DATA_DIR": str(root)})
+    sim = SimulatedBooster()
+    try:
+        grabbed = grab_params(sim, list(SIM_DEVICES), day_window(SIM_DAY), settings.params_dir,
+                              settings.drafts_dir)
+    finally:
+        sim.close()
+    assert distill_into_store(grabbed.path, settings.stats_db_path).ok
+    result, _ = publish_from_store(settings)
+    return grabbed.path, result.directory
+
+
+def test_line_and_band_of_a_reading_lie_in_the_days_p01_p99(simulated_day, browser):
+    """The old mode of a continuous reading is its minimum (every value distinct); the page's
+    line and band must be typical of the day: inside [p01, p99] of the file's own samples,
+    read here with h5py and numpy. The old figure keeps the old mode for the old site."""
+    import h5py
+    import numpy as np
+
+    path, site = simulated_day
+    with h5py.File(path, "r") as f:
+        values = {d: f[d]["value"][:] for d in SIM_DEVICES}
+    v = values["B:VIMIN"]
+    p01, p99 = np.percentile(v, [1, 99])
+    assert np.unique(v).size == v.size  # the case of the issue: no value repeats
+
+    p = Page(browser, (site / "index.html").as_uri())
+    drawn = p.page.evaluate("""() => [...document.querySelectorAll('article.device')].map(a => {
+        const e = a.querySelector('.plot'), u = e.uplot;
+        return {name: a.querySelector('.name').textContent, x: u.data[0], hi: u.data[1],
+                lo: u.data[2], line: u.data[3], ymin: u.scales.y.min, ymax: u.scales.y.max,
+                legend: a.querySelector('.line-legend').textContent};
+    })""")
+    by_name = {d["name"]: d for d in drawn}
+    vimin = by_name["B:VIMIN"]
+    assert len(vimin["x"]) == 1
+    line, lo, hi = vimin["line"][0], vimin["lo"][0], vimin["hi"][0]
+    assert p01 <= lo < line < hi <= p99, (p01, lo, line, hi, p99)
+    assert vimin["ymin"] <= lo and hi <= vimin["ymax"]  # and on screen
+    assert line > v.min()  # not the old mode
+    assert vimin["legend"] == "line: median, band: p05–p95, dotted: min and max"
+
+    # a setting is drawn at the value it held longest, a status word at its usual state
+    setting, word = values["B_VIMIN"], values["B|GMPSSC"]
+    held, counts = np.unique(setting, return_counts=True)
+    assert by_name["B_VIMIN"]["line"][0] == held[np.argmax(counts)]
+    assert by_name["B_VIMIN"]["lo"][0] is None  # no band: a setting has no spread
+    states, counts = np.unique(word, return_counts=True)
+    assert by_name["B|GMPSSC"]["line"][0] == states[np.argmax(counts)]
+    readout = p.page.evaluate("""() => {
+        const a = [...document.querySelectorAll('article.device')].find(
+            a => a.querySelector('.name').textContent === 'B|GMPSSC');
+        return a.querySelector('.line-legend').textContent;
+    }""")
+    assert readout == "line: usual state (hex)"
+    assert p.clean() == []
+    p.page.close()
+
+    old = json.loads((site / "StatsHistoryBoringHolyMoly.json").read_text())
+    mode = next(t for t in old["data"] if t["name"] == "B:VIMIN mode")
+    assert mode["y"] == [pytest.approx(v.min())]  # unchanged for the old site

@@ -104,3 +104,21 @@ def test_event_statistics() -> None:
     assert (e.interval_min, e.interval_max) == (d.min(), d.max())
     assert e.interval_std == pytest.approx(d.std())
     assert event_stats("Event01", np.empty(0)).count == 0
+
+
+def test_figures_for_the_page_match_numpy() -> None:
+    """p05/p95 as numpy's percentiles; distinct values, the mode's share and the changes in time
+    order as counted directly: what the page draws for readings, settings and status words."""
+    t, v, w = _series()
+    s = param_stats("B:VIMIN", t, v, w)
+    finite = v[~np.isnan(v)]
+    assert (s.p05, s.p95) == pytest.approx(tuple(np.percentile(finite, [5, 95])), rel=1e-12)
+    values, counts = np.unique(finite, return_counts=True)
+    assert s.distinct_values == values.size
+    assert s.mode_share == pytest.approx(counts.max() / finite.size)
+    assert s.value_changes == int(np.sum(finite[1:] != finite[:-1]))
+    word = np.array([5, 5, 5, 7, 7, 5, 5, 5], dtype=float)  # a status word that flipped twice
+    st = param_stats("B|GMPSSC", T0 + np.arange(8) * NOMINAL_TICK_S, word)
+    assert (st.mode, st.distinct_values, st.mode_share, st.value_changes) == (5.0, 2, 0.75, 2)
+    empty = param_stats("B:X", np.array([]), np.array([]), w)
+    assert (empty.p05, empty.distinct_values, empty.value_changes) == (None, None, None)

@@ -199,6 +199,32 @@ def test_two_writer_processes_at_once_do_not_fail(tmp_path: Path) -> None:
         assert _count(con, "param_stats") == 24
 
 
+def test_result_files_written_before_version_3_read_as_null(tmp_path: Path) -> None:
+    """A result file of a release before version 3 (no p05/p95/distinct values/mode share/
+    changes) is read by column name beside new ones: its new columns are NULL, a file distilled
+    now has them, and the old long format still holds both."""
+    import duckdb
+
+    db = tmp_path / "s.duckdb"
+    old, new = _record("MLParamData_100_a.h5", 100.0), _record(
+        "MLParamData_200_b.h5", 200.0, window=Window(W.end, W.end + 86400.0))
+    store.replace_file(db, old, _stats("B:VIMIN", 1.0))
+    store.replace_file(db, new, _stats("B:VIMIN", 2.0))
+    # rewrite the first file's result as the previous release wrote it: without the columns
+    path = store._result_path(store.results_dir(db), "param_stats", old.name)
+    v1 = ", ".join(f'"{c}"' for c in ["file_name", *store._PARAM_COLUMNS_V1])
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT {v1} FROM read_parquet('{path}')) TO '{path}.v2' "
+                "(FORMAT parquet)")
+    con.close()
+    Path(f"{path}.v2").replace(path)
+    with store.reader(db) as con:
+        rows = con.execute("SELECT file_name, mode, p05, distinct_values, value_changes "
+                           "FROM param_stats_current ORDER BY 1").fetchall()
+        assert rows == [(old.name, 1.0, None, None, None), (new.name, 2.0, 2.0, 1, 0)]
+        assert con.execute("SELECT count(*) FROM ACNETparameterStats").fetchone()[0] == 16
+
+
 def test_a_version_1_store_is_migrated_to_results_with_every_row_once(tmp_path: Path) -> None:
     """A store written by the previous release (rows in DuckDB tables) keeps its rows."""
     db = tmp_path / "old.duckdb"
@@ -216,8 +242,9 @@ def test_a_version_1_store_is_migrated_to_results_with_every_row_once(tmp_path: 
         con.execute(f"INSERT INTO data_files VALUES ({', '.join('?' * len(row))})",
                     list(row.values()))
         s = _stats("B:VIMIN", float(i))[0].row()
-        con.execute(f"INSERT INTO param_stats VALUES (?, {', '.join('?' * len(s))})",
-                    [rec.name, *(s[c] for c in store.PARAM_COLUMNS)])
+        v1 = store._PARAM_COLUMNS_V1  # the table of version 1 has no later column
+        con.execute(f"INSERT INTO param_stats (file_name, {', '.join(v1)}) "
+                    f"VALUES (?, {', '.join('?' * len(v1))})", [rec.name, *(s[c] for c in v1)])
     expected = con.execute("SELECT * FROM ACNETparameterStats ORDER BY ALL").fetchall()
     con.close()
     with store.writer(db) as con:
@@ -226,6 +253,9 @@ def test_a_version_1_store_is_migrated_to_results_with_every_row_once(tmp_path: 
         assert con.execute("SELECT * FROM ACNETparameterStats ORDER BY ALL").fetchall() == expected
         assert con.execute("SELECT file_name, mode FROM param_stats ORDER BY 1").fetchall() == [
             (rec.name, float(i)) for i, rec in enumerate(recs)]
+        # what version 3 added was never computed for them: NULL, not a made-up number
+        assert con.execute("SELECT count(*) FROM param_stats_current WHERE p05 IS NULL AND "
+                           "distinct_values IS NULL").fetchone()[0] == 3
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
         ).fetchall()}

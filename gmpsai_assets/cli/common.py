@@ -14,6 +14,7 @@ from gmpsai_assets.files.drafts import OutputDirError
 from gmpsai_assets.files.naming import SupersededError
 from gmpsai_assets.files.paramfile import DataFileError
 from gmpsai_assets.ingest.params import NoDataError
+from gmpsai_assets.publish.site import VendorMissingError
 from gmpsai_assets.settings import SettingsError
 from gmpsai_assets.stats.legacy_db import LegacyDbError
 from gmpsai_assets.stats.store import StoreError
@@ -30,7 +31,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     NoDataError, DataFileError, DataLoggerError, SupersededError,
 )
 USER_ERRORS += (StoreError, LegacyDbError, LegacyImportError, TimelineStoreError)
-USER_ERRORS += (CatalogError, SendSetupError)
+USER_ERRORS += (CatalogError, SendSetupError, VendorMissingError)
 
 
 def given(option: str, value: str | None) -> str | None:

@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     listed = [e.device for e in load_device_list(args.paramfile or settings.param_list)]
     max_rows = int(args.maxrows) if args.quick else None
     try:
+        if args.site:  # an older store gets the columns the page reads (publish/load.py)
+            store.ensure_store(db, timeout_s=60.0)
         with store.reader(db, timeout_s=60.0) as con:
             points = stat_points(con, max_rows=max_rows)
             days = day_stats(con) if args.site else []

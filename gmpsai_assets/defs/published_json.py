@@ -27,9 +27,11 @@ PUBLISH_CONDITION = dg.AutomationCondition.eager().without(
     description=(
         "The statistics history, published into <data dir>/site (GMPSAI_PUBLISH_DIR): the old "
         "plotly figure StatsHistoryBoringHolyMoly.json (GMPSAI_PUBLISH_JSON_NAME) that the "
-        "existing site loads, and a static page (index.html with bundled plotly.js, works "
-        "offline) with a band plot per device, per-day completeness and gaps, and each day's "
-        "numbers and file, fed by gmpsai-site.json. Every file is written atomically. Serve it "
+        "existing site loads, and a static page (index.html drawn with uPlot, works offline) "
+        "with a plot per device of a typical value per day (readings: median and p05-p95; "
+        "settings: the value held longest; status words: the usual state), per-day "
+        "completeness and gaps, and each day's numbers and file, fed by gmpsai-site.json and "
+        "gmpsai-days.json. Every file is written atomically. Serve it "
         "with `gmpsai serve-site`. Re-published automatically when new statistics land."
     ),
 )

@@ -98,7 +98,10 @@ def day_stats(con: duckdb.DuckDBPyConnection) -> list[DayStats]:
 
 def read_store(db_path: str | Path, max_rows: int | None = None) -> StoreSnapshot:
     """Everything the publisher needs, in one read-only connection (waits out a writer).
-    StoreMissingError when the database was never created."""
+    StoreMissingError when the database was never created. A store of an older schema is
+    migrated first (its views then have the columns the page reads, NULL where never computed)."""
+    if Path(db_path).exists():
+        store.ensure_store(db_path)
     with store.reader(db_path) as con:
         points = stat_points(con, max_rows=max_rows)
         days = day_stats(con)

@@ -8,6 +8,10 @@ names and paths appear once, in `files`, and days refer to them by index.
 
 Whether a day is a problem is decided by `quality.days.assess_day`, once, so the page, the asset
 metadata and the tests agree, with the completeness limits the param_data checks use.
+
+What the line and band mean is decided here, per kind of device (`typical`), and written into
+the document as `typical`, `band_lo` and `band_hi`, so the page only draws: the old mode is the
+smallest value of a continuous reading (every value distinct) and says nothing typical.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from gmpsai_assets.quality.days import assess_day
 from gmpsai_assets.status import OK
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
-FORMAT = "gmpsai-site/1"
+FORMAT = "gmpsai-site/2"  # 2: line and band columns; published as overview + details
+# What the page needs to draw its first screen; the rest of each day's figures are published
+# apart (split_document) and fetched after it: five years of 47 devices are ~40 MB in all.
+OVERVIEW_FIELDS = ("start_local", "level", "source", "typical", "band_lo", "band_hi", "min",
+                   "max")
 
 
 @dataclass(frozen=True)
@@ -50,12 +58,17 @@ class DayStats:
     nonincreasing: int | None = None
     min: float | None = None
     p01: float | None = None
+    p05: float | None = None
     mode: float | None = None
     mean: float | None = None
     p50: float | None = None
+    p95: float | None = None
     p99: float | None = None
     max: float | None = None
     std: float | None = None
+    distinct_values: int | None = None
+    mode_share: float | None = None
+    value_changes: int | None = None
     first_utc: float | None = None
     last_utc: float | None = None
     interval_mode: float | None = None
@@ -65,21 +78,63 @@ class DayStats:
 STAT_FIELDS = [f.name for f in fields(DayStats)][3:]  # everything after device/start/end
 # Per-day lists written for each device, in this order (file_name/file_path become `file`).
 DAY_FIELDS = ["day", "start_local", "start_utc", "end_utc", "file", "level", "problem",
+              "typical", "band_lo", "band_hi",
               *[f for f in STAT_FIELDS if f not in ("file_name", "file_path")]]
+
+
+@dataclass(frozen=True)
+class TypicalRule:
+    """What the line and band of a kind of device show (their legend)."""
+
+    line: str
+    band: str  # "" when the kind has no band
+
+
+READING = TypicalRule("median", "p05–p95")  # also control, alarms and names of no known kind
+SETTING = TypicalRule("setting (value held longest)", "")
+STATUS = TypicalRule("usual state", "")
+OLD_STATS = "imported old statistics: mode, band mode ± std"  # their only figures
+
+
+def typical_rule(kind: str) -> TypicalRule:
+    return {"setting": SETTING, "basic status": STATUS}.get(kind, READING)
+
+
+def typical(kind: str, d: DayStats) -> tuple[float | None, float | None, float | None]:
+    """(line, band low, band high) of one day of a device of `kind` (a property name).
+
+    Readings: the median and p05-p95; a row distilled before the store kept p05/p95 (schema 1)
+    gets no band until its file is distilled again. Settings: the mode, i.e. the value held for
+    the most samples (a setting repeats one value, so here the mode means something). Status
+    words: the usual state (the mode); how long it held and how often the word changed go to
+    the day's details. Imported old statistics carry only mode, std, min and max: their mode
+    line and mode ± std band are drawn as the old site drew them, marked as old."""
+    if d.source == "legacy":
+        m, s = finite(d.mode), finite(d.std)
+        if m is None or kind in ("setting", "basic status"):
+            return m, None, None
+        return m, (m - s if s is not None else None), (m + s if s is not None else None)
+    if kind in ("setting", "basic status"):
+        return finite(d.mode), None, None
+    lo, hi = finite(d.p05), finite(d.p95)
+    if lo is None or hi is None:
+        lo = hi = None
+    return finite(d.p50), lo, hi
 
 
 def local_day(epoch: float) -> str:
     return to_local(epoch).date().isoformat()
 
 
-def y_range(days: Sequence[DayStats]) -> tuple[list[float] | None, bool]:
+def y_range(days: Sequence[DayStats], kind: str = "reading") -> tuple[list[float] | None, bool]:
     """A y range an operator can read: everything when min/max stay within 20 band-widths of
-    the mode +/- std band, else the band widened by 3 of its widths each side and clipped to
+    the typical line and band, else those widened by 3 of their widths each side and clipped to
     min/max (one spike or a day of zeros must not flatten years of a drifting supply).
     Returns (range or None when there is nothing to plot, whether min/max were clipped)."""
-    lows = [x for d in days for x in (finite(d.min), _band(d, -1)) if x is not None]
-    highs = [x for d in days for x in (finite(d.max), _band(d, +1)) if x is not None]
-    band = [x for d in days for x in (_band(d, -1), _band(d, +1)) if x is not None]
+    shown = [x for d in days for x in typical(kind, d) if x is not None]
+    lows = [x for d in days for x in (finite(d.min),) if x is not None] + shown
+    highs = [x for d in days for x in (finite(d.max),) if x is not None] + shown
+    band = shown
     if not lows or not highs:
         return None, False
     full_lo, full_hi = min(lows), max(highs)
@@ -96,13 +151,6 @@ def y_range(days: Sequence[DayStats]) -> tuple[list[float] | None, bool]:
         return [mid - half, mid + half], clipped
     pad = 0.05 * span
     return [lo - pad, hi + pad], clipped
-
-
-def _band(d: DayStats, sign: float) -> float | None:
-    m, s = finite(d.mode), finite(d.std)
-    if m is None:
-        return None
-    return m + sign * s if s is not None else m
 
 
 def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[DayStats]:
@@ -163,17 +211,19 @@ def site_document(
     for dev in devices:
         ordered = sorted(by_device[dev], key=lambda d: (d.start_utc, d.file_name or ""))
         label = label_of(dev)
-        yr, clipped = y_range(ordered)
+        rule = typical_rule(label.kind)
+        yr, clipped = y_range(ordered, label.kind)
         columns: dict[str, list] = {name: [] for name in DAY_FIELDS}
         levels = dict.fromkeys(LEVELS, 0)
         for d in ordered:
             level, why = assess_day(d, limits)
             levels[level] += 1
+            line, lo, hi = typical(label.kind, d)
             values = {
                 "day": local_day(d.start_utc),
                 "start_local": to_local(d.start_utc).strftime("%Y-%m-%d %H:%M:%S"),
                 "file": file_index.get(d.file_name) if d.file_name else None,
-                "level": level, "problem": why,
+                "level": level, "problem": why, "typical": line, "band_lo": lo, "band_hi": hi,
             }
             for name in DAY_FIELDS:
                 value = values[name] if name in values else getattr(d, name)
@@ -181,6 +231,7 @@ def site_document(
         out_devices.append({
             "name": dev, "kind": label.kind, "description": label.description,
             "units": label.units, "y_range": yr, "y_clipped": clipped,
+            "typical_label": rule.line, "band_label": rule.band, "old_label": OLD_STATS,
             "counts": levels, "days": columns,
         })
     return {
@@ -192,3 +243,19 @@ def site_document(
         "files": files,
         "devices": out_devices,
     }
+
+
+def split_document(doc: dict) -> tuple[dict, dict]:
+    """(overview, details) of a site document: the overview is the document with each device's
+    days cut to OVERVIEW_FIELDS (what the first screen draws); the details hold, per device in
+    the same order, every other day column (tables, day details, hover text)."""
+    overview = {**doc, "devices": []}
+    details = {"format": doc.get("format"), "devices": []}
+    for dev in doc["devices"]:
+        days = dev["days"]
+        overview["devices"].append(
+            {**dev, "days": {k: v for k, v in days.items() if k in OVERVIEW_FIELDS}})
+        details["devices"].append(
+            {"name": dev["name"],
+             "days": {k: v for k, v in days.items() if k not in OVERVIEW_FIELDS}})
+    return overview, details

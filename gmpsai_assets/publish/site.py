@@ -2,22 +2,30 @@
 
     <publish dir>/index.html, app.js, style.css,  the page (copied from publish/static)
                  favicon.svg
-                 plotly.min.js                    plotly.js as bundled in the `plotly` package
-                 gmpsai-site.json                 the page's data (publish/rich.py)
-                 gmpsai-site.js                   the same data as a script, for file:// pages
+                 uPlot.iife.min.js, uPlot.min.css the page's plotting library, from the npm
+                 uPlot.LICENSE                    registry (publish/vendor, `make install`)
+                 plotly.min.js                    plotly.js as bundled in the `plotly` package,
+                                                  for the old figure (the page does not load it)
+                 gmpsai-site.json                 the page's data (publish/rich.py): what the
+                                                  first screen draws
+                 gmpsai-days.json                 the rest of each day's figures, fetched after
+                                                  the first screen (rich.split_document)
+                 gmpsai-site.js, gmpsai-days.js   the same data as scripts, for file:// pages
                  StatsHistoryBoringHolyMoly.json  the old figure (publish/figure.py), name set by
                                                   GMPSAI_PUBLISH_JSON_NAME
 
 Every file goes through files/drafts.drafted: written in the draft directory, renamed into place
 when complete, so a web server or a reader never sees half a file. Unchanged files (the page,
-plotly.js) are left alone, which keeps their modification times meaningful to browsers' caches.
-Data goes before index.html, so a browser that sees a new page also finds its data.
+the libraries) are left alone, which keeps their modification times meaningful to browsers'
+caches. Data goes before index.html, so a browser that sees a new page also finds its data.
+
+Why uPlot and not plotly.js for the page: docs/page.md (loading plotly.min.js alone took 1.3 s
+of a 1.95 s first screen; uPlot is 50 KB).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,29 +35,29 @@ from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.publish.figure import legacy_figure
 from gmpsai_assets.publish.load import StoreSnapshot, read_store
-from gmpsai_assets.publish.rich import device_order, site_document
+from gmpsai_assets.publish.rich import device_order, site_document, split_document
 from gmpsai_assets.quality import ERROR
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.store import StoreMissingError
 
 SITE_JSON = "gmpsai-site.json"
 SITE_JS = "gmpsai-site.js"
+DAYS_JSON = "gmpsai-days.json"
+DAYS_JS = "gmpsai-days.js"
 PAGE_FILES = ("style.css", "app.js", "favicon.svg")  # index.html is written last
-# The page's only sources are its own files: no inline script, no eval, no other origin.
-# Styles: style.css, plus only *empty* inline <style> elements (the hash is SHA-256 of ""), which
-# is what plotly.js creates before filling them with rules through the CSSOM (insertRule, which
-# CSP does not govern). So no 'unsafe-inline' is needed; a test drives the page in Chromium and
-# fails on any CSP report. img-src allows data: URLs for plotly's own snapshot images only.
-EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
-CSP = ("default-src 'none'; script-src 'self'; "
-       f"style-src 'self' {EMPTY_STYLE_HASH}; img-src 'self' data:; connect-src 'self'; "
-       "base-uri 'none'; form-action 'none'")
-# plotly.js also carries maplibre's CSS and injects it as a filled <style> at load unless an
-# element with the id it checks for exists. We draw no maps, so the page provides that element.
-_CSS_GUARD = re.compile(
-    rb'if\(!document\.getElementById\("([0-9a-f]{16,128})"\)\)\{var \w+=document\.createElement'
-    rb'\("style"\)'
-)
+# (name in the site, path under publish/vendor/node_modules)
+VENDOR_FILES = (("uPlot.iife.min.js", "uplot/dist/uPlot.iife.min.js"),
+                ("uPlot.min.css", "uplot/dist/uPlot.min.css"),
+                ("uPlot.LICENSE", "uplot/LICENSE"))
+# The page's only sources are its own files: no inline script or style, no eval, no other
+# origin (uPlot sets styles through the CSSOM, which CSP does not govern). A test drives the
+# page in Chromium and fails on any CSP report.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'")
+
+
+class VendorMissingError(RuntimeError):
+    """The page's plotting library was never installed (`make install` runs npm ci)."""
 
 
 @dataclass(frozen=True)
@@ -74,12 +82,24 @@ def _static(name: str) -> bytes:
     return (resources.files("gmpsai_assets.publish") / "static" / name).read_bytes()
 
 
-def page_html(bundle: bytes) -> bytes:
-    """index.html with the CSP and the style guards the bundled plotly.js needs."""
-    guards = "".join(f'<meta name="plotly-css-guard" id="{m.decode()}">\n'
-                     for m in dict.fromkeys(_CSS_GUARD.findall(bundle)))
-    page = _static("index.html").decode()
-    return page.replace("__CSP__", CSP).replace("<!--__PLOTLY_GUARDS__-->\n", guards).encode()
+def vendor_files() -> list[tuple[str, bytes]]:
+    """The page's libraries as npm installed them from package-lock.json (never copies kept in
+    the repository). VendorMissingError, naming the fix, when `make install` did not run."""
+    root = resources.files("gmpsai_assets.publish") / "vendor" / "node_modules"
+    out = []
+    for name, rel in VENDOR_FILES:
+        path = root.joinpath(*rel.split("/"))
+        if not path.is_file():
+            raise VendorMissingError(
+                f"the page's plotting library is not installed ({rel} missing): run "
+                f"`make install` (npm ci in gmpsai_assets/publish/vendor)")
+        out.append((name, path.read_bytes()))
+    return out
+
+
+def page_html() -> bytes:
+    """index.html with its CSP."""
+    return _static("index.html").decode().replace("__CSP__", CSP).encode()
 
 
 def write_atomic(final: Path, data: bytes, drafts_dir: Path, only_if_changed: bool = False) -> bool:
@@ -98,11 +118,11 @@ def json_bytes(doc: dict) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
-def data_script(doc: dict) -> bytes:
+def data_script(doc: dict, name: str = "window.GMPSAI_SITE") -> bytes:
     """The page's data as a script that sets a global. `<` is escaped so the text stays inert
     even if someone pastes it inside a <script> element."""
     text = json_bytes(doc).decode().replace("<", "\\u003c")
-    return f"window.GMPSAI_SITE = {text};\n".encode()
+    return f"{name} = {text};\n".encode()
 
 
 def publish_site(
@@ -112,16 +132,19 @@ def publish_site(
     """Write the whole site into `out_dir` (created if needed)."""
     if "/" in json_name or json_name in ("", ".", "..") or json_name.startswith("."):
         raise ValueError(f"the old figure's file name must be a plain file name: {json_name!r}")
-    bundle = plotly_js().read_bytes()
     # Everything is serialized before anything is written: a document that cannot be
     # published (say a NaN) leaves the previous site untouched, not half replaced.
+    overview, details = split_document(document)
     files = [  # (name, bytes, only if changed), in writing order
-        ("plotly.min.js", bundle, True),
+        ("plotly.min.js", plotly_js().read_bytes(), True),
+        *[(name, data, True) for name, data in vendor_files()],
         *[(name, _static(name), True) for name in PAGE_FILES],
-        (SITE_JSON, json_bytes(document), False),
-        (SITE_JS, data_script(document), False),
+        (DAYS_JSON, json_bytes(details), False),  # before the overview that leads to it
+        (DAYS_JS, data_script(details, "window.GMPSAI_DAYS"), False),
+        (SITE_JSON, json_bytes(overview), False),
+        (SITE_JS, data_script(overview), False),
         (json_name, json_bytes(figure), False),
-        ("index.html", page_html(bundle), True),
+        ("index.html", page_html(), True),
     ]
     written: list[str] = []
     total = 0

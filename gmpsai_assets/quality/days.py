@@ -1,9 +1,12 @@
 """The level of one device on one day, as the published page shows it.
 
-ERROR: no statistics for the day, the device failed or was empty, or completeness below the error
-limit; WARN: a `partial` device (data, but spans the source could not deliver), completeness
-below the warn limit, any gap, non-finite value or non-increasing timestamp; UNKNOWN: imported
-old statistics, which carry no completeness; else OK.
+ERROR: no statistics for the day, the device failed or was empty, completeness below the error
+limit, a non-finite value or a non-increasing timestamp (the same two the param_data checks fail
+on, quality/files.py: the numbers themselves are wrong); WARN: a `partial` device (data, but
+spans the source could not deliver), completeness below the warn limit or any gap (a logger
+outage of seconds to minutes: the real logger has them most days, so they are reported but do
+not make a device a problem); UNKNOWN: imported old statistics, which carry no completeness;
+else OK.
 """
 
 from __future__ import annotations
@@ -47,9 +50,9 @@ def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -
         warn.append(f"{d.gap_count} gap{'s' if d.gap_count != 1 else ''} "
                     f"({_duration(d.gap_seconds or 0.0)} missing)")
     if d.nan_count or d.inf_count:
-        warn.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
+        bad.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
     if d.nonincreasing:
-        warn.append(f"{d.nonincreasing} non-increasing timestamps")
+        bad.append(f"{d.nonincreasing} non-increasing timestamps")
     return (ERROR if bad else WARN if warn else OK), "; ".join(bad + warn)
 
 

@@ -5,6 +5,12 @@ The old DistillFileStatsToDB computed, with pandas, the first mode, the sample s
 exactly those definitions so the legacy view reproduces the old numbers, and add what the team
 needs to spot a dead device or a logger outage: counts, mean, percentiles, gaps and completeness.
 
+The old mode means little for a continuous reading: every value is distinct, so pandas' first
+mode is the smallest value. The page draws readings as the median with a p05-p95 band, settings
+as the value held longest (the mode, which is right there: a setting repeats one value) and
+status words by their usual state, its share of the day and how often the word changed; the
+figures for that (p05, p95, distinct values, mode share, value changes) are computed here.
+
 Why no pandas: a full day is 47 devices x 1.3 million samples. One sort per array serves min, max,
 the percentiles and the mode (runs of equal values); the rest is numpy arithmetic. The sort is
 polars' (twice as fast as numpy's here, same result), and both release the GIL, so the distiller
@@ -14,7 +20,7 @@ overlaps it with the HDF5 reads of the next dataset (see stats/distill.py).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import polars as pl
@@ -24,7 +30,7 @@ from gmpsai_assets.status import OK
 from gmpsai_assets.window import Window
 
 DEFAULT_GAP_TICKS = 3.0  # an interval longer than 3 ticks (0.2 s) means samples went missing
-PERCENTILES = (1.0, 50.0, 99.0)
+PERCENTILES = (1.0, 5.0, 50.0, 95.0, 99.0)
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,12 @@ class Summary:
     max: float | None
     mode: float | None  # the smallest of the most frequent values (pandas .mode()[0])
     p01: float | None
+    p05: float | None
     p50: float | None
+    p95: float | None
     p99: float | None
+    distinct_values: int | None  # how many different values
+    mode_share: float | None  # share of the values equal to the mode
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,11 @@ class ParamStats:
     p01: float | None
     p50: float | None
     p99: float | None
+    p05: float | None
+    p95: float | None
+    distinct_values: int | None
+    mode_share: float | None
+    value_changes: int | None  # consecutive finite values that differ (a status word's flips)
     first_utc: float | None
     last_utc: float | None
     interval_mean: float | None
@@ -101,13 +116,16 @@ def summarize(x: np.ndarray, percentiles: bool = True) -> Summary:
     """Summary of `x` (NaN already removed) from one sort."""
     n = int(x.size)
     if n == 0:
-        return Summary(0, None, None, None, None, None, None, None, None)
+        return Summary(0, *[None] * (len(fields(Summary)) - 1))
     s = sorted_copy(x)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf gives NaN, as in pandas
         mean = float(np.mean(x))
         std = float(np.std(x, ddof=1)) if n > 1 else math.nan
-    pct = [_percentile_sorted(s, q) for q in PERCENTILES] if percentiles else [None] * 3
-    return Summary(n, mean, std, float(s[0]), float(s[-1]), _first_mode_sorted(s), *pct)
+    pct = ([_percentile_sorted(s, q) for q in PERCENTILES] if percentiles
+           else [None] * len(PERCENTILES))
+    mode, mode_count, distinct = _first_mode_sorted(s)
+    return Summary(n, mean, std, float(s[0]), float(s[-1]), mode, *pct, distinct,
+                   mode_count / n)
 
 
 def sorted_copy(x: np.ndarray) -> np.ndarray:
@@ -116,14 +134,18 @@ def sorted_copy(x: np.ndarray) -> np.ndarray:
     return pl.Series(x, dtype=pl.Float64).sort().to_numpy()
 
 
-def _first_mode_sorted(s: np.ndarray) -> float:
-    """The smallest most frequent value of a sorted array: the first of the longest runs."""
+def _first_mode_sorted(s: np.ndarray) -> tuple[float, int, int]:
+    """(mode, its count, distinct values) of a sorted array; the mode is the smallest most
+    frequent value: the first of the longest runs."""
     change = s[1:] != s[:-1]
-    if np.count_nonzero(change) == s.size - 1:  # all distinct: all are modes, the first is min
-        return float(s[0])
+    changes = int(np.count_nonzero(change))
+    if changes == s.size - 1:  # all distinct: all are modes, the first is min
+        return float(s[0]), 1, s.size
     starts = np.flatnonzero(change) + 1
     bounds = np.concatenate(([0], starts, [s.size]))
-    return float(s[bounds[np.argmax(np.diff(bounds))]])
+    runs = np.diff(bounds)
+    longest = int(np.argmax(runs))
+    return float(s[bounds[longest]]), int(runs[longest]), changes + 1
 
 
 def _percentile_sorted(s: np.ndarray, q: float) -> float:
@@ -195,7 +217,9 @@ def param_stats(
         device=device, status=status, reason=reason, rows=rows,
         nan_count=nan_count, inf_count=int(np.count_nonzero(np.isinf(finite_v))),
         mean=vs.mean, std=vs.std, min=vs.min, max=vs.max, mode=vs.mode,
-        p01=vs.p01, p50=vs.p50, p99=vs.p99,
+        p01=vs.p01, p50=vs.p50, p99=vs.p99, p05=vs.p05, p95=vs.p95,
+        distinct_values=vs.distinct_values, mode_share=vs.mode_share,
+        value_changes=int(np.count_nonzero(finite_v[1:] != finite_v[:-1])) if vs.count else None,
         first_utc=float(t[0]) if rows else None, last_utc=float(t[-1]) if rows else None,
         interval_mean=ds.mean, interval_std=ds.std, interval_min=ds.min, interval_max=ds.max,
         interval_mode=ds.mode, nonincreasing=nonincreasing,

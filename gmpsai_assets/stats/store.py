@@ -14,7 +14,11 @@ Schema version in `schema_version`, created and migrated by `ensure_schema`. Vie
                         node, window, created, bytes, mtime, sha256, status (ok | failed |
                         superseded | missing), error, when distilled and how long it took;
                         "superseded" is derived: a newer ok file has the same kind, node, window
-    param_stats         one row per (file, device) of ok files: see stats/compute.ParamStats
+    param_stats         one row per (file, device) of ok files: see stats/compute.ParamStats;
+                        version 3 added p05, p95, distinct_values, mode_share and value_changes
+                        (what the page draws): results written before it hold NULL there (the
+                        views read result files by column name) until their file is distilled
+                        again
     event_stats         one row per (file, event) of ok files: see stats/compute.EventStats
 
 Table:
@@ -96,12 +100,16 @@ class FileRecord:
 
 
 PARAM_COLUMNS = [f.name for f in fields(ParamStats)]
+# Columns version 3 added to param_stats; version 1 created its table without them.
+_PARAM_COLUMNS_V3 = ["p05", "p95", "distinct_values", "mode_share", "value_changes"]
+_PARAM_COLUMNS_V1 = [c for c in PARAM_COLUMNS if c not in _PARAM_COLUMNS_V3]
 EVENT_COLUMNS = [f.name for f in fields(EventStats)]
 FILE_COLUMNS = [f.name for f in fields(FileRecord)]
 
 _PARAM_TYPES = {"device": "VARCHAR", "status": "VARCHAR", "reason": "VARCHAR", "rows": "BIGINT",
                 "nan_count": "BIGINT", "inf_count": "BIGINT", "nonincreasing": "BIGINT",
-                "gap_count": "BIGINT", "expected_rows": "BIGINT"}
+                "gap_count": "BIGINT", "expected_rows": "BIGINT", "distinct_values": "BIGINT",
+                "value_changes": "BIGINT"}
 _EVENT_TYPES = {"event": "VARCHAR", "code": "INTEGER", "count": "BIGINT",
                 "nonincreasing": "BIGINT"}
 
@@ -174,7 +182,8 @@ def _sql_text(value: str | Path) -> str:
 
 
 def _glob(results: Path, table: str) -> str:
-    return f"read_parquet({_sql_text(results / table / '*.parquet')})"
+    # By name: result files written before a column was added read it as NULL (version 3).
+    return f"read_parquet({_sql_text(results / table / '*.parquet')}, union_by_name = true)"
 
 
 def _write_hidden(target: Path, table: str, rows: Sequence[Sequence[object]]) -> Path:
@@ -252,13 +261,23 @@ def _tables_to_results(con: duckdb.DuckDBPyConnection, results: Path) -> None:
     for name in names:
         for table, (columns, _) in RESULTS.items():
             key = "name" if table == "data_files" else "file_name"
-            cols = ", ".join(f'"{c}"' for c in columns)
+            have = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                [table]).fetchall()}
+            cols = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in columns)
             rows = con.execute(f"SELECT {cols} FROM {table} WHERE {key} = ?", [name]).fetchall()
             _write_result(results, table, name, rows)
     for view in ("ACNETparameterStats", "param_stats_current", "event_stats_current"):
         con.execute(f"DROP VIEW IF EXISTS {view}")
     for table in RESULTS:
         con.execute(f"DROP TABLE {table}")
+
+
+def _empty_results_with_every_column(con: duckdb.DuckDBPyConnection, results: Path) -> None:
+    """Migration 3: the empty result files hold every column, so the views have them all even
+    before any file is distilled again (older result files read them as NULL)."""
+    for table in RESULTS:
+        _write_result(results, table, None, [])
 
 
 Step = str | Callable[[duckdb.DuckDBPyConnection, Path], None]
@@ -276,7 +295,7 @@ MIGRATIONS: list[tuple[int, str, tuple[Step, ...]]] = [
 )""",
         f"""CREATE TABLE param_stats (
     file_name VARCHAR NOT NULL,
-    {_columns(PARAM_COLUMNS, _PARAM_TYPES)}
+    {_columns(_PARAM_COLUMNS_V1, _PARAM_TYPES)}
 )""",
         f"""CREATE TABLE event_stats (
     file_name VARCHAR NOT NULL,
@@ -296,6 +315,8 @@ FROM event_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'o
     )),
     (2, "distilled statistics move to per-file Parquet results; their tables become views",
      (_tables_to_results,)),
+    (3, "param_stats: p05, p95, distinct values, mode share, value changes (the page)",
+     (_empty_results_with_every_column,)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -1,20 +1,25 @@
-// GMPS statistics history: one band plot and one per-day table per device, from gmpsai-site.json.
+// GMPS statistics history: one plot (uPlot) and one per-day table per device, from
+// gmpsai-site.json. The line and band of each day come ready in the data (typical, band_lo,
+// band_hi: publish/rich.py decides what they mean per kind of device); this file only draws.
 // Every string from the data (device names, reasons, file paths) goes into the page through
-// textContent, never as HTML, and never into plotly text (which understands some markup).
+// textContent, never as HTML; uPlot draws on a canvas and is given no device name.
 "use strict";
 
 (function () {
   const DATA_JSON = "gmpsai-site.json";
   const DATA_JS = "gmpsai-site.js"; // the same data as a script, for pages opened from file://
+  const DAYS_JSON = "gmpsai-days.json";
+  const DAYS_JS = "gmpsai-days.js";
   const DAY_MS = 86400000;
   const LEVEL_COLOUR = { ok: "#1f77b4", warn: "#e08a00", error: "#d62728", unknown: "#8c8c8c" };
-  const LEVEL_TEXT = { ok: "ok", warn: "warning", error: "problem", unknown: "not recorded" };
+  const LEVEL_TEXT = { ok: "ok", warn: "warning", error: "error", unknown: "not recorded" };
   const LOCAL = new Intl.DateTimeFormat("en-CA", {
     timeZone: "America/Chicago", year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short",
   });
 
-  const state = { site: null, first: null, last: null, from: null, to: null, cards: [] };
+  const state = { site: null, first: null, last: null, from: null, to: null, cards: [],
+                  detail: null, details: null };
   const $ = (id) => document.getElementById(id);
 
   // ---- loading -------------------------------------------------------------------------
@@ -29,18 +34,38 @@
     });
   }
 
-  function loadSite() {
-    // Browsers refuse fetch() of a local file, so from disk the data comes as a script.
+  // Browsers refuse fetch() of a local file, so from disk the data comes as a script.
+  function loadData(json, script, global) {
     if (window.location.protocol === "file:") {
-      return loadScript(DATA_JS).then(() => {
-        if (!window.GMPSAI_SITE) throw new Error(DATA_JS + " did not define the data");
-        return window.GMPSAI_SITE;
+      return loadScript(script).then(() => {
+        if (!window[global]) throw new Error(script + " did not define the data");
+        return window[global];
       });
     }
-    return fetch(DATA_JSON, { cache: "no-cache" }).then((r) => {
-      if (!r.ok) throw new Error(DATA_JSON + ": HTTP " + r.status);
+    return fetch(json, { cache: "no-cache" }).then((r) => {
+      if (!r.ok) throw new Error(json + ": HTTP " + r.status);
       return r.json();
     });
+  }
+
+  // The rest of each day's figures (tables, day details, hover text), fetched once the first
+  // screen is drawn and merged into each device's columns. Whatever needs them waits on this.
+  function loadDetails() {
+    return loadData(DAYS_JSON, DAYS_JS, "GMPSAI_DAYS").then((details) => {
+      state.site.devices.forEach((dev, k) => {
+        const more = details.devices[k];
+        if (!more || more.name !== dev.name) throw new Error(DAYS_JSON + " does not match");
+        Object.assign(dev.days, more.days);
+      });
+      document.body.dataset.details = "1";
+    }).catch((err) => {
+      $("status").textContent += " Cannot load the per-day details: " + err.message;
+      throw err;
+    });
+  }
+
+  function withDetails(fn) {
+    state.details.then(fn, (err) => console.error(err));
   }
 
   // ---- small helpers -------------------------------------------------------------------
@@ -76,87 +101,122 @@
   // Dates as "YYYY-MM-DD" strings; arithmetic in UTC so the browser's own zone never matters.
   function dayMs(day) { return Date.parse(day + "T00:00:00Z"); }
   function isoDay(ms) { return new Date(ms).toISOString().slice(0, 10); }
-  function axisTime(ms) { return new Date(ms).toISOString().slice(0, 19).replace("T", " "); }
 
   // ---- one device ----------------------------------------------------------------------
 
-  // The mode +/- std band as one polygon per run of consecutive days with statistics
-  // (`toself` fills each null-separated piece on its own; `tonexty` would smear across gaps).
-  function bandPolygon(x, mode, std) {
-    const px = [], py = [];
-    let run = [];
-    const flush = () => {
-      if (run.length) {
-        if (px.length) { px.push(null); py.push(null); }
-        for (const i of run) { px.push(x[i]); py.push(mode[i] + (std[i] || 0)); }
-        for (const i of run.slice().reverse()) { px.push(x[i]); py.push(mode[i] - (std[i] || 0)); }
-      }
-      run = [];
-    };
-    for (let i = 0; i < x.length; i++) {
-      if (mode[i] === null) flush(); else run.push(i);
-    }
-    flush();
-    return { x: px, y: py };
-  }
+  // x of a day row: its local start read as UTC seconds, so days are evenly spaced across DST
+  // changes and the axis (formatted in UTC) shows local dates.
+  function xOf(startLocal) { return Date.parse(startLocal.replace(" ", "T") + "Z") / 1000; }
 
-  function bandTraces(dev) {
-    const d = dev.days;
-    const x = d.start_local;
-    const idx = d.day.map((_, i) => i);
-    const band = bandPolygon(x, d.mode, d.std);
-    const noData = idx.filter((i) => d.level[i] === "error" && d.mode[i] === null);
-    const yr = dev.y_range || [0, 1];
+  const isStatus = (dev) => dev.kind === "basic status";
+  function hex(v) {
+    return v === null || v === undefined ? "—" :
+      "0x" + (Math.round(v) >>> 0).toString(16).toUpperCase().padStart(8, "0");
+  }
+  function value(dev, v) { return isStatus(dev) ? hex(v) : num(v); }
+
+  // uPlot data: x, band high, band low, line, min, max, then one point series per level
+  // (points coloured by the day's level), then the "no statistics" markers.
+  const LEVELS = ["ok", "warn", "error", "unknown"];
+  function plotData(c) {
+    const d = c.dev.days;
+    const n = d.day.length;
+    const x = d.start_local.map(xOf);
+    const yr = c.dev.y_range || [0, 1];
     const yMark = yr[0] + 0.04 * (yr[1] - yr[0]);
-    const edge = (name) => ({
-      x, y: d[name], type: "scatter", mode: "lines+markers", name,
-      line: { color: "#7f7f7f", width: 1, dash: "dot" },
-      marker: { symbol: "line-ew-open", size: 8, color: "#7f7f7f" },
-      hovertemplate: "%{x|%Y-%m-%d} " + name + " %{y:.6g}<extra></extra>",
+    const at = (lv) => d.typical.map((v, i) => (d.level[i] === lv ? v : null));
+    const noData = [];
+    for (let i = 0; i < n; i++) {
+      noData.push(d.level[i] === "error" && d.typical[i] === null ? yMark : null);
+    }
+    return [x, d.band_hi, d.band_lo, d.typical, d.min, d.max, ...LEVELS.map(at), noData];
+  }
+
+  function plotOptions(c, width) {
+    const dev = c.dev;
+    const status = isStatus(dev);
+    const edge = (label) => ({  // dotted, with a tick on each day so a lone day shows too
+      label, stroke: "#7f7f7f", width: 1, dash: [3, 3], show: !status,
+      points: { show: true, size: 3, width: 1, stroke: "#7f7f7f", fill: "#7f7f7f" },
     });
-    return [
-      { x: band.x, y: band.y, type: "scatter", mode: "lines", fill: "toself",
-        fillcolor: "rgba(31,119,180,0.22)", line: { width: 0 }, hoverinfo: "skip",
-        name: "mode ± std" },
-      edge("min"),
-      edge("max"),
-      { x, y: d.mode, type: "scatter", mode: "lines+markers", name: "mode", customdata: idx,
-        line: { color: LEVEL_COLOUR.ok, width: 1.5 },
-        marker: { size: 7, color: d.level.map((l) => LEVEL_COLOUR[l] || LEVEL_COLOUR.ok) },
-        hovertemplate: "%{x|%Y-%m-%d} mode %{y:.6g}<extra>click for the day</extra>" },
-      { x: noData.map((i) => x[i]), y: noData.map(() => yMark), customdata: noData,
-        type: "scatter", mode: "markers", name: "no data",
-        marker: { symbol: "x", size: 10, color: LEVEL_COLOUR.error },
-        hovertemplate: "%{x|%Y-%m-%d} no statistics<extra>click for the day</extra>" },
-    ];
-  }
-
-  function layoutFor(dev) {
-    // Device names never go into plotly text (it reads some markup); units are ours.
-    const yaxis = { zeroline: false, automargin: true };
-    if (dev.units) yaxis.title = { text: dev.units };
-    if (dev.y_range) yaxis.range = dev.y_range;
+    const dots = (lv) => ({
+      label: lv, stroke: LEVEL_COLOUR[lv], fill: LEVEL_COLOUR[lv], paths: () => null,
+      points: { show: true, size: 6, width: 1, stroke: LEVEL_COLOUR[lv], fill: LEVEL_COLOUR[lv] },
+    });
+    const yAxis = { size: status ? 100 : 80, label: dev.units || undefined };
+    if (status) yAxis.values = (u, splits) => splits.map(hex);
+    // whole days only: a short range would otherwise be ticked in hours
+    const xAxis = { incrs: [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].map((n) => n * 86400) };
     return {
-      height: 260, margin: { l: 70, r: 16, t: 8, b: 36 }, showlegend: false,
-      xaxis: Object.assign({ type: "date", automargin: true }, xAxisUpdate(false)), yaxis,
-      hovermode: "closest", plot_bgcolor: "#fff", paper_bgcolor: "#fff",
+      width, height: 240, legend: { show: false },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+      scales: {
+        x: { time: true, range: () => xRange() },
+        y: dev.y_range ? { range: () => dev.y_range } : { auto: true },
+      },
+      axes: [xAxis, yAxis],
+      cursor: { points: { show: false }, drag: { x: true, y: false } },
+      series: [
+        {},
+        { label: "band high", stroke: "transparent", width: 0, points: { show: false } },
+        { label: "band low", stroke: "transparent", width: 0, points: { show: false } },
+        { label: dev.typical_label, stroke: LEVEL_COLOUR.ok, width: 1.5, points: { show: false },
+          paths: dev.kind === "setting" || status ? uPlot.paths.stepped({ align: 1 }) : undefined },
+        edge("min"),
+        edge("max"),
+        ...LEVELS.map(dots),
+        { label: "no statistics", stroke: LEVEL_COLOUR.error, paths: () => null,
+          points: { show: true, size: 9, width: 2, stroke: LEVEL_COLOUR.error,
+                    fill: "#fff" } },
+      ],
+      bands: [{ series: [1, 2], fill: "rgba(31,119,180,0.22)" }],
+      hooks: { setCursor: [(u) => readout(c, u.cursor.idx)], draw: [drawBandBars] },
     };
   }
 
-  // The x range of the chosen days (half a day of margin), ticked once a day when that fits.
-  function xAxisUpdate(dotted) {
-    const days = (dayMs(state.to) - dayMs(state.from)) / DAY_MS + 1;
-    const upd = {
-      range: [axisTime(dayMs(state.from) - DAY_MS / 2), axisTime(dayMs(state.to) + DAY_MS / 2)],
-      tickmode: days <= 14 ? "linear" : "auto",
-      tick0: state.from,
-      dtick: days <= 14 ? DAY_MS : null,
-      tickformat: days <= 14 ? "%b %d\n%Y" : "",
-    };
-    if (!dotted) return upd;
-    const out = {};
-    for (const [k, v] of Object.entries(upd)) out["xaxis." + k] = v;
-    return out;
+  // The band as a bar on each day as well, under the points: a day without neighbours (the
+  // first after an outage, or a range of one day) has no area to fill but still has a band.
+  function drawBandBars(u) {
+    const [x, hi, lo] = u.data;
+    const ctx = u.ctx;
+    const w = Math.max(2, 3 * devicePixelRatio);
+    ctx.save();
+    ctx.fillStyle = "rgba(31,119,180,0.35)";
+    for (let i = 0; i < x.length; i++) {
+      if (hi[i] === null || lo[i] === null) continue;
+      const px = u.valToPos(x[i], "x", true);
+      const top = u.valToPos(hi[i], "y", true);
+      ctx.fillRect(px - w / 2, top, w, u.valToPos(lo[i], "y", true) - top);
+    }
+    ctx.restore();
+  }
+
+  // The chosen days, half a day of margin each side, in the plot's x units.
+  function xRange() {
+    return [dayMs(state.from) / 1000 - 43200, dayMs(state.to) / 1000 + 43200];
+  }
+
+  // What the cursor points at, as text (never markup).
+  function readout(c, i) {
+    if (i === null || i === undefined) { c.readout.textContent = "\u00a0"; return; }
+    const dev = c.dev;
+    const d = dev.days;
+    const parts = [d.day[i]];
+    if (d.typical[i] === null) parts.push("no statistics");
+    else if (d.source[i] === "legacy") parts.push("old mode " + value(dev, d.typical[i]));
+    else parts.push(dev.typical_label + " " + value(dev, d.typical[i]));
+    if (d.band_lo[i] !== null) {
+      parts.push((d.source[i] === "legacy" ? "mode ± std " : dev.band_label + " ") +
+        num(d.band_lo[i]) + " … " + num(d.band_hi[i]));
+    }
+    if (isStatus(dev) && d.mode_share && d.mode_share[i] !== null) {
+      parts.push(pct(d.mode_share[i]) + " of the day, " + num(d.distinct_values[i]) +
+        " states, " + num(d.value_changes[i]) + " changes");
+    } else if (d.min[i] !== null) {
+      parts.push("min " + num(d.min[i]) + " · max " + num(d.max[i]));
+    }
+    parts.push((d.problem && d.problem[i]) || LEVEL_TEXT[d.level[i]]);
+    c.readout.textContent = parts.join(" · ");
   }
 
   function buildCard(dev) {
@@ -169,11 +229,16 @@
     if (dev.description) card.append(el("p", "description", dev.description));
     const summary = el("p", "summary");
     card.append(summary);
+    card.append(el("p", "line-legend", "line: " + dev.typical_label +
+      (dev.band_label ? ", band: " + dev.band_label : "") +
+      (isStatus(dev) ? " (hex)" : ", dotted: min and max")));
     const plot = el("div", "plot");
     card.append(plot);
+    const readoutEl = el("p", "readout", "\u00a0");
+    card.append(readoutEl);
     if (dev.y_clipped) {
-      card.append(el("p", "note", "y axis follows the mode ± std band; some min/max values " +
-        "lie beyond it (double-click the plot to show everything)."));
+      card.append(el("p", "note", "y axis follows the line and band; some min/max values " +
+        "lie beyond it."));
     }
     const details = el("details", "days");
     const sum = el("summary", null, "Per-day completeness and gaps");
@@ -191,18 +256,21 @@
     table.append(body);
     details.append(sum, table);
     card.append(details);
-    const c = { dev, card, plot, body, summary, sumCount, details, drawn: false };
+    const c = { dev, card, plot, body, summary, sumCount, details, readout: readoutEl,
+                chart: null, errors: 0, warnings: 0 };
     // The table is built when opened: a year of 47 devices is 17,000 rows nobody reads at once.
-    details.addEventListener("toggle", () => { if (details.open) fillTable(c, inRange(c)); });
+    details.addEventListener("toggle", () => {
+      if (details.open) withDetails(() => fillTable(c, inRange(c)));
+    });
     body.addEventListener("click", (ev) => {
       const tr = ev.target.closest("tr");
-      if (tr && tr.dataset.index) showDetail(dev, Number(tr.dataset.index), tr);
+      if (tr && tr.dataset.index) showDetail(c, Number(tr.dataset.index), tr);
     });
     body.addEventListener("keydown", (ev) => {
       const tr = ev.target.closest("tr");
       if (tr && (ev.key === "Enter" || ev.key === " ")) {
         ev.preventDefault();
-        showDetail(dev, Number(tr.dataset.index), tr);
+        showDetail(c, Number(tr.dataset.index), tr);
       }
     });
     return c;
@@ -240,40 +308,49 @@
   function refreshCard(c) {
     const rows = inRange(c);
     const d = c.dev.days;
-    const bad = rows.filter((i) => d.level[i] === "error").length;
-    const warn = rows.filter((i) => d.level[i] === "warn").length;
-    c.problems = bad + warn;
-    const last = rows.length ? rows[rows.length - 1] : null;
+    c.errors = rows.filter((i) => d.level[i] === "error").length;
+    c.warnings = rows.filter((i) => d.level[i] === "warn").length;
+    let last = null;
+    for (let k = rows.length - 1; k >= 0; k--) {
+      if (d.typical[rows[k]] !== null) { last = rows[k]; break; }
+    }
     c.summary.textContent = rows.length + " day" + (rows.length === 1 ? "" : "s") + " shown · " +
-      bad + " with problems · " + warn + " with warnings" +
-      (last !== null && d.mode[last] !== null ? " · latest mode " + num(d.mode[last]) +
+      c.errors + " with errors · " + c.warnings + " with warnings" +
+      (last !== null ? " · latest " + c.dev.typical_label + " " + value(c.dev, d.typical[last]) +
         (c.dev.units ? " " + c.dev.units : "") + " on " + d.day[last] : "");
-    c.sumCount.textContent = " (" + bad + " with problems, " + warn + " with warnings)";
-    if (c.details.open) fillTable(c, rows);
-    if (c.drawn) Plotly.relayout(c.plot, xAxisUpdate(true));
+    c.sumCount.textContent = " (" + c.errors + " with errors, " + c.warnings + " with warnings)";
+    if (c.details.open) withDetails(() => fillTable(c, rows));
+    if (c.chart) {
+      const [min, max] = xRange();
+      c.chart.setScale("x", { min, max });
+    }
   }
 
   function draw(c) {
-    Plotly.newPlot(c.plot, bandTraces(c.dev), layoutFor(c.dev), {
-      displaylogo: false, responsive: true,
-      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"],
+    const u = new uPlot(plotOptions(c, c.plot.clientWidth || 800), plotData(c), c.plot);
+    c.chart = u;
+    c.plot.uplot = u; // for the browser tests: what is drawn, and where
+    u.over.addEventListener("click", () => {
+      const i = u.cursor.idx;
+      if (i !== null && i !== undefined) showDetail(c, i, null);
     });
-    c.plot.on("plotly_click", (ev) => {
-      const p = ev.points && ev.points[0];
-      if (p && p.customdata !== undefined) showDetail(c.dev, Number(p.customdata), null);
-    });
-    c.drawn = true;
-    document.body.dataset.plots = String(state.cards.filter((x) => x.drawn).length);
+    u.over.addEventListener("dblclick", () => refreshCard(c)); // back to the chosen days
+    document.body.dataset.plots = String(state.cards.filter((x) => x.chart).length);
   }
 
   // ---- the day detail ------------------------------------------------------------------
 
-  function showDetail(dev, i, row) {
+  function showDetail(c, i, row) { withDetails(() => showDetailNow(c, i, row)); }
+
+  function showDetailNow(c, i, row) {
+    const dev = c.dev;
     const d = dev.days;
     const file = d.file[i] === null ? null : state.site.files[d.file[i]];
+    state.detail = { c, i };
     $("detail-title").textContent = dev.name + " — " + d.day[i];
     $("detail-problem").textContent = d.problem[i] || LEVEL_TEXT[d.level[i]];
     $("detail-problem").className = "lv lv-" + d.level[i];
+    const legacy = d.source[i] === "legacy";
     const items = [
       ["Window start", localTime(d.start_utc[i])],
       ["Window end", localTime(d.end_utc[i])],
@@ -290,9 +367,14 @@
       ["Non-finite values", d.nan_count[i] === null ? "—" :
         num((d.nan_count[i] || 0) + (d.inf_count[i] || 0))],
       ["Non-increasing steps", num(d.nonincreasing[i])],
-      ["min", num(d.min[i])], ["p01", num(d.p01[i])], ["mode", num(d.mode[i])],
-      ["mean", num(d.mean[i])], ["median", num(d.p50[i])], ["p99", num(d.p99[i])],
-      ["max", num(d.max[i])], ["std", num(d.std[i])],
+      [legacy ? "line (old mode)" : "line (" + dev.typical_label + ")", value(dev, d.typical[i])],
+      ["band", d.band_lo[i] === null ? "—" : num(d.band_lo[i]) + " … " + num(d.band_hi[i]) +
+        (legacy ? " (mode ± std)" : " (" + dev.band_label + ")")],
+      ["min", value(dev, d.min[i])], ["p01", num(d.p01[i])], ["p05", num(d.p05[i])],
+      ["median", num(d.p50[i])], ["mean", num(d.mean[i])], ["p95", num(d.p95[i])],
+      ["p99", num(d.p99[i])], ["max", value(dev, d.max[i])], ["std", num(d.std[i])],
+      ["mode", value(dev, d.mode[i])], ["mode's share", pct(d.mode_share[i])],
+      ["Distinct values", num(d.distinct_values[i])], ["Value changes", num(d.value_changes[i])],
       ["First sample", localTime(d.first_utc[i])], ["Last sample", localTime(d.last_utc[i])],
       ["Usual interval", d.interval_mode[i] === null ? "—" : num(d.interval_mode[i]) + " s"],
       ["Longest interval", d.interval_max[i] === null ? "—" : num(d.interval_max[i]) + " s"],
@@ -305,21 +387,44 @@
     if (row) row.classList.add("selected");
   }
 
+  function hideDetail() {
+    $("detail").hidden = true;
+    state.detail = null;
+    for (const r of document.querySelectorAll("tr.selected")) r.classList.remove("selected");
+  }
+
   // ---- filters -------------------------------------------------------------------------
+
+  // all | error (devices with an error day in range) | warn (with an error or warning day)
+  function passes(c, level) {
+    if (level === "error") return c.errors > 0;
+    if (level === "warn") return c.errors + c.warnings > 0;
+    return true;
+  }
 
   function applyFilter() {
     const q = $("search").value.trim().toLowerCase();
-    const problemsOnly = $("problems-only").checked;
+    const level = $("filter").value;
     let shown = 0;
+    let withErrors = 0;
+    let withWarnings = 0;
     for (const c of state.cards) {
       const text = (c.dev.name + " " + c.dev.description).toLowerCase();
-      const show = (!q || text.includes(q)) && (!problemsOnly || c.problems > 0);
-      const wasHidden = c.card.hidden;
+      const show = (!q || text.includes(q)) && passes(c, level);
       c.card.hidden = !show;
       if (show) shown++;
-      if (show && wasHidden && c.drawn) Plotly.Plots.resize(c.plot);
+      if (c.errors) withErrors++;
+      if (c.errors + c.warnings) withWarnings++;
     }
+    $("filter").options[1].textContent = "devices with errors (" + withErrors + ")";
+    $("filter").options[2].textContent = "devices with errors or warnings (" + withWarnings + ")";
     $("shown").textContent = shown + " of " + state.cards.length + " devices";
+    // The detail panel follows the filter: it closes when its device is filtered out or its
+    // day leaves the chosen range.
+    const det = state.detail;
+    if (det && (det.c.card.hidden || det.c.dev.days.day[det.i] < state.from ||
+                det.c.dev.days.day[det.i] > state.to)) hideDetail();
+    drawVisible();
   }
 
   // `moved` is the control the user just changed; the other one follows it if they cross.
@@ -343,10 +448,32 @@
     return setRange(from, state.last);
   }
 
+  // ---- drawing as plots come into view --------------------------------------------------
+
+  // Plots on (or within a screen of) the viewport are drawn now; the others when scrolled to.
+  function drawVisible() {
+    const limit = 2 * window.innerHeight;
+    for (const c of state.cards) {
+      if (c.chart || c.card.hidden) continue;
+      const r = c.plot.getBoundingClientRect();
+      if (r.top < limit && r.bottom > -window.innerHeight) draw(c);
+    }
+  }
+
+  function resizeAll(section) {
+    const width = section.clientWidth;
+    for (const c of state.cards) {
+      if (c.chart && !c.card.hidden) {
+        c.chart.setSize({ width: c.plot.clientWidth || width, height: 240 });
+      }
+    }
+  }
+
   // ---- start ---------------------------------------------------------------------------
 
   function start(site) {
     state.site = site;
+    for (const dev of site.devices) dev.days.day = dev.days.start_local.map((t) => t.slice(0, 10));
     const days = site.devices.flatMap((d) => d.days.day);
     const status = $("status");
     status.textContent = site.devices.length + " devices, statistics published " +
@@ -369,19 +496,18 @@
       state.cards.push(c);
       section.append(c.card);
     }
-    setRange(state.first, state.last);
-    // Plots are drawn as they come near the viewport (each takes ~0.1 s with a year of days).
-    const near = new IntersectionObserver((entries) => {
-      for (const e of entries) {
-        if (!e.isIntersecting) continue;
-        near.unobserve(e.target);
-        const c = state.cards.find((x) => x.plot === e.target);
-        if (c && !c.drawn) draw(c);
-      }
-    }, { rootMargin: "100% 0px" });
-    for (const c of state.cards) near.observe(c.plot);
+    setRange(state.first, state.last); // draws the plots of the first screen
+    performance.mark("first-screen"); // benchmarks/bench_publish.py reads it
+    document.body.dataset.firstScreen = "1";
+    state.details = loadDetails();
+    let pending = false;
+    window.addEventListener("scroll", () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => { pending = false; drawVisible(); });
+    }, { passive: true });
     $("search").addEventListener("input", applyFilter);
-    $("problems-only").addEventListener("change", applyFilter);
+    $("filter").addEventListener("change", applyFilter);
     $("from").addEventListener("change", () => setRange($("from").value, $("to").value, "from"));
     $("to").addEventListener("change", () => setRange($("from").value, $("to").value, "to"));
     for (const b of document.querySelectorAll(".quick button")) {
@@ -392,14 +518,14 @@
     new ResizeObserver(() => {
       if (section.clientWidth === lastWidth) return;
       lastWidth = section.clientWidth;
-      for (const c of state.cards) if (c.drawn && !c.card.hidden) Plotly.Plots.resize(c.plot);
+      resizeAll(section);
     }).observe(section);
     $("controls").addEventListener("submit", (ev) => ev.preventDefault());
-    $("detail-close").addEventListener("click", () => { $("detail").hidden = true; });
+    $("detail-close").addEventListener("click", hideDetail);
     document.body.dataset.ready = "1";
   }
 
-  loadSite().then(start).catch((err) => {
+  loadData(DATA_JSON, DATA_JS, "GMPSAI_SITE").then(start).catch((err) => {
     $("status").textContent = "Cannot show the statistics: " + err.message;
     document.body.dataset.ready = "error";
     console.error(err);
