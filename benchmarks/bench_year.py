@@ -122,10 +122,18 @@ def main() -> None:
         os.environ.update(env)
         import dagster as dg
 
-        from gmpsai_assets_tests.test_e2e_dagster import Dagster, _free_port, _repository
+        from gmpsai_assets_tests.test_e2e_dagster import Dagster, PortTaken, _repository
 
-        dagster = Dagster(home, {**os.environ}, _free_port())
-        dagster.wait_until_up()
+        for _attempt in range(3):  # the webserver picks its port; a lost race is retried
+            dagster = Dagster(home, {**os.environ})
+            try:
+                dagster.wait_until_up()
+                break
+            except PortTaken:
+                dagster.stop()
+                dagster = None
+        else:
+            raise RuntimeError("dagster-webserver lost the race for a free port three times")
         _repository(dagster)  # the code location is loaded before anything is timed
         lone_days = [(FIRST - dt.timedelta(days=10 + i)).isoformat() for i in range(3)]
         lone = [_backfill(dagster, [d], 600) for d in lone_days]
