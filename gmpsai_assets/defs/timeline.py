@@ -330,9 +330,9 @@ def timeline_records(
             since = (f"its first supercycle is from {format_local(summary.history_start)}"
                      if summary.history_start else "nothing was ever recorded")
             context.log.warning(
-                f"timeline_records {day} not materialized: no supercycle recorded in {window}; "
-                f"the timeline logger had not started yet ({since}, in {store.path}). A day "
-                "the logger did not watch cannot be reconstructed.")
+                f"left missing: no supercycle recorded in {window}; the timeline logger had "
+                f"not started yet ({since}, in {store.path}). A day the logger did not watch "
+                "cannot be reconstructed.")
             return
         raise dg.Failure(
             description=f"no supercycle recorded on {day} although the timeline logger has "
