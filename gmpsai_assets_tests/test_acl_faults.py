@@ -21,7 +21,7 @@ from gmpsai_assets.files.datafile import open_data_file
 from gmpsai_assets.files.eventfile import read_event, read_event_attrs
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
 from gmpsai_assets.ingest.events import grab_events
-from gmpsai_assets.ingest.params import GrabResult, grab_params
+from gmpsai_assets.ingest.params import GrabResult, NoDataError, grab_params
 from gmpsai_assets.publish.rich import DayStats
 from gmpsai_assets.quality import WARN
 from gmpsai_assets.quality.days import assess_day
@@ -84,13 +84,20 @@ def test_fault_matrix_never_stores_a_different_number(
     chunk_s: float,
 ) -> None:
     """Half of all requests broken, without bound, one retry: some devices come through, some
-    do not; every one is exact or recorded as not ok."""
+    do not; every one is exact or recorded as not ok. Which requests the faults hit depends on
+    the order concurrent requests arrive in, so every device may fail: then the grab refuses and
+    the output directory stays empty."""
     faults = Faults(**{f"{kind}_share": 0.5}, trickle_s=0.2, seed=11)
     server = acl_server(faults=faults, html=html)
     with client(server, chunk_s=chunk_s, deadline_s=1.0) as c:
-        result = grab_params(c, DEVICES, WINDOW, tmp_path / "o", tmp_path / "d")
+        try:
+            result = grab_params(c, DEVICES, WINDOW, tmp_path / "o", tmp_path / "d")
+        except NoDataError:
+            assert not any((tmp_path / "o").glob("*")), "a file of no device was published"
+            result = None
     assert server.faulted[kind] > 0
-    assert_never_different(result, {d: sim.fetch(d, WINDOW) for d in DEVICES})
+    if result is not None:
+        assert_never_different(result, {d: sim.fetch(d, WINDOW) for d in DEVICES})
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
