@@ -22,7 +22,7 @@ from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.preflight import max_event as configured_max_event
 from gmpsai_assets.sources import open_datalogger
-from gmpsai_assets.status import FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 
 NAME = "grab-events"
 HELP = "grab TCLK event occurrences over a window into one HDF5 file"
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         source.close()
-    failed = [event_label(e) for e in result.events_with(FAILED)]
-    found = result.events_with(OK)
+    failed = [event_label(e) for e in result.events_with(DeviceStatus.FAILED)]
+    found = result.events_with(DeviceStatus.OK)
     headers = ", ".join(f"{n} in {k} replies" for n, k in result.header_lines.items())
     print(
         f"{result.path} ({result.bytes} bytes, {result.rows} occurrences; "

@@ -3,6 +3,7 @@ quality checks: `param_data_quality` reads the day's file once and answers four 
 present, timestamps increasing, values finite, completeness). The rules are in quality/files.py;
 here they become check results."""
 
+from enum import Enum
 from pathlib import Path
 
 import dagster as dg
@@ -86,6 +87,14 @@ PARAM_CHECKS = {
 }
 
 
+def metadata_value(value: object) -> object:
+    """A verdict's detail as Dagster metadata: dicts and lists as JSON; an enum (a status or a
+    level) as its plain word, since Dagster serializes only its own enums."""
+    if isinstance(value, dict | list):
+        return dg.MetadataValue.json(value)
+    return value.value if isinstance(value, Enum) else value
+
+
 def verdict_result(asset: dg.AssetsDefinition, verdict: Verdict, path: Path) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=asset.key,
@@ -95,8 +104,7 @@ def verdict_result(asset: dg.AssetsDefinition, verdict: Verdict, path: Path) -> 
         description=verdict.summary,
         metadata={
             "file": dg.MetadataValue.path(str(path)),
-            **{k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v
-               for k, v in verdict.details.items()},
+            **{k: metadata_value(v) for k, v in verdict.details.items()},
         },
     )
 

@@ -54,7 +54,7 @@ from gmpsai_assets.files.h5common import (
     write_pandas_frame,
 )
 from gmpsai_assets.samples import EventOccurrences
-from gmpsai_assets.status import EMPTY, FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-events/2"
@@ -70,7 +70,7 @@ class EventRecord:
     """What a file says about one event asked for."""
 
     event: int
-    status: str  # gmpsai_assets.status: ok | empty | failed
+    status: str  # DeviceStatus (ok | empty | failed) when written, its word when read back
     rows: int
     reason: str = ""
 
@@ -99,9 +99,9 @@ class EventFileWriter:
         """Store one event's outcome; a group only when it occurred."""
         rows = len(occurrences) if occurrences is not None else 0
         if error is not None:
-            record = EventRecord(event, FAILED, 0, str(error))
+            record = EventRecord(event, DeviceStatus.FAILED, 0, str(error))
         else:
-            record = EventRecord(event, OK if rows else EMPTY, rows)
+            record = EventRecord(event, DeviceStatus.OK if rows else DeviceStatus.EMPTY, rows)
         if occurrences is not None:
             self.header_lines.update(occurrences.header_lines)
         if rows:
@@ -171,7 +171,7 @@ def read_event(path: str | Path, event: int) -> EventOccurrences:
             outcomes = json.loads(f.attrs["event_outcomes"])
             if event_hex(event) not in outcomes:
                 raise DataFileError(f"{path}: event {event_label(event)} was not asked for")
-            if outcomes[event_hex(event)]["status"] == FAILED:
+            if outcomes[event_hex(event)]["status"] == DeviceStatus.FAILED:
                 raise DataFileError(f"{path}: event {event_label(event)} failed to fetch")
             return EventOccurrences(event, np.empty(0), np.empty(0))
         group = f[name]
