@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
@@ -218,7 +218,7 @@ def test_a_trickling_gateway_is_cut_by_the_deadline_and_retried(
 def test_a_gateway_that_always_trickles_fails_the_request(acl_server: Start) -> None:
     server = acl_server(faults=Faults(trickle_share=1.0, trickle_s=0.2))
     with client(server, chunk_s=60.0, deadline_s=0.5, timeout_s=30.0) as c, \
-            pytest.raises(LoggerUnavailable, match=r"after 2 attempt.*GMPSAI_ACL_DEADLINE_S"):
+            pytest.raises(DataLoggerUnavailable, match=r"after 2 attempt.*GMPSAI_ACL_DEADLINE_S"):
         c.fetch("B:VIMIN", Window(T0, T0 + 60))
 
 

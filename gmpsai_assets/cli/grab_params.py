@@ -54,13 +54,13 @@ def run(args: argparse.Namespace) -> int:
         if args.maxcount < 1:
             raise UsageError("--maxcount must be at least 1")
         devices = devices[: args.maxcount]
-    logger = open_datalogger(settings)
+    datalogger = open_datalogger(settings)
     outdir = Path(args.outdir) if args.outdir else settings.params_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     if args.dryrun:
-        name = data_file_name(PARAM_PREFIX, logger.node, window, None)
+        name = data_file_name(PARAM_PREFIX, datalogger.node, window, None)
         print(f"window  {window.describe()}")
-        print(f"source  {logger.source}, node {logger.node}")
+        print(f"source  {datalogger.source}, node {datalogger.node}")
         print(f"devices {len(devices)}: {' '.join(devices)}")
         print(f"file    {outdir / name}")
         return 0
@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if progress:
         progress(f"window {window.describe()}")
     try:
-        result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
+        result = grab_params(datalogger, devices, window, outdir, draftdir, progress=progress)
     finally:
-        logger.close()
+        datalogger.close()
     print(f"{result.path} ({result.bytes} bytes, {result.rows} rows; {result.summary()})")
     return 0

@@ -24,7 +24,7 @@ Progress = Callable[[str], None]
 
 
 class NoDataError(RuntimeError):
-    """Every device failed: nothing worth publishing (usually the logger is unreachable)."""
+    """Every device failed: nothing worth publishing (usually the DataLogger is unreachable)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class GrabResult:
 
 
 def grab_params(
-    logger: DataLogger,
+    datalogger: DataLogger,
     devices: Sequence[str],
     window: Window,
     out_dir: Path,
@@ -72,17 +72,18 @@ def grab_params(
     """Fetch `devices` over `window` and publish one parameter file in `out_dir`."""
     began = time.monotonic()
     say = progress or (lambda _msg: None)
-    final = Path(out_dir) / data_file_name(PARAM_PREFIX, logger.node, window, time.time())
+    final = Path(out_dir) / data_file_name(PARAM_PREFIX, datalogger.node, window, time.time())
     n = len(devices)
     with drafted(final, Path(draft_dir), replace=False) as draft:
-        with ParamFileWriter(draft, window, logger.node, logger.source, list(devices)) as writer:
-            for i, outcome in enumerate(fetch_devices(logger, devices, window), start=1):
+        with ParamFileWriter(draft, window, datalogger.node, datalogger.source,
+                             list(devices)) as writer:
+            for i, outcome in enumerate(fetch_devices(datalogger, devices, window), start=1):
                 record = writer.add(outcome.device, outcome.samples, outcome.error)
                 say(_progress_line(i, n, outcome, record))
         if devices and not any(r.status != DeviceStatus.FAILED for r in writer.records.values()):
             first = next(iter(writer.records.values()))
             raise NoDataError(f"no device could be fetched ({first.device}: {first.reason})")
-    superseded = remove_superseded(final, PARAM_PREFIX, logger.node, window)
+    superseded = remove_superseded(final, PARAM_PREFIX, datalogger.node, window)
     return GrabResult(
         final, final.stat().st_size, window, writer.records, time.monotonic() - began, superseded
     )

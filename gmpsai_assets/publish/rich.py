@@ -155,7 +155,7 @@ def y_range(days: Sequence[DayStats], kind: str = "reading") -> tuple[list[float
 
 def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[DayStats]:
     """Add a `none` row for each local day between the first and last day of the whole data
-    set on which a device has no statistics: a day the logger or the grabber lost is the most
+    set on which a device has no statistics: a day the DataLogger or the grabber lost is the most
     important thing for the page to show, and an absent row shows nothing."""
     if not days:
         return []

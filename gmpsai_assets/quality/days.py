@@ -3,8 +3,8 @@
 ERROR: no statistics for the day, the device failed or was empty, completeness below the error
 limit, a non-finite value or a non-increasing timestamp (the same two the param_data checks fail
 on, quality/files.py: the numbers themselves are wrong); WARN: a `partial` device (data, but
-spans the source could not deliver), completeness below the warn limit or any gap (a logger
-outage of seconds to minutes: the real logger has them most days, so they are reported but do
+spans the source could not deliver), completeness below the warn limit or any gap (a DataLogger
+outage of seconds to minutes: the real DataLogger has them most days, so they are reported but do
 not make a device a problem); UNKNOWN: imported old statistics, which carry no completeness;
 else OK.
 """

@@ -4,7 +4,7 @@
 - every device's timestamps strictly increase;
 - every value is finite;
 - every device holds enough of the 15 Hz ticks its window should hold (warn below one share,
-  error far below it: a dead device or a long logger outage);
+  error far below it: a dead device or a long DataLogger outage);
 - for event files, every event's occurrence times strictly increase.
 """
 

@@ -3,7 +3,8 @@
 The old DistillFileStatsToDB computed, with pandas, the first mode, the sample standard deviation
 (ddof=1), min and max of each device's values and of its sample intervals, skipping NaN. We keep
 exactly those definitions so the legacy view reproduces the old numbers, and add what the team
-needs to spot a dead device or a logger outage: counts, mean, percentiles, gaps and completeness.
+needs to spot a dead device or a DataLogger outage: counts, mean, percentiles, gaps and
+completeness.
 
 The old mode means little for a continuous reading: every value is distinct, so pandas' first
 mode is the smallest value. The page draws readings as the median with a p05-p95 band, settings
