@@ -18,7 +18,6 @@ from gmpsai_assets.acnet.datalogger import (
     DeviceNotLogged,
     fetch_devices,
 )
-from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
@@ -123,18 +122,14 @@ def test_param_data_through_acl_equals_simulated(acl_server: Start, tmp_path: Pa
 
 
 def test_grab_params_cli_with_acl_source(
-    acl_server: Start, small_list: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    acl_source: Start, run_cli: Callable, small_list: Path, tmp_path: Path
 ) -> None:
-    server = acl_server()
-    monkeypatch.setenv("GMPSAI_SOURCE", "acl")
-    monkeypatch.setenv("GMPSAI_ACL_URL", server.url)
-    monkeypatch.setenv("GMPSAI_ACL_CHUNK_S", "300")
+    server = acl_source(GMPSAI_ACL_CHUNK_S="300")
     out = tmp_path / "out"
-    code = main(["grab-params", "--startat", "2026-03-10+06:00:00", "--minutes", "10",
-                 "--paramfile", str(small_list), "--outdir", str(out),
-                 "--draftdir", str(tmp_path / "drafts")])
-    assert code == 0, capsys.readouterr().err
+    code, _, err = run_cli("grab-params", "--startat", "2026-03-10+06:00:00", "--minutes", "10",
+                           "--paramfile", str(small_list), "--outdir", str(out),
+                           "--draftdir", str(tmp_path / "drafts"))
+    assert code == 0, err
     (path,) = out.glob("MLParamData_*.h5")
     sim = SimulatedBooster()
     w = Window(T0, T0 + 600)

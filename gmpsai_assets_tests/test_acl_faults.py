@@ -14,7 +14,6 @@ import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
 from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
-from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.datafile import open_data_file
@@ -152,22 +151,14 @@ def test_partial_stays_visible_to_every_reader(
     assert level == Level.WARN and why.startswith("device partial: no values in 1 span(s)")
 
 
-def test_partial_in_the_cli_summary(
-    acl_server: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    server = acl_server()
-    monkeypatch.setenv("GMPSAI_SOURCE", "acl")
-    monkeypatch.setenv("GMPSAI_ACL_URL", server.url)
-    monkeypatch.setenv("GMPSAI_ACL_CHUNK_S", "120")
-    monkeypatch.setenv("GMPSAI_ACL_RETRIES", "1")
+def test_partial_in_the_cli_summary(acl_source: Start, run_cli: Callable, tmp_path: Path) -> None:
+    acl_source(GMPSAI_ACL_CHUNK_S="120", GMPSAI_ACL_RETRIES="1")
     listing = tmp_path / "list.txt"
     listing.write_text("MLrn B:VIMIN\nMLrn B_VIMIN\n")
     start = AROUND_OUTAGE.acl_bounds()[0]
-    code = main(["grab-params", "--startat", start, "--minutes", "10", "--paramfile",
-                 str(listing), "--outdir", str(tmp_path / "o"), "--draftdir",
-                 str(tmp_path / "d")])
-    out = capsys.readouterr().out
+    code, out, _ = run_cli("grab-params", "--startat", start, "--minutes", "10", "--paramfile",
+                           str(listing), "--outdir", str(tmp_path / "o"), "--draftdir",
+                           str(tmp_path / "d"))
     assert code == 0
     span = format_span((AROUND_OUTAGE.start + 120.0, AROUND_OUTAGE.start + 480.0))
     assert f"0 ok, 2 partial: B:VIMIN missing {span}, B_VIMIN missing {span}, 0 empty" in out

@@ -29,11 +29,11 @@ import dagster as dg
 import pytest
 
 from gmpsai_assets.definitions import defs
+from gmpsai_assets_tests.chromium import launch, needs_chromium
 from gmpsai_assets_tests.pgserver import production_instance_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DAYS = ["2026-03-02", "2026-03-03", "2026-03-04"]
 
 
@@ -309,8 +309,7 @@ def test_sensor_ticks_are_recorded_and_request_runs_for_new_files(dagster):
     assert all(_wait_run(dagster, r) == "SUCCESS" for r in run_ids)
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                    reason="Debian chromium is installed by `make test`")
+@needs_chromium
 def test_ui_asset_graph_in_headless_chromium(dagster, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -321,11 +320,7 @@ def test_ui_asset_graph_in_headless_chromium(dagster, tmp_path):
         groups.setdefault(graph.get(key).group_name, []).append(key.to_user_string())
     shots = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             # The global lineage shows groups collapsed; each group's own lineage graph shows

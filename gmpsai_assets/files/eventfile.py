@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from gmpsai_assets.acnet.tclk import (
@@ -44,8 +43,8 @@ from gmpsai_assets.acnet.tclk import (
     parse_event,
 )
 from gmpsai_assets.files.h5common import (
-    LIBVER,
     DataFileError,
+    H5FileWriter,
     open_for_reading,
     provenance_attrs,
     read_file_attrs,
@@ -76,7 +75,7 @@ class EventRecord:
 
 
 @dataclass
-class EventFileWriter:
+class EventFileWriter(H5FileWriter):
     """Writes one event file event by event, so memory holds one event's occurrences at a time."""
 
     path: Path
@@ -89,7 +88,7 @@ class EventFileWriter:
     header_lines: Counter[int] = field(default_factory=Counter)  # event_log replies per count
 
     def __enter__(self) -> EventFileWriter:
-        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
+        super().__enter__()
         self._descriptions = known_events()
         return self
 
@@ -115,13 +114,6 @@ class EventFileWriter:
             )
         self.records[event] = record
         return record
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        try:
-            if exc_type is None:
-                self._h5.attrs.update(self._file_attrs())
-        finally:
-            self._h5.close()
 
     def _file_attrs(self) -> dict[str, Any]:
         return {

@@ -39,8 +39,8 @@ import numpy as np
 from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
     CHUNK_ROWS,
     COMPRESSION,
-    LIBVER,
     DataFileError,
+    H5FileWriter,
     decode_strings,
     open_for_reading,
     provenance_attrs,
@@ -86,7 +86,7 @@ class DeviceRecord:
 
 
 @dataclass
-class ParamFileWriter:
+class ParamFileWriter(H5FileWriter):
     """Writes one parameter file device by device, so memory holds one device at a time."""
 
     path: Path
@@ -96,10 +96,6 @@ class ParamFileWriter:
     devices: list[str]
     created_utc: float = field(default_factory=utc_now)
     records: dict[str, DeviceRecord] = field(default_factory=dict)
-
-    def __enter__(self) -> ParamFileWriter:
-        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
-        return self
 
     def add(
         self, device: str, samples: Samples | None, error: Exception | None
@@ -119,13 +115,6 @@ class ParamFileWriter:
             group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
         self.records[device] = record
         return record
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        try:
-            if exc_type is None:
-                self._h5.attrs.update(self._file_attrs())
-        finally:
-            self._h5.close()
 
     def _file_attrs(self) -> dict[str, Any]:
         return {
