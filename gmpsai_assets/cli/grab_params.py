@@ -10,11 +10,10 @@ YYYY-MM-DD[+HH:MM:SS]. At most 31 days: longer ranges are `gmpsai backfill`.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
-from gmpsai_assets.cli.common import UsageError, given
+from gmpsai_assets.cli.common import UsageError, given, stderr_progress
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.ingest.params import grab_params
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"devices {len(devices)}: {' '.join(devices)}")
         print(f"file    {outdir / name}")
         return 0
-    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    progress = stderr_progress(args.verbose)
     if progress:
         progress(f"window {window.describe()}")
     try:
