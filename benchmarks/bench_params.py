@@ -110,7 +110,8 @@ _LAYOUTS = textwrap.dedent("""
     import h5py, pandas as pd, tables
     from gmpsai_assets.acnet.devices import load_device_list
     from gmpsai_assets.sim.simulator import SimulatedBooster
-    from gmpsai_assets.files.paramfile import COMPRESSION, LIBVER, write_arrays
+    from gmpsai_assets.files.h5common import COMPRESSION, LIBVER
+    from gmpsai_assets.files.paramfile import write_arrays
     from gmpsai_assets.window import day_window
     warnings.simplefilter("ignore", tables.NaturalNameWarning)
     devices = [e.device for e in load_device_list()][:{n}]

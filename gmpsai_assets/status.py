@@ -15,32 +15,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gmpsai_assets.samples import Samples
 
-OK = "ok"
-PARTIAL = "partial"
-EMPTY = "empty"
-FAILED = "failed"
-MISSING = "missing"
+
+class DeviceStatus(StrEnum):
+    """A str, so files, databases, JSON and the page store and compare the plain word."""
+
+    OK = "ok"
+    PARTIAL = "partial"
+    EMPTY = "empty"
+    FAILED = "failed"
+    MISSING = "missing"
+
 
 #: statuses a grab records, in the order summaries list them
-GRAB_STATUSES = (OK, PARTIAL, EMPTY, FAILED)
-#: every status a reader may report
-STATUSES = (*GRAB_STATUSES, MISSING)
-#: statuses under which the file holds (some of) the device's data
-HAS_DATA = frozenset({OK, PARTIAL})
+GRAB_STATUSES = (DeviceStatus.OK, DeviceStatus.PARTIAL, DeviceStatus.EMPTY, DeviceStatus.FAILED)
+# The members under their old module-level names, for the Dagster layer (defs/) only until it
+# moves to `DeviceStatus` (after the `graph` branch lands); new code names the enum.
+OK, EMPTY, FAILED = DeviceStatus.OK, DeviceStatus.EMPTY, DeviceStatus.FAILED
 
 
-def device_status(samples: Samples | None, error: object | None) -> str:
+def device_status(samples: Samples | None, error: object | None) -> DeviceStatus:
     """A grabbed device's status from what its fetch gave: the one rule writers and sources use."""
     if error is not None:
-        return FAILED
+        return DeviceStatus.FAILED
     if samples is None or not len(samples):
-        return EMPTY
-    return PARTIAL if samples.missing else OK
+        return DeviceStatus.EMPTY
+    return DeviceStatus.PARTIAL if samples.missing else DeviceStatus.OK
 
 
 def merge_spans(spans: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:

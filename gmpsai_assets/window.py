@@ -26,9 +26,9 @@ _DATETIME_RE = re.compile(
 )
 
 
-_MIN_EPOCH = -2208988800.0  # 1900-01-01 UTC: no logger data before, and datetime copes
+_MIN_EPOCH = -2208988800.0  # 1900-01-01 UTC: no DataLogger data before, and datetime copes
 _MAX_EPOCH = 7258118400.0  # 2200-01-01 UTC
-# Times a data file may hold beyond its window: the logger's inclusive end and clock jitter
+# Times a data file may hold beyond its window: the DataLogger's inclusive end and clock jitter
 # fit easily; a wrong time zone (hours) or a wrong unit (1970) does not.
 WINDOW_SLACK_S = 60.0
 _EARLIEST_DATA = 946684800.0  # 2000-01-01 UTC: the team has no data file older than this

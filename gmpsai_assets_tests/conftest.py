@@ -29,6 +29,24 @@ def small_list(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[object, str, str]]:
+    """`run_cli("grab-params", ...)`: the `gmpsai` CLI in this process, as (exit code, stdout,
+    stderr); an argparse exit (status 2) is a code like any other."""
+
+    from gmpsai_assets.cli import main  # the whole CLI, only for the tests that run it
+
+    def run(*argv: str) -> tuple[object, str, str]:
+        try:
+            code: object = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def _no_writes_into_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own GMPSAI_DATA_DIR, so a default (./data) never lands in the repo,
@@ -84,3 +102,19 @@ _databases = itertools.count()
 def postgres_env(postgres_server: PostgresServer) -> dict[str, str]:
     """A fresh database on the session's server: the DAGSTER_PG_* variables naming it."""
     return postgres_server.create_database(f"test_{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture
+def acl_source(
+    acl_server: Callable[..., AclServer], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., AclServer]:
+    """`acl_source(GMPSAI_ACL_CHUNK_S="300")`: start an ACL emulator and make it the configured
+    source (GMPSAI_SOURCE=acl, GMPSAI_ACL_URL), with any further variables given."""
+
+    def start(**env: str) -> AclServer:
+        server = acl_server()
+        for name, value in {"GMPSAI_SOURCE": "acl", "GMPSAI_ACL_URL": server.url, **env}.items():
+            monkeypatch.setenv(name, value)
+        return server
+
+    return start

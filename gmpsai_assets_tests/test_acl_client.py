@@ -14,11 +14,10 @@ import pytest
 from gmpsai_assets.acnet.acl_client import AclDataLogger, acl_local_bounds
 from gmpsai_assets.acnet.datalogger import (
     BadRequest,
+    DataLoggerUnavailable,
     DeviceNotLogged,
-    LoggerUnavailable,
     fetch_devices,
 )
-from gmpsai_assets.cli import main
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
@@ -123,18 +122,14 @@ def test_param_data_through_acl_equals_simulated(acl_server: Start, tmp_path: Pa
 
 
 def test_grab_params_cli_with_acl_source(
-    acl_server: Start, small_list: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    acl_source: Start, run_cli: Callable, small_list: Path, tmp_path: Path
 ) -> None:
-    server = acl_server()
-    monkeypatch.setenv("GMPSAI_SOURCE", "acl")
-    monkeypatch.setenv("GMPSAI_ACL_URL", server.url)
-    monkeypatch.setenv("GMPSAI_ACL_CHUNK_S", "300")
+    server = acl_source(GMPSAI_ACL_CHUNK_S="300")
     out = tmp_path / "out"
-    code = main(["grab-params", "--startat", "2026-03-10+06:00:00", "--minutes", "10",
-                 "--paramfile", str(small_list), "--outdir", str(out),
-                 "--draftdir", str(tmp_path / "drafts")])
-    assert code == 0, capsys.readouterr().err
+    code, _, err = run_cli("grab-params", "--startat", "2026-03-10+06:00:00", "--minutes", "10",
+                           "--paramfile", str(small_list), "--outdir", str(out),
+                           "--draftdir", str(tmp_path / "drafts"))
+    assert code == 0, err
     (path,) = out.glob("MLParamData_*.h5")
     sim = SimulatedBooster()
     w = Window(T0, T0 + 600)
@@ -152,11 +147,11 @@ def test_open_datalogger_builds_the_acl_client() -> None:
         "GMPSAI_LOGGER_NODE": "Backup", "GMPSAI_MAX_IN_FLIGHT": "7",
         "GMPSAI_ACL_TIMEOUT_S": "5", "GMPSAI_ACL_RETRIES": "0", "GMPSAI_ACL_CHUNK_S": "900",
     })
-    logger = open_datalogger(settings)
-    assert isinstance(logger, AclDataLogger)
-    assert (logger.source, logger.node, logger.max_in_flight, logger.retries, logger.chunk_s) == \
-        ("acl", "Backup", 7, 0, 900.0)
-    logger.close()
+    datalogger = open_datalogger(settings)
+    assert isinstance(datalogger, AclDataLogger)
+    assert (datalogger.source, datalogger.node, datalogger.max_in_flight, datalogger.retries,
+            datalogger.chunk_s) == ("acl", "Backup", 7, 0, 900.0)
+    datalogger.close()
 
 
 @pytest.mark.parametrize(
@@ -262,7 +257,7 @@ def test_unknown_device_is_not_retried(acl_server: Start) -> None:
 def test_timeouts_are_retried_then_reported(acl_server: Start) -> None:
     server = acl_server(faults=Faults(latency_s=1.0))
     with client(server, timeout_s=0.2, retries=1) as c, \
-            pytest.raises(LoggerUnavailable, match=r"after 2 attempt.*ReadTimeout"):
+            pytest.raises(DataLoggerUnavailable, match=r"after 2 attempt.*ReadTimeout"):
         c.supercycle_length()
     assert c.attempts == 2
 
@@ -274,14 +269,14 @@ def test_nobody_listening(acl_server: Start) -> None:
         port = s.getsockname()[1]
         with AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=2,
                            backoff_s=0.01) as c, \
-                pytest.raises(LoggerUnavailable, match=r"after 3 attempt.*ConnectError"):
+                pytest.raises(DataLoggerUnavailable, match=r"after 3 attempt.*ConnectError"):
             c.fetch("B:VIMIN", SHORT)
 
 
 def test_wrong_url_is_not_retried(acl_server: Start) -> None:
     server = acl_server()
     with AclDataLogger(server.url.replace("acl.pl", "nope.pl"), retries=3) as c, \
-            pytest.raises(LoggerUnavailable, match=r"HTTP 404.*GMPSAI_ACL_URL"):
+            pytest.raises(DataLoggerUnavailable, match=r"HTTP 404.*GMPSAI_ACL_URL"):
         c.supercycle_time()
     assert server.requests == 0 and c.attempts == 1  # refused before the CGI, and only once
 

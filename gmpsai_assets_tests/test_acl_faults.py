@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from gmpsai_assets.acnet.acl_client import AclDataLogger
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable
-from gmpsai_assets.cli import main
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.files.datafile import open_data_file
@@ -23,7 +22,7 @@ from gmpsai_assets.files.paramfile import read_param_attrs, read_param_device
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.ingest.params import GrabResult, NoDataError, grab_params
 from gmpsai_assets.publish.rich import DayStats
-from gmpsai_assets.quality import WARN
+from gmpsai_assets.quality import Level
 from gmpsai_assets.quality.days import assess_day
 from gmpsai_assets.quality.files import param_verdicts
 from gmpsai_assets.samples import Samples
@@ -32,7 +31,7 @@ from gmpsai_assets.sim.acl_server import FAULT_KINDS, AclServer, Faults
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.sources import open_datalogger
 from gmpsai_assets.stats.distill import distill_file
-from gmpsai_assets.status import EMPTY, FAILED, OK, PARTIAL, format_span
+from gmpsai_assets.status import DeviceStatus, format_span
 from gmpsai_assets.window import Window, parse_local_datetime
 
 Start = Callable[..., AclServer]
@@ -66,14 +65,15 @@ def assert_never_different(result: GrabResult, clean: dict[str, Samples]) -> Non
     empty or failed: nothing stored. Anything else is a silent wrong number."""
     for device, record in result.records.items():
         got = read_param_device(result.path, device)
-        if record.status == OK:
+        if record.status == DeviceStatus.OK:
             assert same(got, clean[device]), f"{device} ok but different"
-        elif record.status == PARTIAL:
+        elif record.status == DeviceStatus.PARTIAL:
             assert record.missing_utc and record.reason
             assert same(got, outside(clean[device], record.missing_utc)), device
             assert len(got) < len(clean[device])
         else:
-            assert record.status in (EMPTY, FAILED) and len(got) == 0, device
+            assert record.status in (DeviceStatus.EMPTY, DeviceStatus.FAILED), device
+            assert len(got) == 0, device
 
 
 @pytest.mark.parametrize("chunk_s", [70.0, 300.0])
@@ -112,7 +112,7 @@ def test_every_fault_kind_is_recovered_when_it_does_not_persist(
         result = grab_params(c, devices, WINDOW, tmp_path / "o", tmp_path / "d")
         assert c.retried == server.faulted[kind] > 0
     for d in devices:
-        assert result.records[d].status == OK
+        assert result.records[d].status == DeviceStatus.OK
         assert same(read_param_device(result.path, d), sim.fetch(d, WINDOW))
 
 
@@ -128,7 +128,7 @@ def test_no_values_that_persists_makes_the_device_partial(
     record = result.records["B:VIMIN"]
     span = (AROUND_OUTAGE.start + 120.0, AROUND_OUTAGE.start + 480.0)
     assert OUTAGE[0] < span[0] and span[1] < OUTAGE[1]
-    assert record.status == PARTIAL and record.missing_utc == (span,)
+    assert record.status == DeviceStatus.PARTIAL and record.missing_utc == (span,)
     assert format_span(span) in record.reason and "360 s" in record.reason
     got = read_param_device(result.path, "B:VIMIN")
     assert same(got, outside(sim.fetch("B:VIMIN", AROUND_OUTAGE), (span,)))
@@ -146,35 +146,28 @@ def test_partial_stays_visible_to_every_reader(
         result = grab_params(c, ["B:VIMIN", "B_VIMIN"], AROUND_OUTAGE, tmp_path / "o",
                              tmp_path / "d")
     (ds, _) = open_data_file(result.path).datasets()
-    assert ds.status == PARTIAL and ds.utc_seconds.size and "no values" in ds.reason
+    assert ds.status == DeviceStatus.PARTIAL and ds.utc_seconds.size and "no values" in ds.reason
     distilled = distill_file(result.path)
     verdicts = param_verdicts(distilled, ["B:VIMIN", "B_VIMIN"])
     stats = {p.device: p for p in distilled.params}
-    assert stats["B:VIMIN"].status == PARTIAL and stats["B:VIMIN"].rows == len(ds.utc_seconds)
+    assert stats["B:VIMIN"].status == DeviceStatus.PARTIAL
+    assert stats["B:VIMIN"].rows == len(ds.utc_seconds)
     present = next(v for v in verdicts if v.name == "devices_present")
-    assert present.level == WARN and "2 of 2 listed devices are partial" in present.summary
-    day = DayStats("B:VIMIN", AROUND_OUTAGE.start, AROUND_OUTAGE.end, status=PARTIAL,
+    assert present.level == Level.WARN and "2 of 2 listed devices are partial" in present.summary
+    day = DayStats("B:VIMIN", AROUND_OUTAGE.start, AROUND_OUTAGE.end, status=DeviceStatus.PARTIAL,
                    reason=ds.reason, completeness=1.0, gap_count=0)
     level, why = assess_day(day)
-    assert level == WARN and why.startswith("device partial: no values in 1 span(s)")
+    assert level == Level.WARN and why.startswith("device partial: no values in 1 span(s)")
 
 
-def test_partial_in_the_cli_summary(
-    acl_server: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    server = acl_server()
-    monkeypatch.setenv("GMPSAI_SOURCE", "acl")
-    monkeypatch.setenv("GMPSAI_ACL_URL", server.url)
-    monkeypatch.setenv("GMPSAI_ACL_CHUNK_S", "120")
-    monkeypatch.setenv("GMPSAI_ACL_RETRIES", "1")
+def test_partial_in_the_cli_summary(acl_source: Start, run_cli: Callable, tmp_path: Path) -> None:
+    acl_source(GMPSAI_ACL_CHUNK_S="120", GMPSAI_ACL_RETRIES="1")
     listing = tmp_path / "list.txt"
     listing.write_text("MLrn B:VIMIN\nMLrn B_VIMIN\n")
     start = AROUND_OUTAGE.acl_bounds()[0]
-    code = main(["grab-params", "--startat", start, "--minutes", "10", "--paramfile",
-                 str(listing), "--outdir", str(tmp_path / "o"), "--draftdir",
-                 str(tmp_path / "d")])
-    out = capsys.readouterr().out
+    code, out, _ = run_cli("grab-params", "--startat", start, "--minutes", "10", "--paramfile",
+                           str(listing), "--outdir", str(tmp_path / "o"), "--draftdir",
+                           str(tmp_path / "d"))
     assert code == 0
     span = format_span((AROUND_OUTAGE.start + 120.0, AROUND_OUTAGE.start + 480.0))
     assert f"0 ok, 2 partial: B:VIMIN missing {span}, B_VIMIN missing {span}, 0 empty" in out
@@ -201,7 +194,8 @@ def test_partial_device_in_the_run_metadata(
     assert spans and meta["devices_ok"].value == 0
     path = Path(meta["path"].value)
     record = read_param_attrs(path)["device_outcomes"]["I:IB"]
-    assert record.status == PARTIAL and [format_span(s) for s in record.missing_utc] == spans
+    assert record.status == DeviceStatus.PARTIAL
+    assert [format_span(s) for s in record.missing_utc] == spans
     day = Window(parse_local_datetime("2026-03-10"), parse_local_datetime("2026-03-11"))
     assert same(read_param_device(path, "I:IB"),
                 outside(sim.fetch("I:IB", day), record.missing_utc))
@@ -224,7 +218,7 @@ def test_a_trickling_gateway_is_cut_by_the_deadline_and_retried(
 def test_a_gateway_that_always_trickles_fails_the_request(acl_server: Start) -> None:
     server = acl_server(faults=Faults(trickle_share=1.0, trickle_s=0.2))
     with client(server, chunk_s=60.0, deadline_s=0.5, timeout_s=30.0) as c, \
-            pytest.raises(LoggerUnavailable, match=r"after 2 attempt.*GMPSAI_ACL_DEADLINE_S"):
+            pytest.raises(DataLoggerUnavailable, match=r"after 2 attempt.*GMPSAI_ACL_DEADLINE_S"):
         c.fetch("B:VIMIN", Window(T0, T0 + 60))
 
 

@@ -20,7 +20,7 @@ from gmpsai_assets.acnet.acl_parse import (
     parse_read_reply,
     parse_timeline_table,
 )
-from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged, LoggerUnavailable
+from gmpsai_assets.acnet.datalogger import BadRequest, DataLoggerUnavailable, DeviceNotLogged
 from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S, TimelineEntry, known_events
 from gmpsai_assets.sim.acl_server import format_timeline_table
 from gmpsai_assets.sim.simulator import SimulatedBooster
@@ -156,7 +156,7 @@ def test_data_after_the_closing_tag_is_not_dropped_silently() -> None:
 def test_gateway_text_becomes_a_typed_error(text: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_logger_reply(text).check("test")
-    assert issubclass(GatewayErrorText, LoggerUnavailable)  # retried, then reported
+    assert issubclass(GatewayErrorText, DataLoggerUnavailable)  # retried, then reported
 
 
 def test_no_values_beside_data_is_malformed() -> None:

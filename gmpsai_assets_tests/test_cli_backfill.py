@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.cli import main
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import day_window
@@ -64,7 +64,7 @@ def test_one_failed_day_does_not_stop_the_range(home, capsys, monkeypatch):
 
     def fetch(self, device, window):
         if window.start < bad.end and window.end > bad.start:
-            raise LoggerUnavailable("gateway down")
+            raise DataLoggerUnavailable("gateway down")
         return real_fetch(self, device, window)
 
     monkeypatch.setattr(SimulatedBooster, "fetch", fetch)

@@ -4,25 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from gmpsai_assets.cli import main
 from gmpsai_assets.files.eventfile import list_events, read_event_attrs
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _dirs(tmp_path: Path) -> list[str]:
     return ["--outdir", str(tmp_path / "o"), "--draftdir", str(tmp_path / "d")]
 
 
-def test_grab_events_over_a_window(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "grab-events", "-v", "--stopat", "2026-03-10+14:00:00",
+def test_grab_events_over_a_window(run_cli, tmp_path):
+    code, out, err = run_cli("grab-events", "-v", "--stopat", "2026-03-10+14:00:00",
                              "--minutes", "3", *_dirs(tmp_path))
     assert code == 0, err
     [path] = list((tmp_path / "o").iterdir())
@@ -35,13 +25,13 @@ def test_grab_events_over_a_window(capsys, tmp_path):
     assert list((tmp_path / "d").iterdir()) == []
 
 
-def test_maxevt_and_first_only(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "grab-events", "--stopat", "2026-03-10+14:00:00",
+def test_maxevt_and_first_only(run_cli, tmp_path):
+    code, _, err = run_cli("grab-events", "--stopat", "2026-03-10+14:00:00",
                            "--minutes", "3", "--maxEvt", "0C", *_dirs(tmp_path / "a"))
     assert code == 0, err
     [path] = list((tmp_path / "a" / "o").iterdir())
     assert read_event_attrs(path)["events_requested"] == list(range(13))
-    code, out, err = run_cli(capsys, "grab-events", "--stopat", "2026-03-10+14:00:00",
+    code, out, err = run_cli("grab-events", "--stopat", "2026-03-10+14:00:00",
                              "--minutes", "3", "-o", *_dirs(tmp_path / "b"))
     assert code == 0, err
     [path] = list((tmp_path / "b" / "o").iterdir())
@@ -49,9 +39,9 @@ def test_maxevt_and_first_only(capsys, tmp_path):
     assert "1 events found: $00;" in out
 
 
-def test_default_max_event_from_the_environment(capsys, tmp_path, monkeypatch):
+def test_default_max_event_from_the_environment(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_MAX_EVENT", "04")
-    code, _, err = run_cli(capsys, "grab-events", "--stopat", "2026-03-10+14:00:00",
+    code, _, err = run_cli("grab-events", "--stopat", "2026-03-10+14:00:00",
                            "--seconds", "70", *_dirs(tmp_path))
     assert code == 0, err
     [path] = list((tmp_path / "o").iterdir())
@@ -67,22 +57,22 @@ def test_default_max_event_from_the_environment(capsys, tmp_path, monkeypatch):
     (["--hours", "x"], "argument --hours: invalid float value"),
     (["--startat", "2026-03-10", "--stopat", "2026-03-09"], "is not after start"),
 ])
-def test_bad_options_one_line_exit_2(capsys, tmp_path, argv, message):
-    code, out, err = run_cli(capsys, "grab-events", *argv, *_dirs(tmp_path))
+def test_bad_options_one_line_exit_2(run_cli, tmp_path, argv, message):
+    code, out, err = run_cli("grab-events", *argv, *_dirs(tmp_path))
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
     assert not (tmp_path / "o").exists()
 
 
-def test_unwritable_outdir_and_bad_environment(capsys, tmp_path, monkeypatch):
+def test_unwritable_outdir_and_bad_environment(run_cli, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, _, err = run_cli(capsys, "grab-events", "--outdir", str(blocker / "sub"),
+    code, _, err = run_cli("grab-events", "--outdir", str(blocker / "sub"),
                            "--draftdir", str(tmp_path / "d"))
     assert code == 2 and "output directory" in err and "not writable" in err
     assert list((tmp_path / "d").iterdir()) == []
     monkeypatch.setenv("GMPSAI_MAX_EVENT", "xyz")
-    code, _, err = run_cli(capsys, "grab-events", *_dirs(tmp_path))
+    code, _, err = run_cli("grab-events", *_dirs(tmp_path))
     assert code == 2 and "GMPSAI_MAX_EVENT must be hex 00..ff" in err
 
 

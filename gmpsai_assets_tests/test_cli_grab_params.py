@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from gmpsai_assets.cli import main
 from gmpsai_assets.cli.grab_params import window_from_args
 from gmpsai_assets.files.paramfile import read_param_attrs
 from gmpsai_assets.window import parse_local_datetime
@@ -54,8 +53,8 @@ def test_startat_alone_ends_at_the_last_midnight_as_the_old_grabber():
     assert window.seconds == 37 * 3600
 
 
-def test_a_bound_in_the_skipped_hour_is_refused(capsys):
-    code, _, err = run_cli(capsys, "grab-params", "--dryrun", "--stopat", "2026-03-09",
+def test_a_bound_in_the_skipped_hour_is_refused(run_cli):
+    code, _, err = run_cli("grab-params", "--dryrun", "--stopat", "2026-03-09",
                            "--hours", "22")
     assert code == 2
     assert err.strip().splitlines() == [
@@ -66,9 +65,9 @@ def test_a_bound_in_the_skipped_hour_is_refused(capsys):
 @pytest.mark.parametrize("command", ["grab-params", "grab-events"])
 @pytest.mark.parametrize(("day", "hours"), [("2026-11-01", 25), ("2026-03-08", 23)])
 def test_dryrun_and_verbose_print_the_local_window_and_its_real_length(
-        capsys, tmp_path, command, day, hours):
+        run_cli, tmp_path, command, day, hours):
     stop = {"2026-11-01": "2026-11-02", "2026-03-08": "2026-03-09"}[day]
-    code, out, err = run_cli(capsys, command, "--dryrun", "--stopat", stop, "--days", "1",
+    code, out, err = run_cli(command, "--dryrun", "--stopat", stop, "--days", "1",
                              "--outdir", str(tmp_path))
     assert code == 0, err
     line = f"[{day}+00:00:00, {stop}+00:00:00) America/Chicago = {hours:g} h ({hours * 3600} s)"
@@ -76,7 +75,7 @@ def test_dryrun_and_verbose_print_the_local_window_and_its_real_length(
     assert f"_{day}+00:00:00_to_{stop}+00:00:00.h5" in out
     assert list(tmp_path.iterdir()) == []
     extra = ["--maxcount", "1"] if command == "grab-params" else ["--maxEvt", "00"]
-    code, out, err = run_cli(capsys, command, "-v", "--stopat", stop, "--days", "1",
+    code, out, err = run_cli(command, "-v", "--stopat", stop, "--days", "1",
                              "--outdir", str(tmp_path / "o"), "--draftdir",
                              str(tmp_path / "d"), *extra)
     assert code == 0, err
@@ -97,31 +96,22 @@ def test_dryrun_and_verbose_print_the_local_window_and_its_real_length(
     (["--days", "1e300"], "is longer than 31 days"),
     (["--startat", "2026-01-01", "--stopat", "2026-03-01"], "gmpsai backfill --from"),
 ])
-def test_empty_and_too_long_values_are_one_line_errors(capsys, tmp_path, argv, message):
-    code, out, err = run_cli(capsys, "grab-params", "--dryrun", *argv)
+def test_empty_and_too_long_values_are_one_line_errors(run_cli, tmp_path, argv, message):
+    code, out, err = run_cli("grab-params", "--dryrun", *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err, err
 
 
-def test_a_full_31_day_month_is_allowed(capsys):
-    code, out, err = run_cli(capsys, "grab-params", "--dryrun", "--stopat", "2026-11-01",
+def test_a_full_31_day_month_is_allowed(run_cli):
+    code, out, err = run_cli("grab-params", "--dryrun", "--stopat", "2026-11-01",
                              "--days", "31")
     assert code == 0, err
     assert "[2026-10-01+00:00:00, 2026-11-01+00:00:00) America/Chicago = 744 h" in out
 
 
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_grab_writes_one_file_with_options(capsys, tmp_path, small_list):
+def test_grab_writes_one_file_with_options(run_cli, tmp_path, small_list):
     code, out, err = run_cli(
-        capsys, "grab-params", "-v", "--stopat", "2026-03-10 01:00", "--seconds", "20",
+        "grab-params", "-v", "--stopat", "2026-03-10 01:00", "--seconds", "20",
         "--paramfile", str(small_list), "--maxcount", "2", "--outdir", str(tmp_path / "o"),
         "--draftdir", str(tmp_path / "d"), "--logger", "MLrn",
     )
@@ -135,8 +125,8 @@ def test_grab_writes_one_file_with_options(capsys, tmp_path, small_list):
     assert "2 ok, 0 partial, 0 empty, 0 failed" in out
 
 
-def test_dryrun_writes_nothing(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "grab-params", "--dryrun", "--stopat", "2026-03-10",
+def test_dryrun_writes_nothing(run_cli, tmp_path):
+    code, out, _ = run_cli("grab-params", "--dryrun", "--stopat", "2026-03-10",
                            "--hours", "1", "--outdir", str(tmp_path / "o"))
     assert code == 0
     assert "[2026-03-09+23:00:00, 2026-03-10+00:00:00)" in out
@@ -162,37 +152,37 @@ def test_dryrun_writes_nothing(capsys, tmp_path):
         (["--stopat", "1900-01-01"], "is not between 1900 and 2200"),
     ],
 )
-def test_bad_input_one_line_exit_2_nothing_written(capsys, tmp_path, argv, message):
-    code, _, err = run_cli(capsys, "grab-params", "--outdir", str(tmp_path / "o"), *argv)
+def test_bad_input_one_line_exit_2_nothing_written(run_cli, tmp_path, argv, message):
+    code, _, err = run_cli("grab-params", "--outdir", str(tmp_path / "o"), *argv)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
-def test_bad_list_line_reported_with_line_number(capsys, tmp_path):
+def test_bad_list_line_reported_with_line_number(run_cli, tmp_path):
     bad = tmp_path / "list.txt"
     bad.write_text("MLrn B:VIMIN\nMLrn B:VIMIN\\;read\n")
-    code, _, err = run_cli(capsys, "grab-params", "--paramfile", str(bad))
+    code, _, err = run_cli("grab-params", "--paramfile", str(bad))
     assert code == 2 and f"{bad}:2: not a valid ACNET device name" in err
 
 
-def test_unwritable_outdir(capsys, tmp_path):
+def test_unwritable_outdir(run_cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, _, err = run_cli(capsys, "grab-params", "--outdir", str(blocker / "sub"))
+    code, _, err = run_cli("grab-params", "--outdir", str(blocker / "sub"))
     assert code == 2 and "output directory" in err and "not writable" in err
 
 
-def test_malformed_acl_url(capsys, tmp_path, monkeypatch):
+def test_malformed_acl_url(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_SOURCE", "acl")
     monkeypatch.setenv("GMPSAI_ACL_URL", "http://[::1/acl.pl")
-    code, _, err = run_cli(capsys, "grab-params", "--outdir", str(tmp_path / "o"))
+    code, _, err = run_cli("grab-params", "--outdir", str(tmp_path / "o"))
     assert code == 2 and "GMPSAI_ACL_URL is not a valid URL" in err
 
 
-def test_unknown_source(capsys, tmp_path, monkeypatch):
+def test_unknown_source(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_SOURCE", "carrier-pigeon")
-    code, _, err = run_cli(capsys, "grab-params", "--outdir", str(tmp_path / "o"))
+    code, _, err = run_cli("grab-params", "--outdir", str(tmp_path / "o"))
     assert code == 2 and "GMPSAI_SOURCE must be one of simulated, acl, got 'carrier-pigeon'" in err
     assert not (tmp_path / "o").exists()
 

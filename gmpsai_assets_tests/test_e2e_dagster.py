@@ -29,11 +29,11 @@ import dagster as dg
 import pytest
 
 from gmpsai_assets.definitions import defs
+from gmpsai_assets_tests.chromium import launch, needs_chromium
 from gmpsai_assets_tests.pgserver import production_instance_yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DAYS = ["2026-03-02", "2026-03-03", "2026-03-04"]
 
 
@@ -340,8 +340,7 @@ def test_sensor_ticks_are_recorded_and_request_runs_for_new_files(dagster):
     assert all(_wait_run(dagster, r) == "SUCCESS" for r in run_ids)
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                    reason="Debian chromium is installed by `make test`")
+@needs_chromium
 def test_ui_global_lineage_draws_the_flow_in_headless_chromium(dagster, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -353,11 +352,7 @@ def test_ui_global_lineage_draws_the_flow_in_headless_chromium(dagster, tmp_path
     assert {("param_data", "file_stats"), ("event_data", "file_stats"),
             ("file_stats", "published_json")} <= want
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(f"{dagster.url}/asset-groups", wait_until="networkidle", timeout=120_000)

@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.files.eventfile import (
     FORMAT,
     EventFileWriter,
@@ -28,7 +28,7 @@ def event_file(tmp_path):
     with EventFileWriter(path, W, "MLrn", "simulated", created_utc=1234.5) as w:
         w.add(0x00, STARTS, None)
         w.add(0x01, EventOccurrences(1, np.empty(0), np.empty(0)), None)
-        w.add(0x02, None, LoggerUnavailable("gateway said 503"))
+        w.add(0x02, None, DataLoggerUnavailable("gateway said 503"))
         w.add(0x0C, TICKS, None)
     return path
 

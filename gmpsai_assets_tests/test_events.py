@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.files.eventfile import list_events, read_event, read_event_attrs
 from gmpsai_assets.files.naming import EVENT_PREFIX, parse_data_file_name
 from gmpsai_assets.ingest.events import grab_events
@@ -38,7 +38,7 @@ class FlakyBooster(SimulatedBooster):
         with self._lock:
             self.asked.append(event)
         if event in self.failing:
-            raise LoggerUnavailable(f"503 for event {event:02x}")
+            raise DataLoggerUnavailable(f"503 for event {event:02x}")
         return super().event_occurrences(event, window)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import tables
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable, Samples
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable, Samples
 from gmpsai_assets.acnet.devices import PROPERTY_BY_QUALIFIER, load_device_list
 from gmpsai_assets.acnet.tclk import event_group
 from gmpsai_assets.files import eventfile, paramfile
@@ -71,7 +71,7 @@ def test_every_kind_of_acnet_name_is_a_pandas_key(tmp_path: Path) -> None:
             t = MINUTE.start + np.arange(5) / 15.0
             w.add(name, Samples(name, t, np.full(5, float(i))), None)
         w.add("B:EMPTY", Samples.empty("B:EMPTY"), None)
-        w.add("B:FAILED", None, LoggerUnavailable("gateway said 503"))
+        w.add("B:FAILED", None, DataLoggerUnavailable("gateway said 503"))
     frames = consumers_loop(path)
     assert sorted(frames) == sorted([*names, "B:EMPTY", "B:FAILED"])
     for i, name in enumerate(names):

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gmpsai_assets.acnet.datalogger import LoggerUnavailable
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.files import drafts
 from gmpsai_assets.files.naming import (
     PARAM_PREFIX,
@@ -95,7 +95,7 @@ def test_all_devices_failing_publishes_nothing(tmp_path):
         source, node, max_in_flight = "test", "MLrn", 1
 
         def fetch(self, device, window):
-            raise LoggerUnavailable("connection refused")
+            raise DataLoggerUnavailable("connection refused")
 
     with pytest.raises(NoDataError, match="connection refused"):
         grab_params(Down(), DEVICES, W, tmp_path / "out", tmp_path / "drafts")

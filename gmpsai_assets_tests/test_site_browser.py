@@ -11,7 +11,6 @@ import base64
 import calendar
 import datetime as dt
 import json
-import os
 import shutil
 import threading
 import time
@@ -23,11 +22,10 @@ import pytest
 from gmpsai_assets.cli.serve_site import make_server
 from gmpsai_assets.publish.site import publish_from_store
 from gmpsai_assets.settings import Settings
+from gmpsai_assets_tests.chromium import launch, needs_chromium
 from gmpsai_assets_tests.test_publish_support import DEVICES, EVIL, build_store
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                                reason="Debian chromium is installed by `make test`")
+pytestmark = needs_chromium
 
 WATCH = """
 window.__reports = [];
@@ -56,11 +54,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        b = launch(pw)
         try:
             yield b
         finally:

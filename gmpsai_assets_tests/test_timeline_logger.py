@@ -1,6 +1,6 @@
-"""The logger loop against the simulated timing system with 1-2 s supercycles, real DuckDB files,
-and real processes where the claim is about processes (killed mid-supercycle, a statistics writer
-holding its own database)."""
+"""The timeline logger loop against the simulated timing system with 1-2 s supercycles, real DuckDB
+files, and real processes where the claim is about processes (killed mid-supercycle, a statistics
+writer holding its own database)."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def test_records_every_supercycle_completely_once(tmp_path):
     timing = SimulatedTiming(11, sc_ticks=15)  # 1 s supercycles
     store = TimelineStore(tmp_path / "timeline.duckdb")
     beats: list[Heartbeat] = []
-    logger = TimelineLogger(timing, store, policy=FAST, heartbeat=beats.append)
-    assert logger.run(max_supercycles=4) == 4
+    timeline_logger = TimelineLogger(timing, store, policy=FAST, heartbeat=beats.append)
+    assert timeline_logger.run(max_supercycles=4) == 4
     starts = assert_complete_and_unique(store, timing)
     assert len(starts) == 4
     assert missing_between(starts, timing.supercycle_length()) == [0, 0, 0]
@@ -72,9 +72,9 @@ def test_the_stop_event_ends_the_loop_while_it_sleeps(tmp_path):
     store = TimelineStore(tmp_path / "timeline.duckdb")
     stop = threading.Event()
     first = threading.Event()
-    logger = TimelineLogger(timing, store, policy=FAST, stop=stop,
-                            heartbeat=lambda hb: first.set())
-    worker = threading.Thread(target=logger.run)
+    timeline_logger = TimelineLogger(timing, store, policy=FAST, stop=stop,
+                                     heartbeat=lambda hb: first.set())
+    worker = threading.Thread(target=timeline_logger.run)
     worker.start()
     try:
         assert first.wait(30), "no supercycle recorded"
@@ -84,7 +84,7 @@ def test_the_stop_event_ends_the_loop_while_it_sleeps(tmp_path):
     finally:
         stop.set()
         worker.join()
-    assert len(assert_complete_and_unique(store, timing)) == logger.recorded >= 1
+    assert len(assert_complete_and_unique(store, timing)) == timeline_logger.recorded >= 1
 
 
 def test_a_gateway_outage_is_retried_with_backoff_and_logged(tmp_path, acl_server):
@@ -95,12 +95,12 @@ def test_a_gateway_outage_is_retried_with_backoff_and_logged(tmp_path, acl_serve
     gateway = AclDataLogger(server.url, retries=0, timeout_s=5)
     store = TimelineStore(tmp_path / "timeline.duckdb")
     logs: list[str] = []
-    logger = TimelineLogger(gateway, store, policy=FAST, log=logs.append)
+    timeline_logger = TimelineLogger(gateway, store, policy=FAST, log=logs.append)
     try:
-        assert logger.run(max_supercycles=2) == 2
+        assert timeline_logger.run(max_supercycles=2) == 2
     finally:
         back.cancel()
-    retries = [m for m in logs if "LoggerUnavailable" in m]
+    retries = [m for m in logs if "DataLoggerUnavailable" in m]
     assert len(retries) >= 3
     waits = [float(m.split("retrying in ")[1].split(" s")[0]) for m in retries]
     assert waits[:3] == [0.05, 0.1, 0.2]  # exponential ...
@@ -120,10 +120,10 @@ def test_a_gateway_that_stays_unreachable_raises_source_down(tmp_path):
                                 timeout_s=2)
         policy = LoggerPolicy(backoff_initial_s=0.05, backoff_max_s=0.2, max_outage_s=0.6)
         logs: list[str] = []
-        logger = TimelineLogger(gateway, TimelineStore(tmp_path / "t.duckdb"), policy=policy,
-                                log=logs.append)
-        with pytest.raises(SourceDown, match=r"unusable for \d+ s .*LoggerUnavailable"):
-            logger.run()
+        timeline_logger = TimelineLogger(gateway, TimelineStore(tmp_path / "t.duckdb"),
+                                         policy=policy, log=logs.append)
+        with pytest.raises(SourceDown, match=r"unusable for \d+ s .*DataLoggerUnavailable"):
+            timeline_logger.run()
     assert len(logs) >= 3 and not (tmp_path / "t.duckdb").exists()
 
 
@@ -132,9 +132,10 @@ def test_a_bad_request_is_a_bug_not_an_outage(tmp_path):
         def supercycle_length(self) -> float:
             raise BadRequest("refusing to send ACL command")
 
-    logger = TimelineLogger(Refusing(11), TimelineStore(tmp_path / "t.duckdb"), policy=FAST)
+    timeline_logger = TimelineLogger(Refusing(11), TimelineStore(tmp_path / "t.duckdb"),
+                                     policy=FAST)
     with pytest.raises(BadRequest):
-        logger.run()
+        timeline_logger.run()
 
 
 # ---- real processes --------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def _start_logger(db: Path) -> subprocess.Popen:
 
 def _ready(proc: subprocess.Popen) -> float:
     line = proc.stdout.readline()
-    assert line.startswith("ready"), f"logger exited with {proc.wait()}"
+    assert line.startswith("ready"), f"timeline logger exited with {proc.wait()}"
     return float(line.split()[1])
 
 
@@ -167,7 +168,7 @@ def _beats(proc: subprocess.Popen, n: int) -> list[float]:
     out = []
     while len(out) < n:
         line = proc.stdout.readline()
-        assert line, f"logger exited with {proc.wait()}"
+        assert line, f"timeline logger exited with {proc.wait()}"
         out.append(float(line.split()[0]))
     return out
 
@@ -196,8 +197,8 @@ def test_killing_the_logger_mid_supercycle_loses_at_most_that_supercycle(tmp_pat
             p.stdout.close()
     starts = assert_complete_and_unique(TimelineStore(db), timing)
     assert len(starts) >= 3
-    # Lost: only supercycles that ran entirely while no logger was running, beside at most the
-    # one in flight at the kill. (With a restart quicker than a supercycle that is at most one.)
+    # Lost: only supercycles that ran entirely while no timeline logger was running, beside at most
+    # the one in flight at the kill. (With a restart quicker than a supercycle that is at most one.)
     first, k = starts[0], round((starts[-1] - starts[0]) / length)
     lost = [first + i * length for i in range(k + 1)
             if all(abs(s - (first + i * length)) > length / 4 for s in starts)]
@@ -207,7 +208,7 @@ def test_killing_the_logger_mid_supercycle_loses_at_most_that_supercycle(tmp_pat
                for t in lost if t not in in_flight), (lost, killed_at, back_at)
     # How many that may be follows from the outage actually measured (always checked, on any
     # machine): the one in flight, plus those that started during the outage and were more than
-    # half over when the new logger came up; with a restart within half a supercycle, one.
+    # half over when the new timeline logger came up; with a restart within half a supercycle, one.
     began_in_outage = max(0, math.floor((back_at - killed_at - length / 2) / length) + 1)
     assert len(lost) <= 1 + began_in_outage, (lost, killed_at, back_at)
 
@@ -245,7 +246,7 @@ def test_statistics_writes_and_the_logger_run_at_once_without_waiting(tmp_path):
             writer.kill()
         writer.wait()
     assert writer.returncode == 0 and int(out) >= 3
-    assert waits == []  # the logger never waited for the statistics writer
+    assert waits == []  # the timeline logger never waited for the statistics writer
     assert len(assert_complete_and_unique(store, timing)) == 3
     from gmpsai_assets.stats.store import reader
     with reader(stats_db) as con:

@@ -45,7 +45,7 @@ from gmpsai_assets.acnet.acl_parse import (
 from gmpsai_assets.acnet.datalogger import (
     BadRequest,
     DataLoggerError,
-    LoggerUnavailable,
+    DataLoggerUnavailable,
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, check_node_name
 from gmpsai_assets.acnet.tclk import TimelineEntry, event_hex
@@ -268,9 +268,9 @@ class AclDataLogger:
             except (httpx.TimeoutException, httpx.TransportError, _Retry, AclReplyError) as exc:
                 last = exc
             except httpx.HTTPError as exc:  # anything else httpx raises: not worth a retry
-                raise LoggerUnavailable(f"{what}: {_describe(exc)}") from None
+                raise DataLoggerUnavailable(f"{what}: {_describe(exc)}") from None
         assert last is not None
-        raise LoggerUnavailable(
+        raise DataLoggerUnavailable(
             f"{what}: failed after {self.retries + 1} attempt(s): {_describe(last)}"
         ) from None
 
@@ -309,7 +309,7 @@ def _check_status(response: httpx.Response, what: str) -> None:
     raise _Fatal(f"{what}: HTTP {code} {response.reason_phrase} from {response.url}{hint}")
 
 
-class _Fatal(LoggerUnavailable):
+class _Fatal(DataLoggerUnavailable):
     """A reply status that no retry will change (4xx): the configuration is wrong."""
 
 

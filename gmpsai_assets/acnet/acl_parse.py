@@ -13,7 +13,7 @@ lines from bad ones. Nothing is dropped quietly:
 - a reply with no data at all and some other text is the gateway's error message: `DeviceNotLogged`
   or `BadRequest` when the text says so, otherwise `GatewayErrorText`.
 
-The `Acl*Error` types subclass `LoggerUnavailable`: the client retries them, then reports them.
+The `Acl*Error` types subclass `DataLoggerUnavailable`: the client retries them, then reports them.
 
 This module also defines the `tlg_info/all_event_info` table layout (`TLG_COLUMNS`) and reads it:
 the layout the old Timeline_Logger.py read from the real gateway, with column names of our own
@@ -33,8 +33,8 @@ import polars as pl
 from gmpsai_assets.acnet.datalogger import (
     BadRequest,
     DataLoggerError,
+    DataLoggerUnavailable,
     DeviceNotLogged,
-    LoggerUnavailable,
 )
 from gmpsai_assets.acnet.tclk import (
     TimelineEntry,
@@ -51,7 +51,7 @@ MAX_EXAMPLES = 3  # rejected lines quoted in an error message
 MAX_TEXT_LINES = 20  # non-data lines kept to quote a gateway error text
 
 
-class AclReplyError(LoggerUnavailable):
+class AclReplyError(DataLoggerUnavailable):
     """A reply that is not what the command promises (worth retrying, then worth reporting)."""
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from gmpsai_assets.samples import Samples
-from gmpsai_assets.status import device_status
+from gmpsai_assets.status import DeviceStatus, device_status
 from gmpsai_assets.window import Window
 
 K = TypeVar("K")
@@ -28,11 +28,11 @@ class DataLoggerError(Exception):
 
 
 class DeviceNotLogged(DataLoggerError):
-    """The logger node does not log this device."""
+    """The DataLogger node does not log this device."""
 
 
-class LoggerUnavailable(DataLoggerError):
-    """The logger (or the gateway in front of it) could not be reached or answered with a fault."""
+class DataLoggerUnavailable(DataLoggerError):
+    """The DataLogger (or the gateway in front of it) was unreachable or answered with a fault."""
 
 
 class BadRequest(DataLoggerError):
@@ -68,12 +68,12 @@ class FetchOutcome:
     error: DataLoggerError | None
 
     @property
-    def status(self) -> str:
+    def status(self) -> DeviceStatus:
         return device_status(self.samples, self.error)
 
 
 def fetch_devices(
-    logger: DataLogger,
+    datalogger: DataLogger,
     devices: Iterable[str],
     window: Window,
     max_in_flight: int | None = None,
@@ -85,8 +85,8 @@ def fetch_devices(
     exception is a bug and propagates. In-order delivery bounds memory to `max_in_flight`
     devices' samples no matter how slow the first one is.
     """
-    limit = max_in_flight or logger.max_in_flight
-    for item in fetch_bounded(lambda d: logger.fetch(d, window), devices, limit, on_start):
+    limit = max_in_flight or datalogger.max_in_flight
+    for item in fetch_bounded(lambda d: datalogger.fetch(d, window), devices, limit, on_start):
         yield FetchOutcome(item.key, item.result, item.error)
 
 

@@ -31,7 +31,7 @@ _NODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")
 
 
 class DeviceNameError(ValueError):
-    """A string that is not a valid ACNET device (or logger node) name."""
+    """A string that is not a valid ACNET device (or DataLogger node) name."""
 
 
 class DeviceListError(ValueError):

@@ -27,6 +27,7 @@ from gmpsai_assets.catalog.sidecar import sidecar_path
 from gmpsai_assets.files.datafile import DataFileInfo
 from gmpsai_assets.files.drafts import publish
 from gmpsai_assets.settings import read_setting
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window, format_local
 
 PREFIX = "gmpsai."  # every metadata key is in the team's own MetaCat category
@@ -103,12 +104,13 @@ def data_file_metadata(
     entries = {name: {"status": status, "rows": int(rows)}
                for name, (status, rows) in datasets.items()}
     for name, (status, _reason) in info.outcomes.items():  # failed events have no dataset
-        if name not in entries and status == "failed":
+        if name not in entries and status == DeviceStatus.FAILED:
             entries[name] = {"status": status, "rows": 0}
     what = "devices" if info.kind == "params" else "events"
     meta[PREFIX + what] = entries
     meta[PREFIX + "rows_total"] = sum(e["rows"] for e in entries.values())
-    meta[PREFIX + "failed"] = sorted(n for n, e in entries.items() if e["status"] == "failed")
+    meta[PREFIX + "failed"] = sorted(n for n, e in entries.items()
+                                     if e["status"] == DeviceStatus.FAILED)
     return meta
 
 

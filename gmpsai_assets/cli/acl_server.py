@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from gmpsai_assets.acnet.devices import check_device_name, check_node_name
-from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.cli.common import UsageError, stderr_progress
 from gmpsai_assets.sim.acl_server import (
     EVENT_HEADER_CHOICES,
     EVENT_LOG_HEADER_LINES,
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         seed=settings.sim_seed, node=check_node_name(settings.logger_node),
         sc_ticks=settings.sim_sc_ticks,
     )
-    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    log = stderr_progress(args.verbose)
     try:
         server = AclServer(booster, args.host, args.port, faults, html=args.html, log=log,
                            event_header_lines=args.event_header_lines)

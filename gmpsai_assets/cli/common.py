@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from gmpsai_assets.acnet.datalogger import DataLoggerError
@@ -39,6 +40,12 @@ def given(option: str, value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise UsageError(f"{option} is empty (leave the option out for its default)")
     return value
+
+
+def stderr_progress(verbose: bool) -> Callable[[str], None] | None:
+    """With -v, progress lines on stderr, flushed so a long run shows as it goes (stdout keeps
+    the result); else None."""
+    return (lambda line: print(line, file=sys.stderr, flush=True)) if verbose else None
 
 
 def make_parser_class() -> type[argparse.ArgumentParser]:

@@ -11,10 +11,9 @@ their first --maxrows rows and stores nothing, since partial statistics would po
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from gmpsai_assets.cli.common import UsageError
+from gmpsai_assets.cli.common import UsageError, stderr_progress
 from gmpsai_assets.stats.distill import DistillResult, distill_file, distill_into_store
 
 NAME = "distill"
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--maxparams and --maxrows must be at least 1 (and finite)")
     gap_ticks = settings.gap_ticks
     db = Path(args.db) if args.db else settings.stats_db_path
-    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    progress = stderr_progress(args.verbose)
     missing = [name for name in args.files if not Path(name).is_file()]
     if missing:  # a typo in a path: say so before distilling anything
         raise UsageError(f"no such file: {', '.join(missing[:3])}"

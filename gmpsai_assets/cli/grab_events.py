@@ -12,17 +12,16 @@ day, 23 or 25 h on DST days), or starts at --startat. Times are Fermilab local t
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from gmpsai_assets.acnet.tclk import EventCodeError, event_label, parse_event
-from gmpsai_assets.cli.common import given
+from gmpsai_assets.cli.common import given, stderr_progress
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.preflight import max_event as configured_max_event
 from gmpsai_assets.sources import open_datalogger
-from gmpsai_assets.status import FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 
 NAME = "grab-events"
 HELP = "grab TCLK event occurrences over a window into one HDF5 file"
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"events  {event_label(0)}..{event_label(max_event)}")
         print(f"file    {outdir / data_file_name(EVENT_PREFIX, source.node, window, None)}")
         return 0
-    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    progress = stderr_progress(args.verbose)
     if progress:
         progress(f"window {window.describe()}")
     try:
@@ -77,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         source.close()
-    failed = [event_label(e) for e in result.events_with(FAILED)]
-    found = result.events_with(OK)
+    failed = [event_label(e) for e in result.events_with(DeviceStatus.FAILED)]
+    found = result.events_with(DeviceStatus.OK)
     headers = ", ".join(f"{n} in {k} replies" for n, k in result.header_lines.items())
     print(
         f"{result.path} ({result.bytes} bytes, {result.rows} occurrences; "

@@ -10,11 +10,10 @@ YYYY-MM-DD[+HH:MM:SS]. At most 31 days: longer ranges are `gmpsai backfill`.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
-from gmpsai_assets.cli.common import UsageError, given
+from gmpsai_assets.cli.common import UsageError, given, stderr_progress
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.ingest.params import grab_params
@@ -54,22 +53,22 @@ def run(args: argparse.Namespace) -> int:
         if args.maxcount < 1:
             raise UsageError("--maxcount must be at least 1")
         devices = devices[: args.maxcount]
-    logger = open_datalogger(settings)
+    datalogger = open_datalogger(settings)
     outdir = Path(args.outdir) if args.outdir else settings.params_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     if args.dryrun:
-        name = data_file_name(PARAM_PREFIX, logger.node, window, None)
+        name = data_file_name(PARAM_PREFIX, datalogger.node, window, None)
         print(f"window  {window.describe()}")
-        print(f"source  {logger.source}, node {logger.node}")
+        print(f"source  {datalogger.source}, node {datalogger.node}")
         print(f"devices {len(devices)}: {' '.join(devices)}")
         print(f"file    {outdir / name}")
         return 0
-    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
+    progress = stderr_progress(args.verbose)
     if progress:
         progress(f"window {window.describe()}")
     try:
-        result = grab_params(logger, devices, window, outdir, draftdir, progress=progress)
+        result = grab_params(datalogger, devices, window, outdir, draftdir, progress=progress)
     finally:
-        logger.close()
+        datalogger.close()
     print(f"{result.path} ({result.bytes} bytes, {result.rows} rows; {result.summary()})")
     return 0

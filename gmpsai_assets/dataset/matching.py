@@ -21,7 +21,7 @@ DEFAULT_TOLERANCE_TICKS = 0.25  # 16.7 ms: neighbouring cycles' windows never ov
 MAX_TOLERANCE_TICKS = 0.5
 LAG_BINS = 67  # ~1 ms bins over one tick for finding the lag's peak
 LAG_SAMPLE_CAP = 200_000  # the lag is a median: an evenly strided subset of this size suffices
-# A lag is read in (-1/4, +3/4] tick: loggers stamp a sample after the event that triggered it,
+# A lag is read in (-1/4, +3/4] tick: DataLoggers stamp a sample after the event that triggered it,
 # give or take jitter, so a peak 60 ms after one $0C means "6 ms before the next" only if it
 # falls outside this range.
 LAG_LOW_TICKS = -0.25

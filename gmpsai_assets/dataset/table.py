@@ -35,6 +35,7 @@ from gmpsai_assets.files import eventfile, paramfile
 from gmpsai_assets.files.datafile import EVENTS, PARAMS, open_data_file
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.h5common import DataFileError
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window, day_window, to_local
 
 FORMAT = "gmpsai-cycles/1"
@@ -163,7 +164,7 @@ def read_day_events(path: Path) -> DayEvents:
             record = outcomes.get(code)
             if record is None:
                 unavailable[code] = "not asked for"
-            elif record.status == "failed":
+            elif record.status == DeviceStatus.FAILED:
                 unavailable[code] = f"failed: {record.reason}"
             else:
                 occ = eventfile.read_event(path, code)

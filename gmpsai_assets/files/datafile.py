@@ -25,7 +25,7 @@ from gmpsai_assets.acnet.tclk import event_group, parse_event
 from gmpsai_assets.files import eventfile, legacy, paramfile
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.files.naming import parse_data_file_name
-from gmpsai_assets.status import EMPTY, MISSING, OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window, WindowError, times_outside
 
 PARAMS, EVENTS = "params", "events"
@@ -53,7 +53,7 @@ class Dataset:
     name: str
     utc_seconds: np.ndarray
     values: np.ndarray
-    status: str = OK  # gmpsai_assets.status: ok | partial | empty | failed | missing
+    status: str = DeviceStatus.OK  # a DeviceStatus, or its word as the file says it
     reason: str = ""
 
 
@@ -105,9 +105,9 @@ class DataFile:
         info, rows = self.info, slice(None, max_rows)
         if info.format in paramfile.FORMATS:
             for name in names:
-                status, reason = info.outcomes.get(name, (OK, ""))
+                status, reason = info.outcomes.get(name, (DeviceStatus.OK, ""))
                 if name not in info.present:
-                    yield _empty(name, MISSING, reason or "no group in the file")
+                    yield _empty(name, DeviceStatus.MISSING, reason or "no group in the file")
                     continue
                 s = paramfile.read_param_device(info.path, name)
                 yield Dataset(name, s.utc_seconds[rows], s.values[rows], status, reason)
@@ -119,7 +119,7 @@ class DataFile:
             return
         for name, t, v in legacy.read_legacy(info.path, info.format, names, max_rows,
                                              info.window):
-            yield Dataset(name, t, v, OK if t.size else EMPTY)
+            yield Dataset(name, t, v, DeviceStatus.OK if t.size else DeviceStatus.EMPTY)
 
 
 def _empty(name: str, status: str, reason: str) -> Dataset:

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from gmpsai_assets.acnet.tclk import (
@@ -44,8 +43,8 @@ from gmpsai_assets.acnet.tclk import (
     parse_event,
 )
 from gmpsai_assets.files.h5common import (
-    LIBVER,
     DataFileError,
+    H5FileWriter,
     open_for_reading,
     provenance_attrs,
     read_file_attrs,
@@ -54,7 +53,7 @@ from gmpsai_assets.files.h5common import (
     write_pandas_frame,
 )
 from gmpsai_assets.samples import EventOccurrences
-from gmpsai_assets.status import EMPTY, FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-events/2"
@@ -70,13 +69,13 @@ class EventRecord:
     """What a file says about one event asked for."""
 
     event: int
-    status: str  # gmpsai_assets.status: ok | empty | failed
+    status: str  # DeviceStatus (ok | empty | failed) when written, its word when read back
     rows: int
     reason: str = ""
 
 
 @dataclass
-class EventFileWriter:
+class EventFileWriter(H5FileWriter):
     """Writes one event file event by event, so memory holds one event's occurrences at a time."""
 
     path: Path
@@ -89,7 +88,7 @@ class EventFileWriter:
     header_lines: Counter[int] = field(default_factory=Counter)  # event_log replies per count
 
     def __enter__(self) -> EventFileWriter:
-        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
+        super().__enter__()
         self._descriptions = known_events()
         return self
 
@@ -99,9 +98,9 @@ class EventFileWriter:
         """Store one event's outcome; a group only when it occurred."""
         rows = len(occurrences) if occurrences is not None else 0
         if error is not None:
-            record = EventRecord(event, FAILED, 0, str(error))
+            record = EventRecord(event, DeviceStatus.FAILED, 0, str(error))
         else:
-            record = EventRecord(event, OK if rows else EMPTY, rows)
+            record = EventRecord(event, DeviceStatus.OK if rows else DeviceStatus.EMPTY, rows)
         if occurrences is not None:
             self.header_lines.update(occurrences.header_lines)
         if rows:
@@ -115,13 +114,6 @@ class EventFileWriter:
             )
         self.records[event] = record
         return record
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        try:
-            if exc_type is None:
-                self._h5.attrs.update(self._file_attrs())
-        finally:
-            self._h5.close()
 
     def _file_attrs(self) -> dict[str, Any]:
         return {
@@ -171,7 +163,7 @@ def read_event(path: str | Path, event: int) -> EventOccurrences:
             outcomes = json.loads(f.attrs["event_outcomes"])
             if event_hex(event) not in outcomes:
                 raise DataFileError(f"{path}: event {event_label(event)} was not asked for")
-            if outcomes[event_hex(event)]["status"] == FAILED:
+            if outcomes[event_hex(event)]["status"] == DeviceStatus.FAILED:
                 raise DataFileError(f"{path}: event {event_label(event)} failed to fetch")
             return EventOccurrences(event, np.empty(0), np.empty(0))
         group = f[name]

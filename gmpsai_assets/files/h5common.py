@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -65,6 +65,28 @@ def provenance_attrs(
         "created_utc": created_utc,
         "software_version": __version__,
     }
+
+
+class H5FileWriter:
+    """Base of the parameter and event file writers: the file is open for the `with` block, and
+    its file attributes (`_file_attrs`: provenance and outcomes) are written only when the block
+    ends cleanly, so an interrupted file lacks them and every reader refuses it."""
+
+    path: Path
+
+    def __enter__(self) -> Self:
+        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            if exc_type is None:
+                self._h5.attrs.update(self._file_attrs())
+        finally:
+            self._h5.close()
+
+    def _file_attrs(self) -> dict[str, Any]:
+        raise NotImplementedError
 
 
 def write_float_dataset(group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:

@@ -39,8 +39,8 @@ import numpy as np
 from gmpsai_assets.files.h5common import (  # re-exported: older imports name them here
     CHUNK_ROWS,
     COMPRESSION,
-    LIBVER,
     DataFileError,
+    H5FileWriter,
     decode_strings,
     open_for_reading,
     provenance_attrs,
@@ -52,7 +52,7 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     write_pandas_frame,
 )
 from gmpsai_assets.samples import Samples
-from gmpsai_assets.status import PARTIAL, describe_missing, device_status
+from gmpsai_assets.status import DeviceStatus, describe_missing, device_status
 from gmpsai_assets.window import Window
 
 FORMAT = "gmpsai-params/2"
@@ -79,14 +79,14 @@ class DeviceRecord:
     """What a file says about one listed device."""
 
     device: str
-    status: str  # gmpsai_assets.status: ok | partial | empty | failed
+    status: str  # DeviceStatus when written, its word when read back (the two compare equal)
     rows: int
     reason: str = ""
     missing_utc: tuple[tuple[float, float], ...] = ()  # spans a partial device lacks
 
 
 @dataclass
-class ParamFileWriter:
+class ParamFileWriter(H5FileWriter):
     """Writes one parameter file device by device, so memory holds one device at a time."""
 
     path: Path
@@ -97,10 +97,6 @@ class ParamFileWriter:
     created_utc: float = field(default_factory=utc_now)
     records: dict[str, DeviceRecord] = field(default_factory=dict)
 
-    def __enter__(self) -> ParamFileWriter:
-        self._h5 = h5py.File(self.path, "w", libver=LIBVER)
-        return self
-
     def add(
         self, device: str, samples: Samples | None, error: Exception | None
     ) -> DeviceRecord:
@@ -109,21 +105,16 @@ class ParamFileWriter:
         samples = samples or Samples.empty(device)
         write_arrays(group, samples)
         status = device_status(samples, error)
-        missing = samples.missing if status == PARTIAL else ()
+        missing = samples.missing if status == DeviceStatus.PARTIAL else ()
         reason = str(error) if error else describe_missing(missing) if missing else ""
         record = DeviceRecord(device, status, len(samples), reason, missing)
-        group.attrs.update(device=device, status=record.status, rows=record.rows, reason=reason)
+        # h5py stores a plain str, not a subclass: the attribute holds the word
+        group.attrs.update(device=device, status=str(record.status), rows=record.rows,
+                           reason=reason)
         if missing:
             group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
         self.records[device] = record
         return record
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        try:
-            if exc_type is None:
-                self._h5.attrs.update(self._file_attrs())
-        finally:
-            self._h5.close()
 
     def _file_attrs(self) -> dict[str, Any]:
         return {

@@ -26,7 +26,7 @@ from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.eventfile import EventFileWriter, EventRecord
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name, remove_superseded
 from gmpsai_assets.ingest.params import NoDataError
-from gmpsai_assets.status import EMPTY, FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window
 
 Progress = Callable[[str], None]
@@ -51,13 +51,14 @@ class EventGrabResult:
     stopped_early: bool
     header_lines: dict[int, int]  # ACL `event_log` replies by the header lines they had
 
-    def events_with(self, status: str) -> list[int]:
+    def events_with(self, status: DeviceStatus) -> list[int]:
         return [e for e, r in self.records.items() if r.status == status]
 
     @property
     def occurrences(self) -> dict[str, int]:
         """`$0C` -> rows for every event that occurred, in code order."""
-        return {event_label(e): r.rows for e, r in self.records.items() if r.status == OK}
+        return {event_label(e): r.rows for e, r in self.records.items()
+                if r.status == DeviceStatus.OK}
 
     @property
     def rows(self) -> int:
@@ -93,15 +94,15 @@ def grab_events(
             try:
                 for item in items:
                     record = writer.add(item.key, item.result, item.error)
-                    if report_empty or record.status != EMPTY:
+                    if report_empty or record.status != DeviceStatus.EMPTY:
                         say(_progress_line(record, len(codes)))
-                    if first_only and record.status == OK:
+                    if first_only and record.status == DeviceStatus.OK:
                         writer.stopped_early = True
                         break
             finally:
                 items.close()
         records = writer.records
-        if not any(r.status != FAILED for r in records.values()):
+        if not any(r.status != DeviceStatus.FAILED for r in records.values()):
             first = next(iter(records.values()))
             raise NoDataError(
                 f"no event could be fetched ({event_label(first.event)}: {first.reason})"

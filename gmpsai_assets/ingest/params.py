@@ -17,14 +17,14 @@ from gmpsai_assets.acnet.datalogger import DataLogger, FetchOutcome, fetch_devic
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name, remove_superseded
 from gmpsai_assets.files.paramfile import DeviceRecord, ParamFileWriter
-from gmpsai_assets.status import FAILED, GRAB_STATUSES, PARTIAL, format_span
+from gmpsai_assets.status import GRAB_STATUSES, DeviceStatus, format_span
 from gmpsai_assets.window import Window
 
 Progress = Callable[[str], None]
 
 
 class NoDataError(RuntimeError):
-    """Every device failed: nothing worth publishing (usually the logger is unreachable)."""
+    """Every device failed: nothing worth publishing (usually the DataLogger is unreachable)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class GrabResult:
     seconds: float
     superseded: list[Path]
 
-    def devices_with(self, status: str) -> list[str]:
+    def devices_with(self, status: DeviceStatus) -> list[str]:
         return [d for d, r in self.records.items() if r.status == status]
 
     @property
@@ -46,23 +46,23 @@ class GrabResult:
     def missing_spans(self) -> dict[str, list[str]]:
         """Partial devices -> their missing spans (`start/end`, UTC ISO 8601)."""
         return {d: [format_span(s) for s in self.records[d].missing_utc]
-                for d in self.devices_with(PARTIAL)}
+                for d in self.devices_with(DeviceStatus.PARTIAL)}
 
     def summary(self) -> str:
         """`47 ok, 1 partial: B:VIMIN missing 2026-...Z/2026-...Z, 0 empty, 0 failed`."""
         parts = []
         for status in GRAB_STATUSES:
             names = self.devices_with(status)
-            if status == PARTIAL:
+            if status == DeviceStatus.PARTIAL:
                 names = [f"{d} missing {' '.join(spans)}"
                          for d, spans in self.missing_spans().items()]
-            listed = status in (PARTIAL, FAILED) and names
+            listed = status in (DeviceStatus.PARTIAL, DeviceStatus.FAILED) and names
             parts.append(f"{len(names)} {status}" + (f": {', '.join(names)}" if listed else ""))
         return ", ".join(parts)
 
 
 def grab_params(
-    logger: DataLogger,
+    datalogger: DataLogger,
     devices: Sequence[str],
     window: Window,
     out_dir: Path,
@@ -72,17 +72,18 @@ def grab_params(
     """Fetch `devices` over `window` and publish one parameter file in `out_dir`."""
     began = time.monotonic()
     say = progress or (lambda _msg: None)
-    final = Path(out_dir) / data_file_name(PARAM_PREFIX, logger.node, window, time.time())
+    final = Path(out_dir) / data_file_name(PARAM_PREFIX, datalogger.node, window, time.time())
     n = len(devices)
     with drafted(final, Path(draft_dir), replace=False) as draft:
-        with ParamFileWriter(draft, window, logger.node, logger.source, list(devices)) as writer:
-            for i, outcome in enumerate(fetch_devices(logger, devices, window), start=1):
+        with ParamFileWriter(draft, window, datalogger.node, datalogger.source,
+                             list(devices)) as writer:
+            for i, outcome in enumerate(fetch_devices(datalogger, devices, window), start=1):
                 record = writer.add(outcome.device, outcome.samples, outcome.error)
                 say(_progress_line(i, n, outcome, record))
-        if devices and not any(r.status != FAILED for r in writer.records.values()):
+        if devices and not any(r.status != DeviceStatus.FAILED for r in writer.records.values()):
             first = next(iter(writer.records.values()))
             raise NoDataError(f"no device could be fetched ({first.device}: {first.reason})")
-    superseded = remove_superseded(final, PARAM_PREFIX, logger.node, window)
+    superseded = remove_superseded(final, PARAM_PREFIX, datalogger.node, window)
     return GrabResult(
         final, final.stat().st_size, window, writer.records, time.monotonic() - began, superseded
     )

@@ -18,6 +18,7 @@ import duckdb
 from gmpsai_assets.publish.figure import StatPoint
 from gmpsai_assets.publish.rich import DayStats
 from gmpsai_assets.stats import store
+from gmpsai_assets.status import DeviceStatus
 
 # The old statistics pivoted to one row per device and time; `Interval_<device>` rows describe
 # sample intervals, which the old figure never plotted.
@@ -89,7 +90,7 @@ def day_stats(con: duckdb.DuckDBPyConnection) -> list[DayStats]:
             ORDER BY p.device, p.epoch"""
     ).fetchall()
     out.extend(
-        DayStats(device=d, start_utc=t, end_utc=None, source="legacy", status="ok",
+        DayStats(device=d, start_utc=t, end_utc=None, source="legacy", status=DeviceStatus.OK,
                  mode=mode, std=std, min=lo, max=hi)
         for d, t, mode, std, lo, hi in legacy
     )

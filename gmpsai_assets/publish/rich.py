@@ -23,9 +23,9 @@ from dataclasses import dataclass, fields
 
 from gmpsai_assets.publish.figure import finite
 from gmpsai_assets.publish.labels import label_of
-from gmpsai_assets.quality import COMPLETENESS_LIMITS, LEVELS
+from gmpsai_assets.quality import COMPLETENESS_LIMITS, Level
 from gmpsai_assets.quality.days import assess_day
-from gmpsai_assets.status import OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
 FORMAT = "gmpsai-site/2"  # 2: line and band columns; published as overview + details
@@ -46,7 +46,7 @@ class DayStats:
     file_name: str | None = None
     file_path: str | None = None
     node: str | None = None
-    status: str = OK  # as the file says (gmpsai_assets.status)
+    status: str = DeviceStatus.OK  # as the file says (gmpsai_assets.status)
     reason: str = ""
     rows: int | None = None
     expected_rows: int | None = None
@@ -155,7 +155,7 @@ def y_range(days: Sequence[DayStats], kind: str = "reading") -> tuple[list[float
 
 def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[DayStats]:
     """Add a `none` row for each local day between the first and last day of the whole data
-    set on which a device has no statistics: a day the logger or the grabber lost is the most
+    set on which a device has no statistics: a day the DataLogger or the grabber lost is the most
     important thing for the page to show, and an absent row shows nothing."""
     if not days:
         return []
@@ -214,7 +214,7 @@ def site_document(
         rule = typical_rule(label.kind)
         yr, clipped = y_range(ordered, label.kind)
         columns: dict[str, list] = {name: [] for name in DAY_FIELDS}
-        levels = dict.fromkeys(LEVELS, 0)
+        levels = dict.fromkeys(Level, 0)
         for d in ordered:
             level, why = assess_day(d, limits)
             levels[level] += 1

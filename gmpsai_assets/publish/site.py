@@ -36,7 +36,7 @@ from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.publish.figure import legacy_figure
 from gmpsai_assets.publish.load import StoreSnapshot, read_store
 from gmpsai_assets.publish.rich import device_order, site_document, split_document
-from gmpsai_assets.quality import ERROR
+from gmpsai_assets.quality import Level
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.store import StoreMissingError
 
@@ -155,8 +155,8 @@ def publish_site(
     levels = [lv for d in document["devices"] for lv in d["days"]["level"]]
     return SiteResult(
         directory=out_dir, index=out_dir / "index.html", legacy_json=out_dir / json_name,
-        devices=len(document["devices"]), days=len(levels), bad_days=levels.count(ERROR),
-        warn_days=levels.count("warn"), bytes=total, written=written,
+        devices=len(document["devices"]), days=len(levels), bad_days=levels.count(Level.ERROR),
+        warn_days=levels.count(Level.WARN), bytes=total, written=written,
     )
 
 

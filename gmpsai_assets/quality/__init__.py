@@ -10,9 +10,22 @@ This module imports nothing, so configuration can take its defaults from here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-OK, WARN, ERROR, UNKNOWN = "ok", "warn", "error", "unknown"
-LEVELS = (OK, WARN, ERROR, UNKNOWN)  # UNKNOWN: nothing to judge by (old imported statistics)
+
+class Level(StrEnum):
+    """A verdict's level, in the order the page lists them; a str, so JSON and the page hold
+    the plain word."""
+
+    OK = "ok"
+    WARN = "warn"
+    ERROR = "error"
+    UNKNOWN = "unknown"  # nothing to judge by (old imported statistics)
+
+
+# WARN and ERROR under their old module-level names, for the Dagster layer (defs/) only until it
+# moves to `Level` (after the `graph` branch lands); new code names the enum.
+WARN, ERROR = Level.WARN, Level.ERROR
 
 # Shares of a window's expected 15 Hz samples: below WARN a device is flagged, below ERROR it is
 # a dead device or hours of outage (GMPSAI_COMPLETENESS_WARN / _ERROR override them).
@@ -24,10 +37,10 @@ COMPLETENESS_LIMITS = (COMPLETENESS_WARN, COMPLETENESS_ERROR)
 @dataclass(frozen=True)
 class Verdict:
     name: str
-    level: str  # OK | WARN | ERROR
+    level: Level  # OK | WARN | ERROR
     summary: str
     details: dict[str, object] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
-        return self.level == OK
+        return self.level is Level.OK

@@ -29,7 +29,7 @@ class TickCheck:
 
     ticks: int  # $0C occurrences
     samples: int  # logged samples of the reference device
-    ticks_in_gaps: int  # $0C inside the logger's gaps (outages), where no sample can be
+    ticks_in_gaps: int  # $0C inside the DataLogger's gaps (outages), where no sample can be
     gaps: int
     gap_seconds: float
     off_tick: int  # samples with no $0C within OFF_TICK_S
@@ -37,7 +37,7 @@ class TickCheck:
 
     @property
     def difference(self) -> int:
-        """Ticks not explained by a sample or a logger gap (negative: samples without a tick)."""
+        """Ticks not explained by a sample or a DataLogger gap (negative: samples without one)."""
         return self.ticks - self.samples - self.ticks_in_gaps
 
     @property
@@ -48,12 +48,12 @@ class TickCheck:
 def check_ticks_against_samples(
     tick_utc: np.ndarray, sample_utc: np.ndarray, window: Window
 ) -> TickCheck:
-    """Does every logged sample have its `$0C`, and every `$0C` a sample or a logger gap?
+    """Does every logged sample have its `$0C`, and every `$0C` a sample or a DataLogger gap?
 
     The DataLogger logs at the 15 Hz tick, so outside its outages the sample count equals the
-    `$0C` count, and every sample lies within the logger's timestamp jitter of a `$0C`.
+    `$0C` count, and every sample lies within the DataLogger's timestamp jitter of a `$0C`.
     Outages are read from the samples themselves (gaps longer than 1.5 ticks, window edges
-    included), so this works for any source, simulated or real; a logger that skipped every
+    included), so this works for any source, simulated or real; a DataLogger that skipped
     other tick would pass as many short gaps, which `gap_seconds` shows. Tolerance: one tick at
     each window edge, where the timestamp jitter (a few ms) can put a sample on the other side
     of the edge from its `$0C`.

@@ -3,8 +3,8 @@
 ERROR: no statistics for the day, the device failed or was empty, completeness below the error
 limit, a non-finite value or a non-increasing timestamp (the same two the param_data checks fail
 on, quality/files.py: the numbers themselves are wrong); WARN: a `partial` device (data, but
-spans the source could not deliver), completeness below the warn limit or any gap (a logger
-outage of seconds to minutes: the real logger has them most days, so they are reported but do
+spans the source could not deliver), completeness below the warn limit or any gap (a DataLogger
+outage of seconds to minutes: the real DataLogger has them most days, so they are reported but do
 not make a device a problem); UNKNOWN: imported old statistics, which carry no completeness;
 else OK.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gmpsai_assets import status as device
-from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, UNKNOWN, WARN
+from gmpsai_assets.quality import COMPLETENESS_LIMITS, Level
+from gmpsai_assets.status import DeviceStatus
 
 
 class DayFacts(Protocol):
@@ -31,18 +31,18 @@ class DayFacts(Protocol):
     nonincreasing: int | None
 
 
-def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -> tuple[str, str]:
+def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -> tuple[Level, str]:
     """(level, why) of one day; `why` is what the page prints beside a highlighted day."""
     warn_below, error_below = limits
     if d.source == "none":
-        return ERROR, "no statistics for this day"
+        return Level.ERROR, "no statistics for this day"
     if d.source == "legacy":
-        return UNKNOWN, "imported old statistics: completeness not recorded"
+        return Level.UNKNOWN, "imported old statistics: completeness not recorded"
     bad, warn = [], []
-    if d.status == device.PARTIAL:  # has data, but not all of it: never ok, never "no data"
+    if d.status == DeviceStatus.PARTIAL:  # has data, but not all of it: never ok, never "no data"
         warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
-    elif d.status != device.OK:
-        return ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
+    elif d.status != DeviceStatus.OK:
+        return Level.ERROR, f"device {d.status}" + (f": {d.reason}" if d.reason else "")
     if d.completeness is not None and d.completeness < warn_below:
         low = bad if d.completeness < error_below else warn
         low.append(f"completeness {100 * d.completeness:.1f}%")
@@ -53,7 +53,7 @@ def assess_day(d: DayFacts, limits: tuple[float, float] = COMPLETENESS_LIMITS) -
         bad.append(f"{(d.nan_count or 0) + (d.inf_count or 0)} non-finite values")
     if d.nonincreasing:
         bad.append(f"{d.nonincreasing} non-increasing timestamps")
-    return (ERROR if bad else WARN if warn else OK), "; ".join(bad + warn)
+    return (Level.ERROR if bad else Level.WARN if warn else Level.OK), "; ".join(bad + warn)
 
 
 def _duration(seconds: float) -> str:

@@ -5,7 +5,7 @@
 - every device's timestamps strictly increase;
 - every value is finite;
 - every device holds enough of the 15 Hz ticks its window should hold (warn below one share,
-  error far below it: a dead device or a long logger outage);
+  error far below it: a dead device or a long DataLogger outage);
 - for event files, every event's occurrence times strictly increase.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gmpsai_assets.quality import COMPLETENESS_LIMITS, ERROR, OK, WARN, Verdict
+from gmpsai_assets.quality import COMPLETENESS_LIMITS, Level, Verdict
 from gmpsai_assets.stats.compute import ParamStats
 from gmpsai_assets.stats.distill import DistillResult
-from gmpsai_assets.status import PARTIAL
+from gmpsai_assets.status import DeviceStatus
 
 MAX_LISTED = 20  # devices named in a verdict's details
 
@@ -36,7 +36,7 @@ def param_verdicts(
     """Verdicts on a distilled parameter file for the listed `devices`."""
     if not result.ok:
         reason = result.record.error
-        return [Verdict(n, ERROR, f"file cannot be read: {reason}") for n in PARAM_VERDICTS]
+        return [Verdict(n, Level.ERROR, f"file cannot be read: {reason}") for n in PARAM_VERDICTS]
     by_device = {p.device: p for p in result.params}
     return [
         _present(devices, by_device),
@@ -55,36 +55,36 @@ def _present(devices: Sequence[str], stats: dict[str, ParamStats]) -> Verdict:
         elif p.rows == 0:
             missing[d] = f"{p.status}: {p.reason}" if p.reason else p.status
     partial: dict[str, object] = {d: stats[d].reason for d in devices
-                                  if d in stats and stats[d].status == PARTIAL}
+                                  if d in stats and stats[d].status == DeviceStatus.PARTIAL}
     if missing:
-        return Verdict("devices_present", ERROR,
+        return Verdict("devices_present", Level.ERROR,
                        f"{len(missing)} of {len(devices)} listed devices have no data: "
                        + ", ".join(list(missing)[:MAX_LISTED]),
                        {"missing": _first(missing), "partial": _first(partial)})
     if partial:
-        return Verdict("devices_present", WARN,
+        return Verdict("devices_present", Level.WARN,
                        f"{len(partial)} of {len(devices)} listed devices are partial (spans "
                        "without data after retries): " + ", ".join(list(partial)[:MAX_LISTED]),
                        {"partial": _first(partial)})
-    return Verdict("devices_present", OK, f"all {len(devices)} listed devices have data")
+    return Verdict("devices_present", Level.OK, f"all {len(devices)} listed devices have data")
 
 
 def _increasing(stats: dict[str, ParamStats]) -> Verdict:
     bad = {d: p.nonincreasing for d, p in stats.items() if p.nonincreasing}
     if bad:
-        return Verdict("timestamps_increasing", ERROR,
+        return Verdict("timestamps_increasing", Level.ERROR,
                        f"timestamps fail to increase in {len(bad)} device(s)",
                        {"steps_not_increasing": _first(bad)})
-    return Verdict("timestamps_increasing", OK, "every device's timestamps strictly increase")
+    return Verdict("timestamps_increasing", Level.OK, "every device's timestamps strictly increase")
 
 
 def _finite(stats: dict[str, ParamStats]) -> Verdict:
     bad = {d: {"nan": p.nan_count, "inf": p.inf_count}
            for d, p in stats.items() if p.nan_count or p.inf_count}
     if bad:
-        return Verdict("values_finite", ERROR, f"non-finite values in {len(bad)} device(s)",
+        return Verdict("values_finite", Level.ERROR, f"non-finite values in {len(bad)} device(s)",
                        {"non_finite": _first(bad)})
-    return Verdict("values_finite", OK, "every value is finite")
+    return Verdict("values_finite", Level.OK, "every value is finite")
 
 
 def _completeness(
@@ -99,11 +99,11 @@ def _completeness(
     }
     worst = min(share.values(), default=1.0)
     if worst < error:
-        level = ERROR
+        level = Level.ERROR
     elif worst < warn:
-        level = WARN
+        level = Level.WARN
     else:
-        return Verdict("completeness", OK,
+        return Verdict("completeness", Level.OK,
                        f"every device holds at least {100 * warn:g}% of its ticks "
                        f"(lowest {100 * worst:.2f}%)", details)
     return Verdict("completeness", level,
@@ -114,12 +114,12 @@ def _completeness(
 def event_verdict(result: DistillResult) -> Verdict:
     """Occurrence times of every event of a distilled event file strictly increase."""
     if not result.ok:
-        return Verdict("event_times_increasing", ERROR,
+        return Verdict("event_times_increasing", Level.ERROR,
                        f"file cannot be read: {result.record.error}")
     bad = {e.event: e.nonincreasing for e in result.events if e.nonincreasing}
     if bad:
-        return Verdict("event_times_increasing", ERROR,
+        return Verdict("event_times_increasing", Level.ERROR,
                        f"occurrence times fail to increase in {len(bad)} event(s)",
                        {"steps_not_increasing": _first(bad)})
-    return Verdict("event_times_increasing", OK,
+    return Verdict("event_times_increasing", Level.OK,
                    f"occurrence times of all {len(result.events)} events increase")

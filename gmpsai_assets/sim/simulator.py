@@ -3,8 +3,8 @@
 Values follow what the team saw on 2020-03-10 (docs/simulator.md): the regulator relation
 VIMIN = B_VIMIN - a*IMINER - b, settings that operators step now and then, beam intensities that
 drop to zero while beam is off, an integer status word, and a line frequency that sets the tick.
-It also has the imperfections real files have: logger outages of seconds to minutes, a millisecond
-of timestamp jitter, and on some days one device that is not logged at all.
+It also has the imperfections real files have: DataLogger outages of seconds to minutes, a
+millisecond of timestamp jitter, and on some days one device that is not logged at all.
 
 Everything is a pure function of (seed, device, tick index) or of fixed time slots, so results do
 not depend on how a window is cut into requests.
@@ -128,7 +128,7 @@ class SimulatedBooster:
     """A DataLogger (and TimingSource) that computes samples instead of asking the control system.
 
     Its TCLK side is a `SimulatedTiming` on the same tick clock, so `$0C` fires at the very ticks
-    where samples are logged (events have no logger outages).
+    where samples are logged (events have no DataLogger outages).
     """
 
     source = "simulated"
@@ -166,10 +166,10 @@ class SimulatedBooster:
         if device not in self.logged:
             raise DeviceNotLogged(f"{device} is not logged on node {self.node}")
         ticks, true_t = self._ticks(window.start, window.end)
-        # Jitter and millisecond resolution: the logger's own timestamps, one per device.
+        # Jitter and millisecond resolution: the DataLogger's own timestamps, one per device.
         stamp = true_t + JITTER_S * (2.0 * uniform(key_of(self.seed, device, "jitter"), ticks) - 1)
         stamp = np.round(stamp * 1000.0) / 1000.0
-        keep = (stamp >= window.start) & (stamp < window.end) & self._logger_up(true_t)
+        keep = (stamp >= window.start) & (stamp < window.end) & self._datalogger_up(true_t)
         keep &= ~self._unlogged_mask(device, true_t)
         ticks, true_t, stamp = ticks[keep], true_t[keep], stamp[keep]
         values = self.values(device, ticks, true_t)
@@ -301,7 +301,7 @@ class SimulatedBooster:
         ticks = self.clock.ticks_between(start, end, margin=1)
         return ticks, self.clock.tick_time(ticks)
 
-    def _logger_up(self, t: np.ndarray) -> np.ndarray:
+    def _datalogger_up(self, t: np.ndarray) -> np.ndarray:
         down = self._inside_slot_events(
             t, "outage", OUTAGE_SLOT_S, OUTAGE_PROB, OUTAGE_MIN_S, OUTAGE_MAX_S
         )

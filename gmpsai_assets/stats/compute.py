@@ -3,7 +3,8 @@
 The old DistillFileStatsToDB computed, with pandas, the first mode, the sample standard deviation
 (ddof=1), min and max of each device's values and of its sample intervals, skipping NaN. We keep
 exactly those definitions so the legacy view reproduces the old numbers, and add what the team
-needs to spot a dead device or a logger outage: counts, mean, percentiles, gaps and completeness.
+needs to spot a dead device or a DataLogger outage: counts, mean, percentiles, gaps and
+completeness.
 
 The old mode means little for a continuous reading: every value is distinct, so pandas' first
 mode is the smallest value. The page draws readings as the median with a p05-p95 band, settings
@@ -26,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from gmpsai_assets.acnet.tclk import NOMINAL_TICK_HZ, NOMINAL_TICK_S
-from gmpsai_assets.status import OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window
 
 DEFAULT_GAP_TICKS = 3.0  # an interval longer than 3 ticks (0.2 s) means samples went missing
@@ -57,7 +58,7 @@ class ParamStats:
     """Statistics of one device in one file. `status`/`reason` are what the file says."""
 
     device: str
-    status: str  # gmpsai_assets.status: ok | partial | empty | failed | missing
+    status: str  # a DeviceStatus, or its word as the file says it
     reason: str
     rows: int
     nan_count: int
@@ -201,7 +202,7 @@ def param_stats(
     values: np.ndarray,
     window: Window | None = None,
     gap_ticks: float = DEFAULT_GAP_TICKS,
-    status: str = OK,
+    status: str = DeviceStatus.OK,
     reason: str = "",
 ) -> ParamStats:
     """Everything the store keeps about one device of one file."""

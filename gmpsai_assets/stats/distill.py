@@ -40,6 +40,7 @@ from gmpsai_assets.stats.compute import (
     event_stats,
     param_stats,
 )
+from gmpsai_assets.status import DeviceStatus
 
 T = TypeVar("T")
 # Datasets whose statistics are computed at once: numpy's sort releases the GIL, so on two cores
@@ -68,7 +69,8 @@ class DistillResult:
         """Every device's (or event's) status and row count, in file order."""
         if self.params:
             return {p.device: (p.status, p.rows) for p in self.params}
-        return {e.event: ("ok" if e.count else "empty", e.count) for e in self.events}
+        return {e.event: (DeviceStatus.OK if e.count else DeviceStatus.EMPTY, e.count)
+                for e in self.events}
 
     def summary(self) -> str:
         r = self.record

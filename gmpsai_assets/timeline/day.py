@@ -47,7 +47,7 @@ class DaySummary:
 
     @property
     def before_history(self) -> bool:
-        """The whole day lies before the logger's first supercycle (e.g. a fresh install)."""
+        """The whole day lies before the timeline logger's first supercycle (a fresh install)."""
         return self.history_start is None or self.history_start >= self.checked_until
 
     def long_gaps(self, limit_s: float) -> list[Gap]:

@@ -7,9 +7,9 @@ are taken `settle` seconds after a boundary and never within `settle` of the nex
 timeline read belongs to the supercycle whose time was read. Sleeping is `stop.wait`, so setting
 the stop event ends the loop at once, between supercycles, with nothing half-written.
 
-A source fault (gateway unreachable, logger fault) is retried with exponential backoff and logged;
-a source that stays down longer than `max_outage_s` raises `SourceDown`, so a supervised run fails
-visibly and is restarted instead of retrying silently forever.
+A source fault (gateway unreachable, DataLogger fault) is retried with exponential backoff and
+logged; a source that stays down longer than `max_outage_s` raises `SourceDown`, so a supervised
+run fails visibly and is restarted instead of retrying silently forever.
 """
 
 from __future__ import annotations

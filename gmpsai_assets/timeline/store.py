@@ -1,15 +1,15 @@
 """The timeline store: its own single-file DuckDB (default <data dir>/timeline.duckdb).
 
-The logger records a supercycle a minute, forever, while the statistics writers own a different
-DuckDB file; a separate file means neither ever waits for the other. Even so this file gets
-readers (the daily asset) and an occasional second writer (the legacy import), and DuckDB admits
-one writer process and no readers beside it, so every use opens, does one short transaction and
-closes, retrying a lock conflict with backoff (the statistics store's `connect`).
+The timeline logger records a supercycle a minute, forever, while the statistics writers own a
+different DuckDB file; a separate file means neither ever waits for the other. Even so this file
+gets readers (the daily asset) and an occasional second writer (the legacy import), and DuckDB
+admits one writer process and no readers beside it, so every use opens, does one short
+transaction and closes, retrying a lock conflict with backoff (the statistics store's `connect`).
 
 A supercycle's timeline has ~1200 entries and changes a few times a day, so storing the long
 form (one row per entry per supercycle, ~1.7 million rows a day) would mostly repeat itself.
 Timelines are stored once, keyed by a hash of their entries; a supercycle is one row naming its
-timeline. The long form the old logger wrote is the view
+timeline. The long form the old timeline logger wrote is the view
 
     TimeLineLogs(SC_StartTime, SCentry_index, eventHex, SC_EventTime)   -- old names
     timeline_records(sc_start_utc, entry_index, event_hex, sc_event_time)  -- new names
