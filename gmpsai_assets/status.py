@@ -34,9 +34,6 @@ class DeviceStatus(StrEnum):
 
 #: statuses a grab records, in the order summaries list them
 GRAB_STATUSES = (DeviceStatus.OK, DeviceStatus.PARTIAL, DeviceStatus.EMPTY, DeviceStatus.FAILED)
-# The members under their old module-level names, for the Dagster layer (defs/) only until it
-# moves to `DeviceStatus` (after the `graph` branch lands); new code names the enum.
-OK, EMPTY, FAILED = DeviceStatus.OK, DeviceStatus.EMPTY, DeviceStatus.FAILED
 
 
 def device_status(samples: Samples | None, error: object | None) -> DeviceStatus:

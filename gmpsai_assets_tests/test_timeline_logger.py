@@ -23,11 +23,17 @@ from gmpsai_assets.acnet.datalogger import BadRequest
 from gmpsai_assets.sim.acl_server import Faults
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.sim.timing import SimulatedTiming
-from gmpsai_assets.timeline.logger import Heartbeat, LoggerPolicy, SourceDown, TimelineLogger
+from gmpsai_assets.timeline.logger import (
+    Heartbeat,
+    SourceDown,
+    TimelineLogger,
+    TimelineLoggerPolicy,
+)
 from gmpsai_assets.timeline.store import TimelineStore
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = LoggerPolicy(heartbeat_s=0, backoff_initial_s=0.05, backoff_max_s=0.4, max_outage_s=30)
+FAST = TimelineLoggerPolicy(heartbeat_s=0, backoff_initial_s=0.05, backoff_max_s=0.4,
+                            max_outage_s=30)
 
 
 def assert_complete_and_unique(
@@ -118,7 +124,7 @@ def test_a_gateway_that_stays_unreachable_raises_source_down(tmp_path):
         port = sock.getsockname()[1]
         gateway = AclDataLogger(f"http://127.0.0.1:{port}/cgi-bin/acl.pl", retries=0,
                                 timeout_s=2)
-        policy = LoggerPolicy(backoff_initial_s=0.05, backoff_max_s=0.2, max_outage_s=0.6)
+        policy = TimelineLoggerPolicy(backoff_initial_s=0.05, backoff_max_s=0.2, max_outage_s=0.6)
         logs: list[str] = []
         timeline_logger = TimelineLogger(gateway, TimelineStore(tmp_path / "t.duckdb"),
                                          policy=policy, log=logs.append)
@@ -143,13 +149,13 @@ def test_a_bad_request_is_a_bug_not_an_outage(tmp_path):
 LOGGER_SCRIPT = textwrap.dedent("""
     import sys, time
     from gmpsai_assets.sim.timing import SimulatedTiming
-    from gmpsai_assets.timeline.logger import LoggerPolicy, TimelineLogger
+    from gmpsai_assets.timeline.logger import TimelineLoggerPolicy, TimelineLogger
     from gmpsai_assets.timeline.store import TimelineStore
     store = TimelineStore(sys.argv[1])
     beat = lambda hb: print(hb.last_start_utc, hb.last_outcome.new, flush=True)
     print("ready", time.time(), flush=True)  # imports done: the loop starts now
-    TimelineLogger(SimulatedTiming(11, sc_ticks=30), store, policy=LoggerPolicy(heartbeat_s=0),
-                   heartbeat=beat).run()
+    TimelineLogger(SimulatedTiming(11, sc_ticks=30), store,
+                   policy=TimelineLoggerPolicy(heartbeat_s=0), heartbeat=beat).run()
 """)
 
 

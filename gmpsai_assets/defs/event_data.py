@@ -9,7 +9,7 @@ from gmpsai_assets.acnet.tclk import event_label
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.ingest.events import grab_events
-from gmpsai_assets.status import FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import day_window
 
 
@@ -50,7 +50,7 @@ def event_data(
         source, window, storage.events_dir, storage.drafts_dir, max_event=max_event,
         progress=context.log.info, report_empty=False,
     )
-    failed = result.events_with(FAILED)
+    failed = result.events_with(DeviceStatus.FAILED)
     if failed:
         context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)}")
     return dg.MaterializeResult(
@@ -59,7 +59,7 @@ def event_data(
             "bytes": result.bytes,
             "window_hours": window.seconds / 3600.0,
             "events_requested": max_event + 1,
-            "events_found": len(result.events_with(OK)),
+            "events_found": len(result.events_with(DeviceStatus.OK)),
             "events_failed": dg.MetadataValue.json(
                 {event_label(e): result.records[e].reason for e in failed}
             ),

@@ -11,6 +11,7 @@ files and ad-hoc windows (`gmpsai grab-params`, a copied archive) are distilled 
 (stats/store.py), so days distil in parallel, as many as the run queue admits, with no pool.
 """
 
+from enum import Enum
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +24,7 @@ from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource
 from gmpsai_assets.files.naming import EVENT_PREFIX, PARAM_PREFIX, newest_partition_file
-from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN, ERROR, WARN, Verdict
+from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN, Level, Verdict
 from gmpsai_assets.quality.crosschecks import (
     DayArrays,
     check_supercycle_starts,
@@ -57,16 +58,20 @@ CHECKS = {
     ),
     "ticks_match_param_samples": (
         "`$0C` fires on every 15 Hz tick and the DataLogger logs on every tick: the day's `$0C` "
-        "count equals the parameter samples plus the ticks inside the logger's outages (gaps "
+        "count equals the parameter samples plus the ticks inside the DataLogger's outages (gaps "
         "in the samples), and every sample sits within 10 ms of a `$0C`, both within one tick "
         "per window edge. Compares with the device that has the most samples."
     ),
 }
-_SEVERITY = {WARN: dg.AssetCheckSeverity.WARN, ERROR: dg.AssetCheckSeverity.ERROR}
+_SEVERITY = {Level.WARN: dg.AssetCheckSeverity.WARN, Level.ERROR: dg.AssetCheckSeverity.ERROR}
 
 
 def _json(v: object) -> object:
-    return dg.MetadataValue.json(v) if isinstance(v, dict | list) else v
+    """A verdict's detail as Dagster metadata: dicts and lists as JSON; an enum (a status or a
+    level) as its plain word, since Dagster serializes only its own enums at the top level."""
+    if isinstance(v, dict | list):
+        return dg.MetadataValue.json(v)
+    return v.value if isinstance(v, Enum) else v
 
 
 def _verdict_result(verdict: Verdict, path: Path) -> dg.AssetCheckResult:
@@ -93,7 +98,7 @@ def _tick_result(arrays: DayArrays, window: Window) -> dg.AssetCheckResult:
         check_name=name, passed=check.passed, severity=dg.AssetCheckSeverity.ERROR,
         description=(
             f"{check.ticks} $0C = {check.samples} samples of {arrays.reference} + "
-            f"{check.ticks_in_gaps} ticks in {check.gaps} logger gaps {sign} "
+            f"{check.ticks_in_gaps} ticks in {check.gaps} DataLogger gaps {sign} "
             f"{abs(check.difference)}; {check.off_tick} samples off every tick "
             f"(tolerance {check.tolerance} each)"
         ),

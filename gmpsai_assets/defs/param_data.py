@@ -6,7 +6,7 @@ import dagster as dg
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.ingest.params import grab_params
-from gmpsai_assets.status import EMPTY, FAILED, OK
+from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import day_window
 
 
@@ -30,13 +30,13 @@ def param_data(
     context: dg.AssetExecutionContext, datalogger: DataLoggerResource, storage: StorageResource
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
-    logger = datalogger.open()
+    source = datalogger.open()
     devices = datalogger.devices()
-    context.log.info(f"grabbing {len(devices)} devices, {logger.source}/{logger.node}, {window}")
+    context.log.info(f"grabbing {len(devices)} devices, {source.source}/{source.node}, {window}")
     result = grab_params(
-        logger, devices, window, storage.params_dir, storage.drafts_dir, progress=context.log.info
+        source, devices, window, storage.params_dir, storage.drafts_dir, progress=context.log.info
     )
-    failed, missing = result.devices_with(FAILED), result.missing_spans()
+    failed, missing = result.devices_with(DeviceStatus.FAILED), result.missing_spans()
     if failed:
         context.log.warning(f"{len(failed)} device(s) failed: {', '.join(failed)}")
     if missing:
@@ -46,10 +46,10 @@ def param_data(
             "path": dg.MetadataValue.path(str(result.path)),
             "bytes": result.bytes,
             "window_hours": result.window.seconds / 3600.0,
-            "devices_ok": len(result.devices_with(OK)),
+            "devices_ok": len(result.devices_with(DeviceStatus.OK)),
             # device -> spans (`start/end`, UTC) the gateway kept saying `No values` for
             "devices_partial": dg.MetadataValue.json(missing),
-            "devices_empty": dg.MetadataValue.json(result.devices_with(EMPTY)),
+            "devices_empty": dg.MetadataValue.json(result.devices_with(DeviceStatus.EMPTY)),
             "devices_failed": dg.MetadataValue.json(
                 {d: result.records[d].reason for d in failed}
             ),

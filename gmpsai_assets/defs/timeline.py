@@ -33,7 +33,12 @@ from gmpsai_assets.defs.resources import DataLoggerResource, TimelineResource
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.settings import read_setting
 from gmpsai_assets.timeline.day import DaySummary, summarize_day
-from gmpsai_assets.timeline.logger import Heartbeat, LoggerPolicy, SourceDown, TimelineLogger
+from gmpsai_assets.timeline.logger import (
+    Heartbeat,
+    SourceDown,
+    TimelineLogger,
+    TimelineLoggerPolicy,
+)
 from gmpsai_assets.window import Window, day_window, format_local
 
 JOB_NAME = "timeline_logger_job"
@@ -168,31 +173,32 @@ def record_timeline(
             context.log.info(f"run {other} is also logging the timeline; this run steps aside")
             stop.set()
 
-    logger = TimelineLogger(
+    timeline_logger = TimelineLogger(
         source, store,
-        policy=LoggerPolicy(max_outage_s=settings.timeline_max_outage_s),
+        policy=TimelineLoggerPolicy(max_outage_s=settings.timeline_max_outage_s),
         stop=stop, heartbeat=heartbeat, log=context.log.warning,
     )
     context.log.info(f"logging the timeline of {source.source} into {store.path}")
     try:
-        logger.run()
+        timeline_logger.run()
     except SourceDown as exc:
         raise dg.Failure(
             description=str(exc),
-            metadata={"supercycles_recorded": logger.recorded},
+            metadata={"supercycles_recorded": timeline_logger.recorded},
         ) from exc
     except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
         run = instance.get_run_by_id(run_id)
         if run is None or run.status not in TERMINATING:  # killed, Ctrl-C: a crash, restart it
             context.log.warning(f"interrupted without a terminate request after "
-                                f"{logger.recorded} new supercycles; every recorded supercycle "
-                                "is committed")
+                                f"{timeline_logger.recorded} new supercycles; every recorded "
+                                "supercycle is committed")
             raise
         # A person's terminate: end the step cleanly (no failure, no stack trace); the tag tells
         # the keep-alive sensor to leave the logger stopped, whatever status Dagster then gives.
         instance.add_run_tags(run_id, {STOPPED_TAG: "terminate"})
-        context.log.info(f"terminated on request after {logger.recorded} new supercycles; every "
-                         f"recorded supercycle is committed. Logging stays stopped: {RESUME_HINT}")
+        context.log.info(f"terminated on request after {timeline_logger.recorded} new "
+                         f"supercycles; every recorded supercycle is committed. Logging stays "
+                         f"stopped: {RESUME_HINT}")
 
 
 @dg.job(

@@ -23,9 +23,6 @@ class Level(StrEnum):
     UNKNOWN = "unknown"  # nothing to judge by (old imported statistics)
 
 
-# WARN and ERROR under their old module-level names, for the Dagster layer (defs/) only until it
-# moves to `Level` (after the `graph` branch lands); new code names the enum.
-WARN, ERROR = Level.WARN, Level.ERROR
 
 # Shares of a window's expected 15 Hz samples: below WARN a device is flagged, below ERROR it is
 # a dead device or hours of outage (GMPSAI_COMPLETENESS_WARN / _ERROR override them).

@@ -37,7 +37,7 @@ class SourceDown(RuntimeError):
 
 
 @dataclass(frozen=True)
-class LoggerPolicy:
+class TimelineLoggerPolicy:
     """Timing of the loop. Defaults suit the real 60 s supercycle and a flaky gateway."""
 
     settle_fraction: float = 0.1  # read this far into a supercycle ...
@@ -81,7 +81,7 @@ class TimelineLogger:
         source: TimingSource,
         store: TimelineStore,
         *,
-        policy: LoggerPolicy | None = None,
+        policy: TimelineLoggerPolicy | None = None,
         stop: threading.Event | None = None,
         heartbeat: Callable[[Heartbeat], None] | None = None,
         log: Callable[[str], None] | None = None,
@@ -90,7 +90,7 @@ class TimelineLogger:
     ) -> None:
         self.source = source
         self.store = store
-        self.policy = policy or LoggerPolicy()
+        self.policy = policy or TimelineLoggerPolicy()
         self.stop = stop or threading.Event()
         self._heartbeat = heartbeat or (lambda hb: None)
         self._log = log or (lambda msg: None)
