@@ -7,7 +7,7 @@ import json
 import dagster as dg
 import h5py
 
-from gmpsai_assets.defs.param_data import param_data, verdict_result
+from gmpsai_assets.defs.file_stats import verdict_result
 from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.publish.site import json_bytes
 from gmpsai_assets.quality import Level, Verdict
@@ -37,7 +37,7 @@ def test_hdf5_holds_plain_words(sim, tmp_path):
 def test_enum_details_reach_dagster_as_words(tmp_path):
     verdict = Verdict("devices_present", Level.WARN, "one partial",
                       {"level": Level.WARN, "partial": {"B:VIMIN": DeviceStatus.PARTIAL}})
-    result = verdict_result(param_data, verdict, tmp_path / "f.h5")
+    result = verdict_result(verdict, tmp_path / "f.h5")
     assert result.severity == dg.AssetCheckSeverity.WARN
     assert result.metadata["level"] == dg.MetadataValue.text("warn")
     text = dg.serialize_value(result.metadata)  # Dagster refuses enums it does not know

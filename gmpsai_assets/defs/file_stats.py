@@ -74,7 +74,8 @@ def _json(v: object) -> object:
     return v.value if isinstance(v, Enum) else v
 
 
-def _verdict_result(verdict: Verdict, path: Path) -> dg.AssetCheckResult:
+def verdict_result(verdict: Verdict, path: Path) -> dg.AssetCheckResult:
+    """A quality verdict as Dagster shows it: severity from its level, details as metadata."""
     return dg.AssetCheckResult(
         check_name=verdict.name,
         passed=verdict.passed,
@@ -245,9 +246,9 @@ def file_stats(
             allow_retries=False,
         )
     param_path, event_path = Path(params.record.path), Path(events.record.path)
-    checks = [_verdict_result(v, param_path)
+    checks = [verdict_result(v, param_path)
               for v in param_verdicts(params, datalogger.devices(), settings.completeness_limits)]
-    checks += [_verdict_result(event_verdict(events), event_path),
+    checks += [verdict_result(event_verdict(events), event_path),
                _supercycle_result(arrays, window), _tick_result(arrays, window)]
     metadata = _metadata(params, events, settings.stats_db_path)
     for result in (params, events):
