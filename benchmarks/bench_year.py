@@ -4,8 +4,10 @@ deploy/dagster.yaml on a throwaway PostgreSQL (runs as local processes), run que
 What it measures is Dagster's overhead, so the work per day is kept small (one device by
 default). Figures beside floors from the same run:
 
-- per partition inside the backfill (wall time of the whole backfill / days) against one
-  partition backfilled alone (launch to completion, median of 3): the target is at most 1.1x;
+- the run slot a partition holds inside the backfill (wall time x runs in parallel / days)
+  against a lone run from its creation to its end (median of 3): the target is at most 1.1x;
+- wall time per partition against one partition backfilled alone (launch to completion; this
+  floor is mostly the backfill daemon's polling, so the ratio flatters the backfill);
 - a run's own duration (start to end) inside the backfill against the lone runs';
 - the daemon's queue latency: from the moment a run could start (queued, and a slot free) to
   its start, inside the backfill against the lone runs (nothing else queued).
@@ -96,6 +98,12 @@ def queue_latencies(records: list) -> list[float]:
     return out
 
 
+def most_in_parallel(records: list) -> int:
+    """The most runs that were running at one moment (start to end)."""
+    spans = [(r.start_time, r.end_time) for r in records if r.start_time and r.end_time]
+    return max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+
+
 def main() -> None:
     from gmpsai_assets_tests.pgserver import PostgresMissing, production_instance_yaml, start_server
 
@@ -153,10 +161,18 @@ def main() -> None:
 
     assert len(year_runs) == args.days, f"{len(year_runs)} runs for {args.days} days"
     lone_wall = statistics.median(lone)
+    # A lone backfill's wall time is mostly the backfill daemon's polling, so the fair floor of
+    # one partition is a lone run from creation to end; inside the backfill a partition holds a
+    # run slot for wall time x runs in parallel / days.
+    parallel = most_in_parallel(year_runs)
+    lone_e2e = statistics.median(r.end_time - r.create_timestamp.timestamp() for r in lone_runs)
     lat_lone, lat_year = queue_latencies(lone_runs), queue_latencies(year_runs)
     rows = [
         Row("backfill: wall time per partition", total / args.days, lone_wall, "s",
-            "one partition backfilled alone", "<= 1.1x"),
+            "one partition backfilled alone", ""),
+        Row(f"backfill: slot time per partition ({parallel} in parallel)",
+            total * parallel / args.days, lone_e2e, "s", "a lone run, creation to end",
+            "<= 1.1x"),
         Row("backfill: median run duration", statistics.median(durations(year_runs)),
             statistics.median(durations(lone_runs)), "s", "lone runs' duration", ""),
         Row("daemon queue latency, median", statistics.median(lat_year),
