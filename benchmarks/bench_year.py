@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.common import Row, print_table
@@ -150,6 +151,8 @@ def main() -> None:
         with dg.DagsterInstance.get() as instance:
             lone_runs = _runs(instance, set(lone_days))
             year_runs = _runs(instance, set(year))
+            others = Counter(r.dagster_run.job_name for r in instance.get_run_records()
+                             if r.dagster_run.tags.get("dagster/partition") is None)
     finally:
         if dagster is not None:
             dagster.stop()
@@ -184,6 +187,9 @@ def main() -> None:
     print_table(f"{args.days}-day backfill of param_data on PostgreSQL through the daemon, "
                 f"{len(devices)} device(s), run queue of 3", rows)
     print(f"whole backfill: {total:.0f} s for {args.days} partitions")
+    # what else held run slots meanwhile (the sensors start the always-on timeline logger)
+    print("other runs on the instance: "
+          + (", ".join(f"{job} x{n}" for job, n in sorted(others.items())) or "none"))
 
 
 if __name__ == "__main__":
