@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir) if args.outdir else settings.params_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     if args.dryrun:
+        datalogger.close()
         name = data_file_name(PARAM_PREFIX, datalogger.node, window, None)
         print(f"window  {window.describe()}")
         print(f"source  {datalogger.source}, node {datalogger.node}")
