@@ -337,8 +337,8 @@ def timeline_records(
                      if summary.history_start else "nothing was ever recorded")
             context.log.warning(
                 f"left missing: no supercycle recorded in {window}; the timeline logger had "
-                f"not started yet ({since}, in {store.path}). A day the logger did not watch "
-                "cannot be reconstructed.")
+                f"not started yet ({since}, in {store.path}). A day the timeline logger did not "
+                "watch cannot be reconstructed.")
             return
         raise dg.Failure(
             description=f"no supercycle recorded on {day} although the timeline logger has "
