@@ -232,9 +232,11 @@ SETTINGS: tuple[Setting, ...] = (
             "`event_data` and `grab-events` ask for TCLK events `00`..this (hex)"),
     Setting("GMPSAI_ACL_TIMEOUT_S", "acl_timeout_s", _number(above=0), "60",
             "ACL source: seconds to wait for a connection or the next bytes of a reply"),
-    Setting("GMPSAI_ACL_DEADLINE_S", "acl_deadline_s", _number(above=0), "600",
-            "ACL source: longest time one attempt of one request may take as a whole (a "
-            "trickling reply), retried like any fault"),
+    Setting("GMPSAI_ACL_SPEED_LIMIT", "acl_speed_limit", _number(low=0), "100",
+            "ACL source: a reply slower than this many bytes/s on average over "
+            "GMPSAI_ACL_SPEED_TIME_S is cut and retried like any fault (0: no limit)"),
+    Setting("GMPSAI_ACL_SPEED_TIME_S", "acl_speed_time_s", _number(above=0), "30",
+            "ACL source: the span (s) over which the low-speed limit is judged"),
     Setting("GMPSAI_ACL_RETRIES", "acl_retries", _integer(0), "4",
             "ACL source: further attempts of a failed request (0: none)"),
     Setting("GMPSAI_ACL_CHUNK_S", "acl_chunk_s", _number(above=0), "7200",
@@ -280,6 +282,11 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_VAR: dict[str, Setting] = {s.var: s for s in SETTINGS}
+# Variables that no longer mean anything: set, they stop a command instead of being ignored.
+RETIRED: dict[str, str] = {
+    "GMPSAI_ACL_DEADLINE_S": "replaced by the low-speed limit GMPSAI_ACL_SPEED_LIMIT and "
+                             "GMPSAI_ACL_SPEED_TIME_S (docs/gateway.md)",
+}
 BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
 
 
@@ -298,7 +305,8 @@ class Settings:
     max_in_flight: int
     max_event: str
     acl_timeout_s: float
-    acl_deadline_s: float
+    acl_speed_limit: float
+    acl_speed_time_s: float
     acl_retries: int
     acl_chunk_s: float
     start_date: dt.date
@@ -330,6 +338,9 @@ class Settings:
         unknown = set(given) - set(BY_FIELD)
         if unknown:
             raise TypeError(f"not settings: {', '.join(sorted(unknown))}")
+        for var, why in RETIRED.items():
+            if env.get(var):
+                raise SettingsError(f"{var} is no longer read: {why}; unset it")
         values = {}
         for s in SETTINGS:
             if s.field in given:

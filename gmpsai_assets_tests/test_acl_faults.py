@@ -1,10 +1,11 @@
 """Faults of the local ACL gateway against the client: every fault kind, plain and HTML, at
 several chunk sizes, gives each device either exactly the clean data or a recorded non-ok
 status (failed, empty, or partial with its missing spans), never different numbers marked ok;
-plus `No values` chunks, the per-request deadline and the event_log header count."""
+plus `No values` chunks, the low-speed limit and the event_log header count."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def test_fault_matrix_never_stores_a_different_number(
     the output directory stays empty."""
     faults = Faults(**{f"{kind}_share": 0.5}, trickle_s=0.2, seed=11)
     server = acl_server(faults=faults, html=html)
-    with client(server, chunk_s=chunk_s, deadline_s=1.0) as c:
+    with client(server, chunk_s=chunk_s, speed_limit=1000, speed_time_s=0.5) as c:
         try:
             result = grab_params(c, DEVICES, WINDOW, tmp_path / "o", tmp_path / "d")
         except NoDataError:
@@ -108,7 +109,7 @@ def test_every_fault_kind_is_recovered_when_it_does_not_persist(
     devices = ["B:VIMIN", "B:ACMNPG"]
     server = acl_server(faults=Faults(**{f"{kind}_share": 0.5}, trickle_s=0.2, repeat=1,
                                       seed=3), html=True)
-    with client(server, chunk_s=70.0, deadline_s=1.0, max_in_flight=1) as c:
+    with client(server, chunk_s=70.0, speed_limit=1000, speed_time_s=0.5, max_in_flight=1) as c:
         result = grab_params(c, devices, WINDOW, tmp_path / "o", tmp_path / "d")
         assert c.retried == server.faulted[kind] > 0
     for d in devices:
@@ -201,36 +202,79 @@ def test_partial_device_in_the_run_metadata(
                 outside(sim.fetch("I:IB", day), record.missing_utc))
 
 
-# ---- the per-request deadline ----------------------------------------------------------------
+# ---- the low-speed limit -------------------------------------------------------------------
+# Lines of a logger_get reply are about 26 bytes: a trickle of one line every 0.2 s is about
+# 130 bytes/s, under a limit of 1000 bytes/s; one every 0.01 s (2600 bytes/s) is over it.
+SLOW = {"speed_limit": 1000, "speed_time_s": 0.5, "timeout_s": 30.0}
 
 
-def test_a_trickling_gateway_is_cut_by_the_deadline_and_retried(
+def test_a_trickling_gateway_is_cut_by_the_speed_limit_and_retried(
     acl_server: Start, sim: SimulatedBooster
 ) -> None:
-    """One line every 0.2 s, each read in time: only the deadline ends the attempt."""
+    """One line every 0.2 s, each read in time: only the low-speed rule ends the attempt."""
     w = Window(T0, T0 + 60)  # 900 lines: three minutes of trickle
     server = acl_server(faults=Faults(trickle_share=1.0, trickle_s=0.2, repeat=1))
-    with client(server, chunk_s=60.0, deadline_s=1.0, timeout_s=30.0) as c:
+    with client(server, chunk_s=60.0, **SLOW) as c:
         assert same(c.fetch("B:VIMIN", w), sim.fetch("B:VIMIN", w))
         assert (c.attempts, c.retried, server.faulted["trickle"]) == (2, 1, 1)
 
 
-def test_a_gateway_that_always_trickles_fails_the_request(acl_server: Start) -> None:
+def test_a_steady_slow_reply_is_never_cut(acl_server: Start, sim: SimulatedBooster) -> None:
+    """300 lines at 0.01 s: 3 s in all, six times the span, always above the limit (a whole-
+    attempt deadline of the span would have cut it)."""
+    w = Window(T0, T0 + 20)
+    server = acl_server(faults=Faults(trickle_share=1.0, trickle_s=0.01))
+    with client(server, chunk_s=60.0, **SLOW) as c:
+        started = time.monotonic()
+        assert same(c.fetch("B:VIMIN", w), sim.fetch("B:VIMIN", w))
+        assert time.monotonic() - started > 4 * SLOW["speed_time_s"]
+        assert (c.attempts, c.retried) == (1, 0)
+
+
+def test_a_gateway_that_always_trickles_fails_the_grab_at_once(
+    acl_server: Start, tmp_path: Path
+) -> None:
+    """The first request gives up after its attempts; every later one of the grab (15 chunks
+    of 3 devices) is not even sent, so the grab ends after one request's worth of attempts."""
     server = acl_server(faults=Faults(trickle_share=1.0, trickle_s=0.2))
-    with client(server, chunk_s=60.0, deadline_s=0.5, timeout_s=30.0) as c, \
-            pytest.raises(DataLoggerUnavailable, match=r"after 2 attempt.*GMPSAI_ACL_DEADLINE_S"):
+    with client(server, chunk_s=60.0, max_in_flight=1, **SLOW) as c:
+        with pytest.raises(NoDataError):
+            grab_params(c, DEVICES, WINDOW, tmp_path / "o", tmp_path / "d")
+        assert c.attempts == 2  # one request, retries=1
+        with pytest.raises(DataLoggerUnavailable, match=r"not sent: the gateway is too slow"):
+            c.fetch("B:VIMIN", Window(T0, T0 + 60))
+    assert not any((tmp_path / "o").glob("*"))
+    with client(server, chunk_s=60.0, **SLOW) as c, pytest.raises(
+            DataLoggerUnavailable, match=r"after 2 attempt.*GMPSAI_ACL_SPEED_LIMIT"):
         c.fetch("B:VIMIN", Window(T0, T0 + 60))
 
 
-def test_deadline_setting() -> None:
+def test_the_defaults_fail_a_one_line_a_second_trickle_within_three_minutes() -> None:
+    """docs/gateway.md's promise, from the defaults as the settings table has them: a reply of
+    one ~26-byte line a second is under the limit, and the first request's attempts, their
+    backoff and one more read of the others in flight end within 180 s."""
+    s = Settings.from_env({})
+    assert s.acl_speed_limit > 26, "a line a second must be too slow"
+    with open_datalogger(Settings.from_env({"GMPSAI_SOURCE": "acl"})) as c:
+        backoff = sum(min(c.backoff_max_s, c.backoff_s * 2 ** (a - 1))
+                      for a in range(1, c.retries + 1))
+        worst = (c.retries + 1) * (c.speed_time_s + 1.0) + backoff + 1.0
+    assert worst <= 180.0, worst
+
+
+def test_speed_settings() -> None:
     env = {"GMPSAI_SOURCE": "acl", "GMPSAI_ACL_URL": "http://127.0.0.1:9/cgi-bin/acl.pl"}
-    with open_datalogger(Settings.from_env({**env, "GMPSAI_ACL_DEADLINE_S": "42"})) as c:
-        assert c.deadline_s == 42.0
+    with open_datalogger(Settings.from_env({**env, "GMPSAI_ACL_SPEED_LIMIT": "42",
+                                            "GMPSAI_ACL_SPEED_TIME_S": "7"})) as c:
+        assert (c.speed_limit, c.speed_time_s) == (42.0, 7.0)
     with open_datalogger(Settings.from_env(env)) as c:
-        assert c.deadline_s == 600.0
-    for bad in ("0", "-1", "soon"):
-        with pytest.raises(SettingsError, match="GMPSAI_ACL_DEADLINE_S"):
-            open_datalogger(Settings.from_env({**env, "GMPSAI_ACL_DEADLINE_S": bad}))
+        assert (c.speed_limit, c.speed_time_s) == (100.0, 30.0)
+    for var, bad in (("GMPSAI_ACL_SPEED_LIMIT", "-1"), ("GMPSAI_ACL_SPEED_TIME_S", "0"),
+                     ("GMPSAI_ACL_SPEED_LIMIT", "fast")):
+        with pytest.raises(SettingsError, match=var):
+            open_datalogger(Settings.from_env({**env, var: bad}))
+    with pytest.raises(SettingsError, match="GMPSAI_ACL_DEADLINE_S is no longer read"):
+        Settings.from_env({**env, "GMPSAI_ACL_DEADLINE_S": "600"})
 
 
 # ---- event_log header lines -------------------------------------------------------------------

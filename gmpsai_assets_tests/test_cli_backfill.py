@@ -72,7 +72,7 @@ def test_one_failed_day_does_not_stop_the_range(home, capsys, monkeypatch):
     assert code == 1
     assert "[1/3] 2026-02-01: ok" in out and "[3/3] 2026-02-03: ok" in out
     assert "[2/3] 2026-02-02: FAILED" in out and "gateway down" in out
-    assert "1 day(s) failed: 2026-02-02" in err
+    assert "1 day(s) failed or incomplete: 2026-02-02" in err
     code, out, _ = _cli(capsys, "backfill", "--from", "2026-02-01", "--to", "2026-02-03",
                         "--dryrun")
     assert "2 already complete, 1 to run" in out and out.splitlines()[-1] == "2026-02-02"

@@ -1,10 +1,12 @@
 import argparse
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from gmpsai_assets.cli.common import EXIT_STATUS
 from gmpsai_assets.cli.grab_params import window_from_args
 from gmpsai_assets.files.paramfile import read_param_attrs
 from gmpsai_assets.window import parse_local_datetime
@@ -170,14 +172,14 @@ def test_unwritable_outdir(run_cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     code, _, err = run_cli("grab-params", "--outdir", str(blocker / "sub"))
-    assert code == 2 and "output directory" in err and "not writable" in err
+    assert code == 1 and "failed: output directory" in err and "not writable" in err  # OS error
 
 
 def test_malformed_acl_url(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_SOURCE", "acl")
     monkeypatch.setenv("GMPSAI_ACL_URL", "http://[::1/acl.pl")
     code, _, err = run_cli("grab-params", "--outdir", str(tmp_path / "o"))
-    assert code == 2 and "GMPSAI_ACL_URL is not a valid URL" in err
+    assert code == 2 and "GMPSAI_ACL_URL: not a valid URL" in err
 
 
 def test_unknown_source(run_cli, tmp_path, monkeypatch):
@@ -199,3 +201,43 @@ def test_console_script_exit_status_and_single_line(tmp_path):
     for option in ("--dryrun", "--stopat", "--startat", "--days", "--maxcount", "--draftdir",
                    "--outdir", "--logger", "--paramfile", "-v"):
         assert option in help_text
+
+
+# ---- exit status: 2 bad input only, 1 work that failed or is incomplete (cli/common.py) ------
+
+
+def test_an_unreachable_datalogger_is_exit_1_in_one_line(run_cli, tmp_path, monkeypatch):
+    """Nothing listens on the port: the work failed, the input was fine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again below: connections are refused
+    monkeypatch.setenv("GMPSAI_SOURCE", "acl")
+    monkeypatch.setenv("GMPSAI_ACL_URL", f"http://127.0.0.1:{port}/cgi-bin/acl.pl")
+    monkeypatch.setenv("GMPSAI_ACL_RETRIES", "0")
+    code, out, err = run_cli("grab-params", "--maxcount", "2", "--outdir", str(tmp_path / "o"),
+                             "--draftdir", str(tmp_path / "d"))
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("gmpsai grab-params: failed:")
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_a_failed_device_publishes_the_rest_and_exits_1(run_cli, tmp_path, acl_source):
+    """Incomplete work: the file is published with the device recorded failed, exit 1."""
+    acl_source()
+    plist = tmp_path / "list.txt"
+    plist.write_text("MLrn B:VIMIN\nMLrn B:NOTLOG\n")
+    code, out, _ = run_cli("grab-params", "--paramfile", str(plist), "--seconds", "60",
+                           "--outdir", str(tmp_path / "o"), "--draftdir", str(tmp_path / "d"))
+    assert code == 1
+    [path] = (tmp_path / "o").glob("*.h5")
+    outcomes = read_param_attrs(path)["device_outcomes"]
+    assert outcomes["B:NOTLOG"].status == "failed" and outcomes["B:VIMIN"].status == "ok"
+    assert str(path) in out
+
+
+@pytest.mark.parametrize("command", ["grab-params", "grab-events", "materialize-day", "backfill",
+                                     "distill", "catalog", "dataset", "db-to-json"])
+def test_every_help_states_the_one_exit_status_rule(run_cli, command):
+    code, out, _ = run_cli(command, "--help")
+    assert code == 0
+    assert " ".join(out.split()).endswith(" ".join(EXIT_STATUS.split()))

@@ -16,7 +16,8 @@ def test_materialize_day_prints_what_it_produced(tmp_path, capsys, monkeypatch, 
     monkeypatch.setenv("GMPSAI_MAX_EVENT", "0c")  # events $00..$0C keep the day quick
     code = main(["materialize-day", "--date", "2026-03-10"])
     out = capsys.readouterr().out
-    assert code == 0, out
+    assert code == 1, out  # a device failed: incomplete (cli/common.py EXIT_STATUS)
+    assert "param_data incomplete: devices_failed B:NOTLOG" in out
     assert "local day 2026-03-10 (America/Chicago)" in out
     path = Path(re.search(r"param_data: (\S+\.h5)", out).group(1))
     assert path.parent == data_dir / "params" and path.exists()

@@ -3,8 +3,9 @@
 One `httpx.Client` is shared by every request (connections are reused, thread-safe), so
 `fetch_devices` can keep `max_in_flight` requests going at once. A long window is asked for in
 chunks (`chunk_s`), each chunk retried on its own: timeouts, connection errors, HTTP 5xx,
-attempts that outlast `deadline_s`, and replies that are cut short, malformed or an error text
-get up to `retries` more attempts after an exponential, fully jittered backoff. A chunk that
+replies slower than the low-speed limit (`speed_limit` bytes/s averaged over `speed_time_s`, as
+curl's `--speed-limit`/`--speed-time`), and replies that are cut short, malformed or an error
+text get up to `retries` more attempts after an exponential, fully jittered backoff. A chunk that
 still fails fails its device with a typed `DataLoggerError`, which the callers record per
 device while keeping the others. A chunk that says `No values` while others of the same
 device had data is asked again the same way; if it keeps saying so, its span is returned in
@@ -50,7 +51,6 @@ from gmpsai_assets.acnet.datalogger import (
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, check_node_name
 from gmpsai_assets.acnet.tclk import TimelineEntry, event_hex
 from gmpsai_assets.samples import EventOccurrences, Samples
-from gmpsai_assets.settings import Settings, SettingsError
 from gmpsai_assets.status import merge_spans
 from gmpsai_assets.window import FERMILAB_TZ, Window, local_wall_to_utc
 
@@ -58,6 +58,14 @@ T = TypeVar("T")
 
 SCTIME = "G:SCTIME"
 READ_CHUNK = 1 << 16  # bytes the benchmarks feed the parser at a time (about one read's worth)
+# A gateway too slow to be useful once is most likely so for every request of a grab: after one
+# request gave up on slowness, the client asks nothing more for this long, so a grab of 47
+# devices fails in minutes instead of retrying every chunk at the same pace (docs/gateway.md).
+SLOW_GATEWAY_PAUSE_S = 600.0
+
+
+class AclConfigError(ValueError):
+    """The gateway's URL or the client's limits cannot be used (`sources.py` names the setting)."""
 
 
 class AclDataLogger:
@@ -72,7 +80,8 @@ class AclDataLogger:
         *,
         max_in_flight: int = 4,
         timeout_s: float = 60.0,
-        deadline_s: float = 600.0,
+        speed_limit: float = 100.0,
+        speed_time_s: float = 30.0,
         retries: int = 4,
         chunk_s: float = 7200.0,
         backoff_s: float = 0.5,
@@ -83,45 +92,36 @@ class AclDataLogger:
         try:
             self.url = httpx.URL(url)
         except httpx.InvalidURL as exc:
-            raise SettingsError(f"GMPSAI_ACL_URL is not a valid URL ({exc}): {url!r}") from None
+            raise AclConfigError(f"not a valid URL ({exc}): {url!r}") from None
         if self.url.scheme not in ("http", "https") or not self.url.host or self.url.query:
-            raise SettingsError(
-                f"GMPSAI_ACL_URL must be an http(s) URL of the acl.pl CGI without a query, "
-                f"got {url!r}"
+            raise AclConfigError(
+                f"must be an http(s) URL of the acl.pl CGI without a query, got {url!r}"
             )
-        if max_in_flight < 1 or retries < 0 or min(chunk_s, timeout_s, deadline_s) <= 0:
-            raise SettingsError(
-                "ACL client: in-flight >= 1, retries >= 0, chunk, timeout and deadline > 0"
+        if (max_in_flight < 1 or retries < 0 or speed_limit < 0
+                or min(chunk_s, timeout_s, speed_time_s) <= 0):
+            raise AclConfigError(
+                "ACL client: in-flight >= 1, retries >= 0, speed limit >= 0, chunk, timeout "
+                "and speed time > 0"
             )
         self.max_in_flight = max_in_flight
         self.retries = retries
         self.chunk_s = chunk_s
-        self.deadline_s = deadline_s
+        self.speed_limit = speed_limit
+        self.speed_time_s = speed_time_s
+        self._slow_until = 0.0  # monotonic time before which no request is sent (slow gateway)
+        self._slow_reason = ""
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self._random = random.Random()
         self._lock = threading.Lock()
         self.attempts = 0  # requests sent, for benchmarks and tests
         self.retried = 0
-        read_timeout = min(timeout_s, deadline_s)
         self._http = httpx.Client(
-            timeout=httpx.Timeout(read_timeout, connect=min(read_timeout, 15.0)),
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
             limits=httpx.Limits(max_connections=max_in_flight,
                                 max_keepalive_connections=max_in_flight),
             transport=transport,
             headers={"User-Agent": "gmpsai-assets"},
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AclDataLogger:
-        return cls(
-            settings.acl_url,
-            settings.logger_node,
-            max_in_flight=settings.max_in_flight,
-            timeout_s=settings.acl_timeout_s,
-            deadline_s=settings.acl_deadline_s,
-            retries=settings.acl_retries,
-            chunk_s=settings.acl_chunk_s,
         )
 
     def close(self) -> None:
@@ -245,24 +245,24 @@ class AclDataLogger:
 
     def _request(self, command: str, handle: Callable[[Iterator[bytes]], T], what: str) -> T:
         """Send `command` and hand the reply's bytes, as they arrive, to `handle`; retry
-        faults. Each attempt must end within `deadline_s` (a gateway that trickles bytes
-        slower than that is a fault like any other)."""
+        faults. A reply slower than the low-speed limit is a fault like any other; a request
+        that gave up on slowness (or a timeout) pauses the client (SLOW_GATEWAY_PAUSE_S)."""
         target = self.target(command)
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 self._sleep(attempt)
+            self._check_not_paused(what)
             with self._lock:
                 self.attempts += 1
                 self.retried += bool(attempt)
             try:
                 request = self._http.build_request("GET", self.url,
                                                    extensions={"target": target})
-                deadline = time.monotonic() + self.deadline_s
                 response = self._http.send(request, stream=True)
                 try:
                     _check_status(response, what)
-                    return handle(self._before(deadline, response))
+                    return handle(self._at_speed(response))
                 finally:
                     response.close()
             except (httpx.TimeoutException, httpx.TransportError, _Retry, AclReplyError) as exc:
@@ -270,20 +270,45 @@ class AclDataLogger:
             except httpx.HTTPError as exc:  # anything else httpx raises: not worth a retry
                 raise DataLoggerUnavailable(f"{what}: {_describe(exc)}") from None
         assert last is not None
-        raise DataLoggerUnavailable(
-            f"{what}: failed after {self.retries + 1} attempt(s): {_describe(last)}"
-        ) from None
+        reason = f"{what}: failed after {self.retries + 1} attempt(s): {_describe(last)}"
+        if isinstance(last, httpx.TimeoutException | _TooSlow):
+            self._pause(reason)
+        raise DataLoggerUnavailable(reason) from None
 
-    def _before(self, deadline: float, response: httpx.Response) -> Iterator[bytes]:
-        """The reply's bytes, or _DeadlinePassed once the attempt has taken too long (checked
-        per read, so the overrun is at most one read timeout, itself capped by the deadline)."""
+    def _at_speed(self, response: httpx.Response) -> Iterator[bytes]:
+        """The reply's bytes, or _TooSlow once fewer than `speed_limit * speed_time_s` bytes
+        arrived in a span of `speed_time_s` (curl's low-speed rule). The span starts at the
+        first bytes: the wait for them is the read timeout's. Checked per read, so a trickle is
+        cut within one read of the span's end; a silent connection by the read timeout."""
+        need = self.speed_limit * self.speed_time_s
+        span_start, got = time.monotonic(), 0
         for data in response.iter_bytes():  # as each read brings them: a chunk size would
-            # hold bytes back until that many arrived, and the deadline would go unchecked
-            if time.monotonic() > deadline:
-                raise _DeadlinePassed(
-                    f"no complete reply within {self.deadline_s:g} s (GMPSAI_ACL_DEADLINE_S)"
-                )
+            # hold bytes back until that many arrived, and the rate would go unchecked
+            got += len(data)
+            now = time.monotonic()
+            if now - span_start >= self.speed_time_s:
+                if got < need:
+                    raise _TooSlow(
+                        f"reply slower than {self.speed_limit:g} bytes/s over "
+                        f"{self.speed_time_s:g} s ({got} bytes; GMPSAI_ACL_SPEED_LIMIT, "
+                        f"GMPSAI_ACL_SPEED_TIME_S)"
+                    )
+                span_start, got = now, 0
+            if self._slow_until > now:  # another request found the gateway too slow
+                raise _TooSlow(self._slow_reason)
             yield data
+
+    def _pause(self, reason: str) -> None:
+        with self._lock:
+            self._slow_until = time.monotonic() + SLOW_GATEWAY_PAUSE_S
+            self._slow_reason = f"the gateway is too slow ({reason})"
+
+    def _check_not_paused(self, what: str) -> None:
+        if time.monotonic() < self._slow_until:
+            raise DataLoggerUnavailable(
+                f"{what}: not sent: {self._slow_reason}; no request for "
+                f"{SLOW_GATEWAY_PAUSE_S:g} s after that"
+            )
 
     def _sleep(self, attempt: int) -> None:
         """Full-jitter exponential backoff: spreads retries of many threads over time."""
@@ -295,8 +320,8 @@ class _Retry(Exception):
     """A reply status worth another attempt (5xx, 429)."""
 
 
-class _DeadlinePassed(_Retry):
-    """An attempt that took longer than the per-request deadline."""
+class _TooSlow(_Retry):
+    """A reply slower than the low-speed limit (or cut because another one was)."""
 
 
 def _check_status(response: httpx.Response, what: str) -> None:

@@ -1,8 +1,10 @@
 """`gmpsai`: the command-line entry point; one module per subcommand.
 
-User mistakes (bad dates, bad lists, unwritable directories, unknown sources) end with one line
-on stderr and exit status 2, never a traceback. Every GMPSAI_* setting is checked before any
-subcommand starts (gmpsai_assets/preflight.py); the subcommand gets them as `args.settings`.
+User mistakes (bad dates, bad lists, unknown sources) end with one line on stderr and exit status
+2; work that fails (an unreachable DataLogger, a full disk) with one line and exit status 1; never
+a traceback for either (`cli/common.py` EXIT_STATUS, printed by every `--help`). Every GMPSAI_*
+setting is checked before any subcommand starts (gmpsai_assets/preflight.py); the subcommand
+gets them as `args.settings`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from gmpsai_assets.cli import (
     materialize_day,
     serve_site,
 )
-from gmpsai_assets.cli.common import USER_ERRORS, UsageError, make_parser_class
+from gmpsai_assets.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_STATUS,
+    USER_ERRORS,
+    WORK_ERRORS,
+    make_parser_class,
+)
 from gmpsai_assets.preflight import preflight
 
 # Each subcommand module has NAME, HELP, add_arguments(parser) and run(args) -> int.
@@ -40,13 +50,15 @@ COMMANDS += [catalog, dataset]
 def build_parser() -> argparse.ArgumentParser:
     parser_class = make_parser_class()
     parser = parser_class(
-        prog="gmpsai", description="Fermilab Booster GMPS AI data platform command line."
+        prog="gmpsai", description="Fermilab Booster GMPS AI data platform command line.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     sub.required = True
     for module in COMMANDS:
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__,
+                           epilog=getattr(module, "EPILOG", EXIT_STATUS))
         module.add_arguments(p)
         p.set_defaults(run=module.run, prog=p.prog)
     return parser
@@ -57,15 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.settings = preflight()
         return int(args.run(args) or 0)
-    except (UsageError, *USER_ERRORS) as exc:
+    except USER_ERRORS as exc:
         print(f"{args.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a path that cannot be used, a full disk: no traceback either
-        print(f"{args.prog}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except WORK_ERRORS as exc:  # a path that cannot be used, a full disk: no traceback either
+        print(f"{args.prog}: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{args.prog}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

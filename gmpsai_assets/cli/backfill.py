@@ -1,7 +1,7 @@
 """Backfill a range of local days: one Dagster run per day, in this process, skipping days whose
 daily assets are already materialized in $DAGSTER_HOME's instance unless --refetch is given.
 
-A failed day is reported and the next day goes on; the exit status is 1 if any day failed. For a
+A failed or incomplete day is reported and the next day goes on; the exit status is then 1. For a
 backfill run by the daemon instead (and watched in the UI), use the UI's Materialize dialog or
 `dagster job backfill -j param_data_job --from A --to B` (see README, "Operator guide").
 """
@@ -13,8 +13,14 @@ import datetime as dt
 import sys
 import time
 
-from gmpsai_assets.cli.common import UsageError
-from gmpsai_assets.cli.materialize_day import check_partition, failure_lines, instance, run_day
+from gmpsai_assets.cli.common import EXIT_FAILED, UsageError
+from gmpsai_assets.cli.materialize_day import (
+    check_partition,
+    failure_lines,
+    incomplete_lines,
+    instance,
+    run_day,
+)
 from gmpsai_assets.window import parse_date
 
 NAME = "backfill"
@@ -75,13 +81,16 @@ def run(args: argparse.Namespace) -> int:
         began = time.monotonic()
         result = run_day(day, inst)
         took = time.monotonic() - began
-        if result.success:
+        incomplete = incomplete_lines(result)
+        if result.success and not incomplete:
             print(f"[{i}/{len(todo)}] {day}: ok ({took:.1f} s, run {result.run_id})", flush=True)
         else:
             failed.append(day.isoformat())
-            reason = "; ".join(failure_lines(result)) or "run failed"
-            print(f"[{i}/{len(todo)}] {day}: FAILED ({reason})", flush=True)
+            word = "INCOMPLETE" if result.success else "FAILED"
+            reason = "; ".join(failure_lines(result) + incomplete) or "run failed"
+            print(f"[{i}/{len(todo)}] {day}: {word} ({reason})", flush=True)
     if failed:
-        print(f"{len(failed)} day(s) failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
+        print(f"{len(failed)} day(s) failed or incomplete: {', '.join(failed)}",
+              file=sys.stderr)
+        return EXIT_FAILED
     return 0

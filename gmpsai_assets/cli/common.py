@@ -27,12 +27,27 @@ class UsageError(ValueError):
     """Options that do not fit together."""
 
 
+# Bad input: the command as typed, a setting, or a database named by either that is not one.
 USER_ERRORS: tuple[type[Exception], ...] = (
-    WindowError, DeviceListError, DeviceNameError, SettingsError, OutputDirError,
-    NoDataError, DataFileError, DataLoggerError, SupersededError,
+    UsageError, WindowError, DeviceListError, DeviceNameError, SettingsError,
+    CatalogError, SendSetupError, LegacyDbError, StoreError,
 )
-USER_ERRORS += (StoreError, LegacyDbError, LegacyImportError, TimelineStoreError)
-USER_ERRORS += (CatalogError, SendSetupError, VendorMissingError)
+# The work failed: the DataLogger, the disk, a store, a file's content. Reported in one line too.
+WORK_ERRORS: tuple[type[Exception], ...] = (
+    DataLoggerError, NoDataError, SupersededError, OutputDirError, DataFileError,
+    TimelineStoreError, LegacyImportError, VendorMissingError, OSError,
+)
+
+EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_STATUS = (
+    "exit status (every gmpsai command): 0 done: everything asked for was fetched, written or "
+    "checked (a device or event the DataLogger has no data for is 'empty', and failed quality "
+    "checks are printed, not counted); 1 failed or incomplete: a device or event 'failed' or "
+    "'partial' (a file with the rest is published and records which: run again to fill it), an "
+    "unreachable DataLogger, a file that did not distill, a failed run, an OS error such as a "
+    "full disk; 2 bad input (the command line, a date, a device name, a setting): nothing was "
+    "done; 130 interrupted."
+)
 
 
 def given(option: str, value: str | None) -> str | None:

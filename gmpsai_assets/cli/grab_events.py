@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from gmpsai_assets.acnet.tclk import EventCodeError, event_label, parse_event
-from gmpsai_assets.cli.common import given, stderr_progress
+from gmpsai_assets.cli.common import EXIT_FAILED, given, stderr_progress
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name
 from gmpsai_assets.ingest.events import grab_events
@@ -85,4 +85,4 @@ def run(args: argparse.Namespace) -> int:
         f"{len(failed)} failed{': ' + ' '.join(failed) if failed else ''}"
         f"{'; event_log header lines: ' + headers if headers else ''})"
     )
-    return 0
+    return EXIT_FAILED if failed else 0

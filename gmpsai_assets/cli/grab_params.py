@@ -13,11 +13,12 @@ import argparse
 from pathlib import Path
 
 from gmpsai_assets.acnet.devices import check_node_name, load_device_list
-from gmpsai_assets.cli.common import UsageError, given, stderr_progress
+from gmpsai_assets.cli.common import EXIT_FAILED, UsageError, given, stderr_progress
 from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name
 from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.sources import open_datalogger
+from gmpsai_assets.status import DeviceStatus
 
 __all__ = ["add_arguments", "run", "window_from_args"]
 
@@ -72,4 +73,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         datalogger.close()
     print(f"{result.path} ({result.bytes} bytes, {result.rows} rows; {result.summary()})")
-    return 0
+    incomplete = result.devices_with(DeviceStatus.FAILED) + list(result.missing_spans())
+    return EXIT_FAILED if incomplete else 0

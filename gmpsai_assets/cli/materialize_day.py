@@ -75,6 +75,23 @@ def run_day(day: dt.date, inst: dg.DagsterInstance) -> dg.ExecuteInProcessResult
     )
 
 
+# Metadata of the grabbing assets that names what was asked for and not (fully) fetched.
+INCOMPLETE_KEYS = ("devices_failed", "devices_partial", "events_failed")
+
+
+def incomplete_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What the run's grabs asked for and did not fully get (exit status 1, cli/common.py)."""
+    lines = []
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        for key in INCOMPLETE_KEYS:
+            value = mat.metadata[key].value if key in mat.metadata else None
+            if value:
+                lines.append(f"{mat.asset_key.to_user_string()} incomplete: {key} "
+                             f"{', '.join(map(str, value))}")
+    return lines
+
+
 def failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     lines = []
     for event in result.get_step_failure_events():
@@ -106,7 +123,7 @@ def print_day(day: dt.date, result: dg.ExecuteInProcessResult, inst: dg.DagsterI
     for event in result.get_asset_check_evaluations():
         status = "passed" if event.passed else f"FAILED ({event.severity.value})"
         print(f"  check {event.asset_key.to_user_string()}:{event.check_name} {status}")
-    for line in failure_lines(result):
+    for line in failure_lines(result) + incomplete_lines(result):
         print(f"  {line}")
 
 
@@ -150,7 +167,7 @@ def publish_step(inst: dg.DagsterInstance) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gmpsai_assets.cli.common import given
+    from gmpsai_assets.cli.common import EXIT_FAILED, given
 
     day = parse_date(args.date) if given("--date", args.date) else last_complete_day()
     check_partition(day)
@@ -158,4 +175,5 @@ def run(args: argparse.Namespace) -> int:
     result = run_day(day, inst)
     print_day(day, result, inst)
     published = publish_step(inst)
-    return 0 if result.success and published else 1
+    done = result.success and published and not incomplete_lines(result)
+    return 0 if done else EXIT_FAILED

@@ -507,7 +507,7 @@ def _with_garbage(body: Iterator[bytes]) -> Iterator[bytes]:
 
 def _trickled(body: Iterator[bytes], interval_s: float) -> Iterator[bytes]:
     """One line at a time, `interval_s` apart: each read returns in time, the reply never ends
-    in any useful time (a per-read timeout does not catch it; a deadline does)."""
+    in any useful time (a per-read timeout does not catch it; the low-speed limit does)."""
     for piece in body:
         for line in piece.splitlines(keepends=True):
             time.sleep(interval_s)
