@@ -71,22 +71,29 @@ test: $(STAMP) $(VENDORED) $(CHROMIUM) postgresql
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
-# Both run in the background and the shell waits for them: a trapped signal interrupts `wait`
-# (not a foreground child), so Ctrl-C (SIGINT to the group) and SIGTERM (to make, which passes
-# it on) stop both. They run from inside $(DAGSTER_HOME) so the instance's dagster.yaml is also
-# the one in the working directory. The instance storage is created first: two processes
-# migrating a fresh sqlite storage at once can leave two alembic heads. DAGSTER_PORT=0 lets the
-# webserver pick a port (the log says which).
+# Each runs in a process group of its own (setsid) with its code servers and the runs those
+# start (the timeline logger), so a stop takes them all: Ctrl-C (SIGINT to make's group) or
+# SIGTERM to make sends SIGTERM to both groups, waits up to STOP_GRACE_S seconds for them to
+# empty, then SIGKILLs what is left. Killing only the two processes would leave a code server and
+# its runs behind (Dagster's code server waits for its runs to end). A requested stop exits 0.
+# They run from inside $(DAGSTER_HOME) so the instance's dagster.yaml is also the one in the
+# working directory. The instance storage is created first: two processes migrating a fresh
+# sqlite storage at once can leave two alembic heads. DAGSTER_PORT=0 lets the webserver pick a
+# port (the log says which).
+STOP_GRACE_S ?= 20
 dev: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) || exit 1; \
 	$(CURDIR)/$(BIN)/python -c 'import dagster; dagster.DagsterInstance.get().dispose()' \
 	  || exit 1; \
-	$(CURDIR)/$(BIN)/dagster-daemon run -w $(CURDIR)/workspace.yaml & daemon=$$!; \
-	$(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) \
+	setsid $(CURDIR)/$(BIN)/dagster-daemon run -w $(CURDIR)/workspace.yaml & daemon=$$!; \
+	setsid $(CURDIR)/$(BIN)/dagster-webserver -h 127.0.0.1 -p $(DAGSTER_PORT) \
 	  -w $(CURDIR)/workspace.yaml & web=$$!; \
-	stop() { kill -TERM $$web $$daemon 2>/dev/null; wait $$web; wait $$daemon; exit $$1; }; \
-	trap 'stop 130' INT; trap 'stop 143' TERM; \
-	wait $$web; status=$$?; kill -TERM $$daemon 2>/dev/null; wait $$daemon; exit $$status
+	alive() { kill -0 -$$web 2>/dev/null || kill -0 -$$daemon 2>/dev/null; }; \
+	stop() { kill -TERM -$$web -$$daemon 2>/dev/null; n=0; \
+	  while alive && [ $$n -lt $$(($(STOP_GRACE_S) * 5)) ]; do sleep 0.2; n=$$((n + 1)); done; \
+	  kill -KILL -$$web -$$daemon 2>/dev/null; wait; exit $$1; }; \
+	trap 'stop 0' INT TERM; \
+	wait $$web; status=$$?; stop $$status
 
 bench: $(STAMP) $(VENDORED)
 	$(BIN)/python -m benchmarks

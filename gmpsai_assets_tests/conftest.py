@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,36 @@ import pytest
 from gmpsai_assets.sim.acl_server import AclServer
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets_tests.pgserver import PostgresMissing, PostgresServer, start_server
+from gmpsai_assets_tests.processes import SESSION_VAR, kill_all, new_session_tag, survivors
+
+# A stopped server's last children may take a moment to exit (test_processes shortens it).
+SURVIVOR_GRACE_S = float(os.environ.get("GMPSAI_TEST_SURVIVOR_GRACE_S", "15"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tag every process the suite will start (they inherit the environment)."""
+    config._gmpsai_session_tag = os.environ[SESSION_VAR] = new_session_tag()
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures (postgres, servers) are torn down
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Nothing the suite started may outlive it: a survivor (a code server a daemon left, a run
+    worker, a server) fails the session, is named and killed."""
+    tag = getattr(session.config, "_gmpsai_session_tag", None)
+    if tag is None:
+        return
+    end = time.monotonic() + SURVIVOR_GRACE_S
+    while (left := survivors(tag)) and time.monotonic() < end:
+        time.sleep(0.5)
+    if left:
+        kill_all([pid for pid, _ in left])
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"{len(left)} process(es) started by the suite outlived it (killed now):",
+                 *(f"  {pid} {cmd}" for pid, cmd in left)]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 SMALL_DEVICES = ("B:VIMIN", "B_VIMIN", "B:IMINER", "I:IB", "B|GMPSSC")
 

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import pytest
 from gmpsai_assets.definitions import defs
 from gmpsai_assets_tests.chromium import launch, needs_chromium
 from gmpsai_assets_tests.pgserver import production_instance_yaml
+from gmpsai_assets_tests.processes import stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -94,14 +94,10 @@ class Dagster:
         raise AssertionError("webserver did not come up")
 
     def stop(self) -> None:
+        """Webserver and daemon with their code servers and the runs those started: each
+        process group whole (processes.stop_group), so nothing outlives the test."""
         for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_group(proc)
         for log in self.logs:
             log.close()
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from gmpsai_assets_tests.processes import cmdline, descendants, running
+
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
 SERVING = re.compile(r"Serving dagster-webserver on http://127\.0\.0\.1:(\d+)")
@@ -32,41 +34,16 @@ pytestmark = [
 ]
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
 def _descendants(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+    return descendants(pid)
 
 
 def _cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+    return cmdline(pid)
 
 
 def _running(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    return running(pid)
 
 
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
@@ -124,28 +101,36 @@ def _try_start(tmp_path: Path) -> tuple[subprocess.Popen, int, int] | None:
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to make", "SIGINT to the group"])
-def test_make_dev_stops_webserver_and_daemon(tmp_path: Path, how: str) -> None:
+def test_make_dev_stops_webserver_daemon_code_servers_and_runs(tmp_path: Path, how: str) -> None:
+    """A stop takes everything `make dev` started: the webserver, the daemon, their code servers
+    and the timeline logger's run that the keep-alive sensor launched under a code server (a code
+    server waits for its runs, so stopping only the two would leave them running)."""
     proc, web, daemon = _start(tmp_path)
-    started = set(_descendants(proc.pid))
     try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while time.monotonic() < deadline:  # until a code server runs the logger's run
+            started = set(_descendants(proc.pid))
+            if any("spawn_main" in _cmdline(p) or "execute_run" in _cmdline(p) for p in started):
+                break
+            time.sleep(1.0)
+        else:
+            pytest.fail("the timeline logger's run never started under make dev")
+        assert {web, daemon} <= started
+        assert sum("dagster api grpc" in _cmdline(p) for p in started) >= 2
         if how == "SIGTERM to make":
             os.kill(proc.pid, signal.SIGTERM)
         else:
             os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=STOP_DEADLINE_S)
         deadline = time.monotonic() + STOP_DEADLINE_S
-        while time.monotonic() < deadline and (_running(web) or _running(daemon)):
+        while time.monotonic() < deadline and any(_running(p) for p in started):
             time.sleep(0.2)
-        assert not _running(web) and not _running(daemon)
-        assert proc.returncode != 0  # make reports the interrupted recipe
+        left = [f"{p} {_cmdline(p)[:100]}" for p in started if _running(p)]
+        assert not left, left
     finally:
-        # Runs a sensor launched live on under their code server, as Dagster means them to;
-        # they are this test's, so end them (by pid).
-        leftovers = started | {p for pid in started for p in _descendants(pid)}
         if proc.poll() is None:
-            leftovers |= set(_descendants(proc.pid))
             os.killpg(proc.pid, signal.SIGKILL)
-        for pid in leftovers:
+        for pid in set(_descendants(proc.pid)):
             cmd = _cmdline(pid)  # still ours (not a reused pid): our venv or our directory
             if _running(pid) and (str(VENV) in cmd or str(tmp_path) in cmd):
                 with contextlib.suppress(ProcessLookupError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from gmpsai_assets.cli import main
 from gmpsai_assets.cli.serve_site import make_server
 from gmpsai_assets.publish.site import CSP, publish_from_store
 from gmpsai_assets.settings import Settings
+from gmpsai_assets_tests.processes import stop_group
 from gmpsai_assets_tests.test_publish_support import build_store
 
 GMPSAI = str(Path(sys.executable).parent / "gmpsai")
@@ -60,8 +60,7 @@ def test_serve_site_command(site):
                        "%2EStatsHistoryBoringHolyMoly.json.incoming-1", "sub/", "../"):
             assert _get(base + hidden)[0] == 404, hidden
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop_group(proc)
 
 
 def test_only_regular_files_inside_the_folder_are_served(site, tmp_path):

@@ -28,6 +28,7 @@ import pytest
 
 from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG, STOPPED_TAG
 from gmpsai_assets.timeline.store import TimelineStore
+from gmpsai_assets_tests.processes import stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -71,13 +72,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, dg.DagsterI
         workers = {int(r.dagster_run.tags[PID_TAG]) for r in instance.get_run_records(
             dg.RunsFilter(job_name=JOB_NAME)) if PID_TAG in r.dagster_run.tags}
         instance.dispose()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # daemon, code server, run workers
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group ignored SIGTERM
-        proc.wait()
+        stop_group(proc)  # daemon, code servers, run workers
         for pid in workers:  # a run worker that somehow left the group
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
