@@ -62,8 +62,9 @@ RunEnded = Callable[[str], bool]
 runs or is unknown (then the lease decides)."""
 
 
-class LeaseLostError(RuntimeError):
-    """A writer's lease was judged abandoned while it still wrote (its file may be gone)."""
+class LeaseLostError(OSError):
+    """A writer's lease was judged abandoned while it still wrote (its file may be gone). An
+    OSError: like a full disk, the command line reports it in one line."""
 
 
 def _host() -> str:
@@ -154,8 +155,8 @@ class Lease:
         if self.lost or not self.path.exists():
             raise LeaseLostError(
                 f"the lease {self.path.name} was judged abandoned while its writer worked (its "
-                f"run was marked ended, or it went unrenewed for {LEASE_EXPIRY_S:.0f} s): "
-                "nothing was published")
+                f"run was marked ended, or it went unrenewed for {LEASE_EXPIRY_S:.0f} s) and its "
+                "draft may be gone: nothing was published")
 
 
 @contextmanager
