@@ -5,6 +5,8 @@ import dagster as dg
 
 from gmpsai_assets.defs.housekeeping import housekeeping_job, prunable_runs
 from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
+from gmpsai_assets.settings import Settings
+from gmpsai_assets_tests.draft_writers import age_leases, held, listing, writer_pool
 
 
 def _run(instance, job: str, status: dg.DagsterRunStatus) -> str:
@@ -40,34 +42,33 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
         assert not left & {failed, canceled, logger_done}
 
 
-def test_housekeeping_removes_drafts_of_killed_runs_only(data_dir):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from gmpsai_assets.settings import Settings
-
+def test_housekeeping_removes_drafts_of_ended_runs_and_killed_writers_on_any_host(data_dir):
     drafts = Settings.from_env().drafts_dir
-    drafts.mkdir(parents=True, exist_ok=True)
-    # Two real writers: one killed (its draft is stale), one alive throughout.
-    script = ("import sys, tempfile, time\n"
-              "from pathlib import Path\n"
-              "from gmpsai_assets.files.drafts import drafted\n"
-              "with drafted(Path(sys.argv[1]) / 'x.h5', Path(sys.argv[2])) as d:\n"
-              "    d.write_bytes(b'half'); print(d.name, flush=True); time.sleep(120)\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(data_dir / "o"), str(drafts)],
-                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    killed, live = procs
-    try:
-        names = [p.stdout.readline().strip() for p in procs]
-        os.kill(killed.pid, signal.SIGKILL)
-        killed.wait()
-        with dg.instance_for_test() as instance:
-            assert housekeeping_job.execute_in_process(
+    with dg.instance_for_test() as instance, writer_pool(data_dir / "o", drafts) as start:
+        ended = [start(f"worker-{i}-402653201{i}", _run(instance, "param_data_job", status))
+                 for i, status in enumerate([dg.DagsterRunStatus.FAILURE,
+                                             dg.DagsterRunStatus.CANCELED,
+                                             dg.DagsterRunStatus.SUCCESS])]
+        running = start("worker-7-4026532017",
+                        _run(instance, "param_data_job", dg.DagsterRunStatus.STARTED))
+        killed = start("laptop-8-4026532018")  # a `gmpsai` command: no run, its lease alone
+        live = start("laptop-9-4026532019")
+        killed.kill()
+
+        def housekeeping() -> list[str]:
+            result = housekeeping_job.execute_in_process(
                 instance=instance, resources={"housekeeping": HousekeepingResource(),
-                                              "storage": StorageResource()}).success
-        assert sorted(p.name for p in drafts.iterdir()) == [names[1]]
-    finally:
-        live.kill()
-        live.wait()
+                                              "storage": StorageResource()})
+            assert result.success
+            return [e.message for e in instance.all_logs(result.run_id)]
+
+        housekeeping()  # ended runs go at once, fresh leases or not; the rest may be alive
+        assert listing(drafts) == held(running, killed, live)
+        age_leases(running, killed, live)  # 30 minutes on: only the live writers renewed
+        logged = housekeeping()
+        assert listing(drafts) == held(running, live)
+        assert f"removed 1 abandoned draft(s) from {drafts}: {killed.draft.name}" in logged
+        assert running.finish() == (0, "") and live.finish() == (0, "")
+        assert all(w.finish()[0] != 0 for w in ended)  # told, and published nothing
+        assert listing(drafts) == []
+        assert listing(data_dir / "o") == ["3.h5", "5.h5"]

@@ -140,14 +140,15 @@ def _writer_paused_mid_file(out: Path, draft: Path) -> subprocess.Popen:
 def test_killed_process_mid_write_leaves_nothing_in_output(sim, tmp_path):
     out, draft = tmp_path / "out", tmp_path / "drafts"
     proc = _writer_paused_mid_file(out, draft)
-    (live,) = _listing(draft)
-    assert f".{proc.pid}@" in live  # the draft names its writer
+    live = _listing(draft)
+    assert live[0].endswith(".draft") and live[1] == live[0] + ".lease"  # the writer's lease
+    assert f".{proc.pid}@" in live[0]  # the draft names its writer
     grab_params(sim, ["B:VIMIN"], W, tmp_path / "out2", draft)
-    assert _listing(draft) == [live]  # a live writer's draft is never removed
+    assert _listing(draft) == live  # a live writer's draft is never removed
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _listing(out) == []
-    assert _listing(draft) == [live]  # the abandoned draft stays out of the output directory
+    assert _listing(draft) == live  # the abandoned draft stays out of the output directory
     grab_params(sim, ["B:VIMIN"], W, tmp_path / "out2", draft)
     assert _listing(draft) == []  # and the next grab removes it
 

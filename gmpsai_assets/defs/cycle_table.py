@@ -23,6 +23,7 @@ from gmpsai_assets.dataset.table import (
     write_cycle_table,
 )
 from gmpsai_assets.defs.event_data import event_data
+from gmpsai_assets.defs.ownership import owned_by_this_run
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
@@ -71,7 +72,8 @@ def cycle_table(
         raise dg.Failure(f"no {missing} file for {context.partition_key}: nothing to build from")
     table = build_cycle_table(param_file, event_file, progress=context.log.debug)
     settings = storage.settings()
-    path = write_cycle_table(table, settings.cycles_dir, settings.drafts_dir)
+    with owned_by_this_run(context):
+        path = write_cycle_table(table, settings.cycles_dir, settings.drafts_dir)
     rep = table.report
     declaration = declare(
         path, "cycles",

@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from gmpsai_assets.acnet.tclk import event_label
+from gmpsai_assets.defs.ownership import owned_by_this_run
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.ingest.events import grab_events
@@ -46,10 +47,11 @@ def event_data(
     context.log.info(
         f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
     )
-    result = grab_events(
-        source, window, storage.events_dir, storage.drafts_dir, max_event=max_event,
-        progress=context.log.info, report_empty=False,
-    )
+    with owned_by_this_run(context):
+        result = grab_events(
+            source, window, storage.events_dir, storage.drafts_dir, max_event=max_event,
+            progress=context.log.info, report_empty=False,
+        )
     failed = result.events_with(DeviceStatus.FAILED)
     if failed:
         context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)}")

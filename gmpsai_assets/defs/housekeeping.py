@@ -7,16 +7,20 @@ and the timeline logger's runs (each holds a heartbeat every five minutes), once
 than GMPSAI_RUN_RETENTION_DAYS ago. Schedule and sensor ticks are pruned by dagster.yaml's
 `retention`.
 
-It also removes the drafts killed runs left in the draft directory (files/drafts.py: a draft names
-its writer's pid and host; only drafts whose writer is gone are removed).
+It also removes the drafts killed runs left in the draft directory, on any host: a draft is owned
+by its run, through a lease its writer renews (files/drafts.py), and is removed once that run has
+ended (asked of this instance: at once) or its lease has expired; a live writer's draft is never
+touched.
 """
 
 import datetime as dt
+from functools import partial
 
 import dagster as dg
 
+from gmpsai_assets.defs.ownership import run_has_ended
 from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
-from gmpsai_assets.files.drafts import remove_stale_drafts
+from gmpsai_assets.files.drafts import LEASE_EXPIRY_S, UNTAGGED_STALE_S, remove_stale_drafts
 
 PRUNED_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, *PRUNED_STATUSES]
@@ -54,12 +58,17 @@ def prune_old_runs(context: dg.OpExecutionContext, housekeeping: HousekeepingRes
     context.log.info(f"deleted {len(doomed)} run(s) that ended before {cutoff:%Y-%m-%d} UTC")
 
 
-@dg.op(description="Delete drafts whose writer process is gone (left by killed runs) from the "
-                   "draft directory; a live writer's draft is never touched.")
+@dg.op(description=(
+    "Delete abandoned drafts (and their `.lease` files) from the draft directory, whichever "
+    "host or container wrote them: a draft whose Dagster run has ended (success, failure or "
+    f"canceled), or whose lease went unrenewed for {LEASE_EXPIRY_S / 60:.0f} minutes (a killed "
+    "`gmpsai` command, a run this instance does not know), or one of this host whose process "
+    "is gone. Drafts of older versions without a lease go once untouched for "
+    f"{UNTAGGED_STALE_S / 3600:.0f} hours. A live writer's draft is never touched."))
 def remove_killed_runs_drafts(context: dg.OpExecutionContext, storage: StorageResource) -> None:
     draft_dir = storage.drafts_dir
-    removed = remove_stale_drafts(draft_dir)
-    context.log.info(f"removed {len(removed)} stale draft(s) from {draft_dir}"
+    removed = remove_stale_drafts(draft_dir, partial(run_has_ended, context.instance))
+    context.log.info(f"removed {len(removed)} abandoned draft(s) from {draft_dir}"
                      + (f": {', '.join(p.name for p in removed[:5])}" if removed else ""))
 
 

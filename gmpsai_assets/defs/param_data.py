@@ -3,6 +3,7 @@ quality is judged by `file_stats` from the one read that distils it (defs/file_s
 
 import dagster as dg
 
+from gmpsai_assets.defs.ownership import owned_by_this_run
 from gmpsai_assets.defs.partitions import daily_partitions
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource
 from gmpsai_assets.ingest.params import grab_params
@@ -33,9 +34,9 @@ def param_data(
     source = datalogger.open()
     devices = datalogger.devices()
     context.log.info(f"grabbing {len(devices)} devices, {source.source}/{source.node}, {window}")
-    result = grab_params(
-        source, devices, window, storage.params_dir, storage.drafts_dir, progress=context.log.info
-    )
+    with owned_by_this_run(context):
+        result = grab_params(source, devices, window, storage.params_dir, storage.drafts_dir,
+                             progress=context.log.info)
     failed, missing = result.devices_with(DeviceStatus.FAILED), result.missing_spans()
     if failed:
         context.log.warning(f"{len(failed)} device(s) failed: {', '.join(failed)}")
