@@ -135,8 +135,8 @@ def main() -> None:
         scan_ours, scan_floor = _scan_rounds(data, devices)
     o = statistics.median(r["seconds"] for r in ours)
     f = statistics.median(r["seconds"] for r in floor)
-    # each child's own peak RSS (the kernel's ru_maxrss of RUSAGE_SELF): run_child's figure is
-    # the maximum over every child so far, which cannot tell ours from the floor's
+    # each child's own peak RSS (the kernel's ru_maxrss of RUSAGE_SELF, the same figure as
+    # run_child's peak_mb)
     peak = max(r["self_peak_mb"] for r in ours)
     floor_peak = max(r["self_peak_mb"] for r in floor)
     print(json.dumps({"rows": info["rows"], "columns": info["columns"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -22,15 +23,18 @@ def median_seconds(fn: Callable[[], object], repeat: int = 3) -> float:
 
 
 def run_child(code: str) -> dict:
-    """Run Python `code` in a fresh process; it prints one JSON line, to which we add the
-    child's peak resident memory (MB), measured by the kernel, not by the child itself."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["peak_mb"] = max(peak_kb, before) / 1024.0  # ru_maxrss is the max over children
+    """Run Python `code` in a fresh process; it prints one JSON line, to which we add that
+    child's own peak resident memory (MB), as the kernel reports it when the child is reaped
+    (`os.wait4`): never RUSAGE_CHILDREN, which is the peak of every child so far."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024.0  # kB on Linux
     return result
 
 
