@@ -4,7 +4,7 @@ import uuid
 import dagster as dg
 
 from gmpsai_assets.defs.housekeeping import housekeeping_job, prunable_runs
-from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
+from gmpsai_assets.defs.resources import HousekeepingResource, StatsResource, StorageResource
 
 
 def _run(instance, job: str, status: dg.DagsterRunStatus) -> str:
@@ -27,7 +27,7 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
 
         monkeypatch.setenv("GMPSAI_RUN_RETENTION_DAYS", "1")
         keeper = {"housekeeping": HousekeepingResource(),  # read when the run starts
-                  "storage": StorageResource()}
+                  "storage": StorageResource(), "stats": StatsResource(storage=StorageResource())}
         assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert {failed, canceled, logger_done, kept, logger_live} <= left  # nothing is a day old
@@ -66,7 +66,9 @@ def test_housekeeping_removes_drafts_of_killed_runs_only(data_dir):
         with dg.instance_for_test() as instance:
             assert housekeeping_job.execute_in_process(
                 instance=instance, resources={"housekeeping": HousekeepingResource(),
-                                              "storage": StorageResource()}).success
+                                              "storage": StorageResource(),
+                                              "stats": StatsResource(storage=StorageResource())}
+            ).success
         assert sorted(p.name for p in drafts.iterdir()) == [names[1]]
     finally:
         live.kill()
