@@ -24,6 +24,7 @@ from gmpsai_assets.publish.rich import site_document, split_document
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.compute import event_stats, param_stats
 from gmpsai_assets.window import Window
+from gmpsai_assets_tests.chromium import needs_chromium
 
 DAY_S = 86_400.0
 START = 1_583_816_400.0
@@ -330,14 +331,88 @@ def test_housekeeping_removes_dead_writers_temporaries_never_a_live_ones(data_di
                 p.wait()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
-def test_a_reader_that_cannot_move_a_bad_file_says_so_in_one_line(db: Path) -> None:
-    table_dir = store.results_dir(db) / "param_stats"
-    _zero(store._result_path(store.results_dir(db), "param_stats", _record(1).name))
-    table_dir.chmod(0o555)
-    try:
-        with store.reader(db) as con, pytest.raises(store.StoreError,
-                                                    match="cannot be moved aside"):
-            con.execute("SELECT count(*) FROM param_stats").fetchall()
-    finally:
-        table_dir.chmod(0o755)
+def test_a_bad_file_that_cannot_be_moved_aside_fails_in_one_line(db: Path) -> None:
+    """Say a reader may not write beside the results: the query fails naming the file and
+    what to do, and nothing is moved."""
+    results = store.results_dir(db)
+    bad = store._result_path(results, "param_stats", _record(1).name)
+    _zero(bad)
+    (results / store.QUARANTINE).write_text("not a directory")  # no entry can be made
+    with store.reader(db) as con, pytest.raises(store.StoreError) as err:
+        con.execute("SELECT count(*) FROM param_stats").fetchall()
+    assert str(err.value).startswith(f"result file {bad} does not read (empty (0 bytes)) and "
+                                     "cannot be moved aside")
+    assert bad.exists() and store._result_path(results, "data_files", _record(1).name).exists()
+
+
+def test_file_stats_heals_and_reports_the_quarantine_in_its_metadata(tmp_path: Path) -> None:
+    """A day's `file_stats` run reads every record (to supersede): a bad result of another
+    file is quarantined, the run succeeds, and its metadata names what is to be distilled."""
+    from gmpsai_assets.defs.event_data import event_data
+    from gmpsai_assets.defs.file_stats import file_stats
+    from gmpsai_assets.defs.param_data import param_data
+    from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
+
+    plist = tmp_path / "list.txt"
+    plist.write_text("MLrn B:VIMIN\n")
+    storage = StorageResource(data_dir=str(tmp_path / "data"))
+    res = {"datalogger": DataLoggerResource(source="simulated", param_list=str(plist)),
+           "storage": storage, "stats": StatsResource(storage=storage)}
+    db = tmp_path / "data" / "gmpsai.duckdb"
+    _distil(db, 0)
+    _truncate(store._result_path(store.results_dir(db), "data_files", _record(0).name))
+    day = "2026-03-10"
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([param_data, event_data], partition_key=day, instance=instance,
+                              resources=res,
+                              run_config={"ops": {"event_data": {"config": {"max_event": "0c"}}}}
+                              ).success
+        run = dg.materialize([file_stats], partition_key=day, instance=instance, resources=res)
+    assert run.success
+    meta = run.asset_materializations_for_node("file_stats")[0].metadata
+    [line] = meta["results_quarantined"].value
+    assert line == store.unresolved_quarantine(db)[0].line() and _record(0).name in line
+
+
+@needs_chromium
+def test_the_page_says_which_result_file_is_quarantined(tmp_path: Path) -> None:
+    """Published from a store with a zeroed result: the page draws every other day and its
+    status line names the quarantined file (real Chromium, the page opened from disk)."""
+    from playwright.sync_api import sync_playwright
+
+    from gmpsai_assets.publish.site import publish_from_store
+    from gmpsai_assets.settings import Settings
+    from gmpsai_assets_tests.chromium import launch
+    from gmpsai_assets_tests.test_publish_support import build_store
+
+    small = build_store(tmp_path)
+    db = tmp_path / "gmpsai.duckdb"
+    day, name = sorted(small.files.items())[1]  # a day between two others
+    settings = Settings.from_env({"GMPSAI_DATA_DIR": str(tmp_path)})
+
+    def sources() -> dict[str, dict[str, str]]:  # device -> day -> source, as published
+        site = json.loads((settings.site_dir / "gmpsai-site.json").read_text())
+        return {dev["name"]: dict(zip((t[:10] for t in dev["days"]["start_local"]),
+                                      dev["days"]["source"], strict=True))
+                for dev in site["devices"]}
+
+    publish_from_store(settings)
+    before = sources()
+    _zero(store._result_path(store.results_dir(db), "param_stats", name))
+    result, _ = publish_from_store(settings)
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_page()
+            page.goto(result.index.as_uri())
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+            status = page.locator("#status").inner_text()
+        finally:
+            browser.close()
+    assert f"1 result file quarantined: {name}: its param_stats result did not read " \
+           "(empty (0 bytes))" in status
+    site = json.loads((result.directory / "gmpsai-site.json").read_text())
+    assert site["problems"] == [store.quarantine_summary(store.unresolved_quarantine(db))]
+    # that day has no statistics now; every other day keeps what it had
+    assert sources() == {dev: {**days, day: "none"} for dev, days in before.items()}
+    assert all(days[day] == "distilled" for days in before.values())

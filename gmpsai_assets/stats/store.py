@@ -557,7 +557,7 @@ def quarantined(db_path: str | Path) -> list[Quarantined]:
     results = results_dir(db_path)
     try:
         entries = sorted(p for p in (results / QUARANTINE).iterdir() if p.is_dir())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     out = []
     for d in entries:
