@@ -420,20 +420,20 @@ def _read_problem(path: Path, con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _find_bad(results: Path, exc: duckdb.Error) -> list[tuple[Path, str]]:
-    """The result files to blame for `exc`, with why. The files its message names; when it
-    names none, every result file: first by shape (12 bytes each), then, if none is to blame,
-    by reading each (what one query over the views costs anyway)."""
+def _find_bad(results: Path, exc: duckdb.Error) -> tuple[list[tuple[Path, str]], bool]:
+    """The result files to blame for `exc`, with why, and whether its message named any. The
+    files it names; when it names none, every result file: first by shape (12 bytes each),
+    then, if none is to blame, by reading each (what one query over the views costs anyway)."""
     con = duckdb.connect()
     try:
         pattern = re.escape(str(results)) + r"/[^'\"\s]+?\.parquet"
         named = [p for p in dict.fromkeys(Path(m) for m in re.findall(pattern, str(exc)))
                  if p.parent.parent == results and p.parent.name in RESULTS]
         if named:
-            return [(p, why) for p in named if (why := _read_problem(p, con))]
+            return [(p, why) for p in named if (why := _read_problem(p, con))], True
         files = [p for table in RESULTS for p in sorted((results / table).glob("*.parquet"))]
         bad = [(p, why) for p in files if (why := _shape_problem(p))]
-        return bad or [(p, why) for p in files if (why := _read_problem(p, con))]
+        return bad or [(p, why) for p in files if (why := _read_problem(p, con))], False
     finally:
         con.close()
 
@@ -446,18 +446,23 @@ def heal_on_read(results: Path, run: Callable[[], R]) -> R:
     bad file blinds a view and none is passed over silently. An error no result file explains
     is raised as it was."""
     changed = 0
+    healed: set[Path] = set()
     while True:
         try:
             return run()
         except duckdb.Error as exc:
             if not (type(exc) is duckdb.Error or isinstance(exc, _FILE_ERRORS)):
                 raise
-            bad = _find_bad(results, exc)
-            if not bad:  # the file it names reads now (replaced, or moved aside by another)
+            bad, named = _find_bad(results, exc)
+            if not bad:  # a file it names reads now (replaced, or moved aside by another)
                 changed += 1
-                if changed > _MAX_CHANGED_RETRIES:
+                if not named or changed > _MAX_CHANGED_RETRIES:
                     raise
             for path, why in bad:
+                if path in healed:  # moved aside or written again, and still at fault
+                    raise StoreError(f"result file {path} still does not read after being "
+                                     f"moved aside or written again: {why}") from None
+                healed.add(path)
                 quarantine(results, path, why)
 
 
@@ -615,9 +620,11 @@ def remove_stale_temp_files(db_path: str | Path, now: float | None = None) -> li
 class StoreConnection:
     """A DuckDB connection to the store whose `execute` goes through `heal_on_read`: a result
     file that does not read is quarantined and the query runs again, so every reader of the
-    views (the page, `gmpsai db-to-json`, analysts through `reader`) keeps reading. A query
-    that fails inside a transaction is not run again (the transaction is aborted): its bad
-    file is quarantined and the error raised. Everything else is the DuckDB connection's."""
+    views (the page, `gmpsai db-to-json`, analysts through `reader`) keeps reading. Inside a
+    transaction a failed query aborts it: the bad file is quarantined all the same, and the
+    query's second run raises DuckDB's "transaction is aborted" (roll back, begin again).
+    Everything else is the DuckDB connection's, unhealed (`sql()` relations included: query
+    the store with `execute`)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, results: Path) -> None:
         self.duckdb = con
