@@ -4,7 +4,7 @@ import uuid
 import dagster as dg
 
 from gmpsai_assets.defs.housekeeping import housekeeping_job, prunable_runs
-from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
+from gmpsai_assets.defs.resources import HousekeepingResource, StatsResource, StorageResource
 from gmpsai_assets.settings import Settings
 from gmpsai_assets_tests.draft_writers import age_leases, held, listing, writer_pool
 
@@ -29,7 +29,7 @@ def test_prunes_failed_and_logger_runs_keeps_successful_materializations(monkeyp
 
         monkeypatch.setenv("GMPSAI_RUN_RETENTION_DAYS", "1")
         keeper = {"housekeeping": HousekeepingResource(),  # read when the run starts
-                  "storage": StorageResource()}
+                  "storage": StorageResource(), "stats": StatsResource(storage=StorageResource())}
         assert housekeeping_job.execute_in_process(instance=instance, resources=keeper).success
         left = {r.run_id for r in instance.get_runs()}
         assert {failed, canceled, logger_done, kept, logger_live} <= left  # nothing is a day old
@@ -58,7 +58,8 @@ def test_housekeeping_removes_drafts_of_ended_runs_and_killed_writers_on_any_hos
         def housekeeping() -> list[str]:
             result = housekeeping_job.execute_in_process(
                 instance=instance, resources={"housekeeping": HousekeepingResource(),
-                                              "storage": StorageResource()})
+                                              "storage": StorageResource(),
+                                              "stats": StatsResource(storage=StorageResource())})
             assert result.success
             return [e.message for e in instance.all_logs(result.run_id)]
 

@@ -32,6 +32,7 @@ from gmpsai_assets.quality.crosschecks import (
 )
 from gmpsai_assets.quality.files import event_verdict, param_verdicts
 from gmpsai_assets.settings import Settings
+from gmpsai_assets.stats import store
 from gmpsai_assets.stats.distill import DistillResult, distill_files_into_store
 from gmpsai_assets.window import Window, day_window
 
@@ -183,6 +184,8 @@ def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[st
         "occurrences_total": sum(e.count for e in events.events),
         "superseded": dg.MetadataValue.json(params.superseded + events.superseded),
         "duration_s": round(params.record.seconds + events.record.seconds, 3),
+        "results_quarantined": dg.MetadataValue.json(
+            [q.line() for q in store.unresolved_quarantine(db)]),
     }
 
 

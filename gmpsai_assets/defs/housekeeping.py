@@ -19,8 +19,9 @@ from functools import partial
 import dagster as dg
 
 from gmpsai_assets.defs.ownership import run_has_ended
-from gmpsai_assets.defs.resources import HousekeepingResource, StorageResource
+from gmpsai_assets.defs.resources import HousekeepingResource, StatsResource, StorageResource
 from gmpsai_assets.files.drafts import LEASE_EXPIRY_S, UNTAGGED_STALE_S, remove_stale_drafts
+from gmpsai_assets.stats.store import TEMP_STALE_S, remove_stale_temp_files
 
 PRUNED_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 FINISHED = [dg.DagsterRunStatus.SUCCESS, *PRUNED_STATUSES]
@@ -72,11 +73,23 @@ def remove_killed_runs_drafts(context: dg.OpExecutionContext, storage: StorageRe
                      + (f": {', '.join(p.name for p in removed[:5])}" if removed else ""))
 
 
+@dg.op(description="Delete the temporary files that writers which died left among the "
+                   "statistics store's results: hidden `.<name>.<random>.tmp` files untouched "
+                   f"for {TEMP_STALE_S / 3600:g} h (a live writer renames its own within "
+                   "milliseconds).")
+def remove_dead_writers_temp_files(context: dg.OpExecutionContext, stats: StatsResource) -> None:
+    db = stats.settings().stats_db_path
+    removed = remove_stale_temp_files(db)
+    context.log.info(f"removed {len(removed)} temporary result file(s) of dead writers beside "
+                     f"{db}" + (f": {', '.join(p.name for p in removed[:5])}" if removed else ""))
+
+
 @dg.job(description="Prune old failed/canceled runs and timeline-logger runs, and remove the "
                     "drafts of killed runs (see `docs/operations.md`).")
 def housekeeping_job() -> None:
     prune_old_runs()
     remove_killed_runs_drafts()
+    remove_dead_writers_temp_files()
 
 
 housekeeping_schedule = dg.ScheduleDefinition(

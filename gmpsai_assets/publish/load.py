@@ -10,10 +10,8 @@ that have no distilled twin.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-import duckdb
 
 from gmpsai_assets.publish.figure import StatPoint
 from gmpsai_assets.publish.rich import DayStats
@@ -44,10 +42,11 @@ class StoreSnapshot:
     points: list[StatPoint]  # for the old figure
     days: list[DayStats]  # for the page
     devices: list[str]  # every device with statistics, by name
+    problems: list[str] = field(default_factory=list)  # of the store itself (store_problems)
 
 
 def stat_points(
-    con: duckdb.DuckDBPyConnection,
+    con: store.StoreConnection,
     devices: Sequence[str] | None = None,
     max_rows: int | None = None,
 ) -> list[StatPoint]:
@@ -68,7 +67,7 @@ def stat_points(
     return [StatPoint(*row) for row in con.execute(query, params).fetchall()]
 
 
-def day_stats(con: duckdb.DuckDBPyConnection) -> list[DayStats]:
+def day_stats(con: store.StoreConnection) -> list[DayStats]:
     """One row per device and current data file, then the imported old rows (source legacy)
     whose device and time no distilled file covers."""
     cols = ", ".join(f's."{c}"' for c in _DAY_COLUMNS if c != "file_name")
@@ -107,4 +106,11 @@ def read_store(db_path: str | Path, max_rows: int | None = None) -> StoreSnapsho
         points = stat_points(con, max_rows=max_rows)
         days = day_stats(con)
     devices = sorted({p.device for p in points} | {d.device for d in days})
-    return StoreSnapshot(points, days, devices)
+    return StoreSnapshot(points, days, devices, store_problems(db_path))
+
+
+def store_problems(db_path: str | Path) -> list[str]:
+    """What the page says about the store itself: the result files quarantined (moved aside
+    because they did not read) whose data files are not distilled again yet."""
+    summary = store.quarantine_summary(store.unresolved_quarantine(db_path))
+    return [summary] if summary else []

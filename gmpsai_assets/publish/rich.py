@@ -195,8 +195,10 @@ def site_document(
     devices: Sequence[str],
     generated_utc: float,
     limits: tuple[float, float] = COMPLETENESS_LIMITS,
+    problems: Sequence[str] = (),
 ) -> dict:
-    """The page's JSON document for `devices` (in that order) from their day rows."""
+    """The page's JSON document for `devices` (in that order) from their day rows, and the
+    store's own `problems` (publish/load.store_problems), shown under the page's title."""
     rows = fill_missing_days(devices, [d for d in days if d.device in set(devices)])
     files: list[dict] = []
     file_index: dict[str, int] = {}
@@ -240,6 +242,7 @@ def site_document(
         "generated_local": to_local(generated_utc).strftime("%Y-%m-%d %H:%M:%S %Z"),
         "timezone": "America/Chicago",
         "completeness_limits": {"warn": limits[0], "error": limits[1]},
+        "problems": list(problems),
         "files": files,
         "devices": out_devices,
     }

@@ -40,6 +40,17 @@ A file is keyed by its name (the dynamic partition key): names embed the creatio
 different files never share one. Re-distilling replaces a file's results, and a newer file of the
 same kind, node and window supersedes the older one's statistics.
 
+Each result file is read back (its footer and row count) before it is renamed into place, and
+fsynced, file then directory (files/drafts.publish), so a crash or a full disk leaves the old
+result or the new one, never a truncated one under a result's name. A result file that does not
+read all the same (a disk that lost it, bytes changed under it) must not blind every view: the
+store's connections (`reader`, `writer`) and its own reads go through `heal_on_read`, which finds
+the file behind a failed query, moves the data file's results aside into
+<results>/quarantine/<entry>/ (outside the views' glob) with a `quarantine.json` saying why, and
+runs the query again. The data file then has no record, so it reads as never distilled, and
+`unresolved_quarantine` reports it (file_stats' metadata, the page) until it is distilled again.
+Temporary files of writers that died are removed by `remove_stale_temp_files` (housekeeping).
+
 The views hold the absolute path of the results directory (rewritten by every `writer`), so
 every machine mounts the data directory at the same path. Opening the DuckDB file read-write
 (schema changes, the legacy import) takes its lock: those open, do one short transaction and
@@ -48,18 +59,25 @@ close; both they and readers retry a lock conflict with backoff.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
+import json
 import os
+import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
 from gmpsai_assets import duckdb_util
+from gmpsai_assets.files.drafts import publish
 from gmpsai_assets.stats.compute import EventStats, ParamStats
 
 DEFAULT_BUSY_TIMEOUT_S = 600.0  # a writer holds the lock for well under a second
@@ -164,6 +182,12 @@ RESULTS: dict[str, tuple[list[str], str]] = {
                     '"file_name" VARCHAR NOT NULL,\n    ' + _columns(EVENT_COLUMNS, _EVENT_TYPES)),
 }
 EMPTY = "_empty.parquet"  # zero rows with the columns: a glob over no results still reads
+QUARANTINE = "quarantine"  # <results>/quarantine/<entry>/: results moved aside, outside the glob
+TEMP_SUFFIX = ".tmp"  # a result file being written: .<final name>.<random>.tmp beside it
+# A result file's temporary lives for the milliseconds between its write and its rename: one
+# untouched this long belongs to a writer that died (killed, its container gone). The one rule
+# for temporaries (`is_stale_temp`); an hour also dwarfs the clock skew between NFS clients.
+TEMP_STALE_S = 3600.0
 
 
 def results_dir(db_path: str | Path) -> Path:
@@ -186,12 +210,18 @@ def _glob(results: Path, table: str) -> str:
     return f"read_parquet({_sql_text(results / table / '*.parquet')}, union_by_name = true)"
 
 
+def _temp_path(target: Path) -> Path:
+    """A hidden name beside `target` (the views' glob does not match it) for writing it."""
+    return target.parent / f".{target.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
 def _write_hidden(target: Path, table: str, rows: Sequence[Sequence[object]]) -> Path:
-    """Write the Parquet file of `rows` beside `target` under a hidden temporary name (which
-    the views' glob does not match); the caller renames it into place."""
+    """Write the Parquet file of `rows` beside `target` under a hidden temporary name and read
+    its footer back (Parquet magic at both ends, the row count): a short write (a full disk)
+    fails here, before anything is renamed. The caller publishes it (`_place_result`)."""
     columns, ddl = RESULTS[table]
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    tmp = _temp_path(target)
     con = duckdb.connect()
     try:
         con.execute(f"CREATE TABLE t (\n    {ddl}\n)")
@@ -199,6 +229,13 @@ def _write_hidden(target: Path, table: str, rows: Sequence[Sequence[object]]) ->
             marks = ", ".join("?" for _ in columns)
             con.executemany(f"INSERT INTO t VALUES ({marks})", [list(r) for r in rows])
         con.execute(f"COPY t TO {_sql_text(tmp)} (FORMAT parquet)")
+        problem = _shape_problem(tmp)
+        if problem is None:
+            (n,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
+                               [str(tmp)]).fetchone()
+            problem = None if n == len(rows) else f"{n} rows read back, {len(rows)} written"
+        if problem is not None:
+            raise StoreError(f"result file {tmp} does not read back: {problem}")
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -207,12 +244,22 @@ def _write_hidden(target: Path, table: str, rows: Sequence[Sequence[object]]) ->
     return tmp
 
 
+def _place_result(tmp: Path, target: Path) -> None:
+    """Rename a written result into place, durably: fsync the file, rename (atomic on POSIX,
+    NFS included), fsync the directory (files/drafts.publish). Readers see the old file or
+    the new one, never half of one, and after a crash the name holds one of them whole."""
+    try:
+        publish(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _write_result(results: Path, table: str, name: str | None,
                   rows: Sequence[Sequence[object]]) -> None:
-    """Write one result file, then rename it into place (atomic on POSIX, NFS included):
-    readers see the old file or the new one, never half of one."""
+    """Write one result file and place it."""
     target = results / table / EMPTY if name is None else _result_path(results, table, name)
-    os.replace(_write_hidden(target, table, rows), target)
+    _place_result(_write_hidden(target, table, rows), target)
 
 
 def _ensure_results(results: Path) -> None:
@@ -321,7 +368,273 @@ FROM event_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'o
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+# ---- result files that do not read -----------------------------------------------------------
+
+_MAGIC = b"PAR1"
+# What DuckDB's Parquet reader raises for a file that does not read: IO and invalid-input
+# errors name the file; a damaged footer fails in its Thrift decoder as a bare duckdb.Error
+# that names none.
+_FILE_ERRORS = (duckdb.IOException, duckdb.InvalidInputException)
+# Runs of a query again when the file it failed on has changed meanwhile (replaced by a
+# writer, moved aside by another reader) rather than being found bad.
+_MAX_CHANGED_RETRIES = 3
+_REASON = "quarantine.json"
+R = TypeVar("R")
+
+
+def _shape_problem(path: Path) -> str | None:
+    """What is wrong with Parquet file `path` that its first 4 and last 8 bytes tell (the
+    magic at both ends, a footer that fits in the file): what a crash or a full disk leaves.
+    None when nothing is, or the file is gone or not ours to read (not its fault)."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < 12:
+                return "empty (0 bytes)" if size == 0 else f"{size} bytes, too short for Parquet"
+            head = fh.read(4)
+            fh.seek(size - 8)
+            tail = fh.read(8)
+    except (FileNotFoundError, PermissionError):
+        return None
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if head != _MAGIC:
+        return "no Parquet magic at the start"
+    if tail[4:] != _MAGIC:
+        return "no Parquet magic at the end (truncated?)"
+    footer = int.from_bytes(tail[:4], "little")
+    if footer + 12 > size:
+        return f"a {footer}-byte footer in a {size}-byte file (truncated?)"
+    return None
+
+
+def _read_problem(path: Path, con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why `path` does not read: its shape, else what DuckDB says reading every row of it."""
+    problem = _shape_problem(path)
+    if problem is not None or not os.access(path, os.R_OK):
+        return problem
+    try:
+        con.execute(f"SELECT * FROM read_parquet({_sql_text(path)})").fetchall()
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0] if path.exists() else None
+    return None
+
+
+def _find_bad(results: Path, exc: duckdb.Error) -> tuple[list[tuple[Path, str]], bool]:
+    """The result files to blame for `exc`, with why, and whether its message named any. The
+    files it names; when it names none, every result file: first by shape (12 bytes each),
+    then, if none is to blame, by reading each (what one query over the views costs anyway)."""
+    con = duckdb.connect()
+    try:
+        pattern = re.escape(str(results)) + r"/[^'\"\s]+?\.parquet"
+        named = [p for p in dict.fromkeys(Path(m) for m in re.findall(pattern, str(exc)))
+                 if p.parent.parent == results and p.parent.name in RESULTS]
+        if named:
+            return [(p, why) for p in named if (why := _read_problem(p, con))], True
+        files = [p for table in RESULTS for p in sorted((results / table).glob("*.parquet"))]
+        bad = [(p, why) for p in files if (why := _shape_problem(p))]
+        return bad or [(p, why) for p in files if (why := _read_problem(p, con))], False
+    finally:
+        con.close()
+
+
+def heal_on_read(results: Path, run: Callable[[], R]) -> R:
+    """Run `run` (anything that reads the result files: a query over the views, their
+    creation); when it fails because a result file does not read, quarantine that data file's
+    results and run it again. The one rule every read of the store goes through (the
+    connections of `reader` and `writer`, the views' creation, the store's own reads), so no
+    bad file blinds a view and none is passed over silently. An error no result file explains
+    is raised as it was."""
+    changed = 0
+    healed: set[Path] = set()
+    while True:
+        try:
+            return run()
+        except duckdb.Error as exc:
+            if not (type(exc) is duckdb.Error or isinstance(exc, _FILE_ERRORS)):
+                raise
+            bad, named = _find_bad(results, exc)
+            if not bad:  # a file it names reads now (replaced, or moved aside by another)
+                changed += 1
+                if not named or changed > _MAX_CHANGED_RETRIES:
+                    raise
+            for path, why in bad:
+                if path in healed:  # moved aside or written again, and still at fault
+                    raise StoreError(f"result file {path} still does not read after being "
+                                     f"moved aside or written again: {why}") from None
+                healed.add(path)
+                quarantine(results, path, why)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A data file's results, moved aside because one of them did not read."""
+
+    directory: Path  # <results>/quarantine/<entry>: the moved files and quarantine.json
+    key: str  # the results' file stem (a hash of the data file's name)
+    table: str  # which result did not read
+    problem: str
+    name: str | None  # the data file, when one of its moved results still names it
+    path: str | None
+    quarantined_utc: float | None
+    resolved: bool  # distilled again since (it has a record again)
+
+    def line(self) -> str:
+        """One line for the page and the run metadata: what is lost and what to do."""
+        what = self.name or f"the data file of results {self.key} (name unknown: " \
+                            "docs/statistics.md says how to find it)"
+        how = f": `gmpsai distill {self.path}`" if self.path else ""
+        return (f"{what}: its {self.table} result did not read ({self.problem}), moved aside "
+                f"with its other results into {self.directory}; distil it again{how}")
+
+
+def quarantine_summary(entries: Sequence[Quarantined]) -> str | None:
+    """`N result file(s) quarantined: ...` (None when there are none)."""
+    if not entries:
+        return None
+    n = len(entries)
+    return (f"{n} result file{'' if n == 1 else 's'} quarantined: "
+            + "; ".join(e.line() for e in entries))
+
+
+def quarantine(results: Path, bad: Path, problem: str) -> None:
+    """Move the results of the data file whose result `bad` does not read out of the views'
+    glob, into <results>/quarantine/<entry>/, with `quarantine.json` saying why. The record
+    goes first, then the statistics (the reverse of writing them), so no reader sees an ok
+    record whose statistics are gone: the data file has no record until distilled again,
+    which is what `unresolved_quarantine` reports. The entry is named by the bad file (its
+    modification time, stem and inode), so readers that find it at once move it into the same
+    entry, and one killed midway is finished by the next. `_empty.parquet` holds no data: it
+    is written again instead. StoreError, naming the file, when it cannot be moved."""
+    table, key = bad.parent.name, bad.stem
+    try:
+        if bad.name == EMPTY:
+            _write_result(results, table, None, [])
+            return
+        st = bad.stat()
+        stamp = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        entry = results / QUARANTINE / f"{stamp}-{key}-{st.st_ino}"
+        entry.mkdir(parents=True, exist_ok=True)
+        order = ["data_files", *(t for t in RESULTS if t != "data_files")]
+        for t in order:  # a result it never had, or one another reader moved a moment ago
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(results / t / bad.name, entry / f"{t}.parquet")
+    except FileNotFoundError:
+        return  # moved aside by another reader meanwhile
+    except OSError as exc:
+        raise StoreError(
+            f"result file {bad} does not read ({problem}) and cannot be moved aside "
+            f"({exc.strerror or exc}): every view over it fails until it is moved out of "
+            f"{bad.parent}") from None
+    name, path = _name_in(entry, table)
+    reason = {"key": key, "table": table, "problem": problem, "name": name, "path": path,
+              "quarantined_utc": time.time(), "by": f"{socket.gethostname()} pid {os.getpid()}"}
+    target = entry / _REASON
+    tmp = _temp_path(target)
+    tmp.write_text(json.dumps(reason, indent=1) + "\n", encoding="utf-8")
+    _place_result(tmp, target)
+
+
+def _name_in(entry: Path, bad_table: str) -> tuple[str | None, str | None]:
+    """The data file's name and path, from whichever of its moved results still reads."""
+    con = duckdb.connect()
+    try:
+        for table, cols in (("data_files", "name, path"), ("param_stats", "file_name, NULL"),
+                            ("event_stats", "file_name, NULL")):
+            f = entry / f"{table}.parquet"
+            if table == bad_table or not f.exists():
+                continue
+            try:
+                row = con.execute(f"SELECT {cols} FROM read_parquet({_sql_text(f)}) LIMIT 1"
+                                  ).fetchone()
+            except duckdb.Error:
+                continue
+            if row:
+                return row[0], row[1]
+    finally:
+        con.close()
+    return None, None
+
+
+def quarantined(db_path: str | Path) -> list[Quarantined]:
+    """Every quarantine entry of the store, oldest first; `resolved` once the data file has a
+    record again (distilled since: quarantining moved its record away)."""
+    results = results_dir(db_path)
+    try:
+        entries = sorted(p for p in (results / QUARANTINE).iterdir() if p.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    for d in entries:
+        try:
+            why = json.loads((d / _REASON).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            why = {}  # its mover stopped before writing why
+        key = why.get("key") or d.name.split("-")[1]
+        moved = sorted(f.stem for f in d.glob("*.parquet"))
+        out.append(Quarantined(
+            directory=d, key=key, table=why.get("table") or "/".join(moved) or "?",
+            problem=why.get("problem") or "reason not recorded", name=why.get("name"),
+            path=why.get("path"), quarantined_utc=why.get("quarantined_utc"),
+            resolved=(results / "data_files" / f"{key}.parquet").exists(),
+        ))
+    return out
+
+
+def unresolved_quarantine(db_path: str | Path) -> list[Quarantined]:
+    """The quarantined data files not distilled again yet: what the page and file_stats'
+    metadata report."""
+    return [q for q in quarantined(db_path) if not q.resolved]
+
+
+# ---- temporary files of writers that died ---------------------------------------------------
+
+
+def is_stale_temp(path: Path, now: float) -> bool:
+    """Is `path` a result's temporary whose writer is gone? Told by age (TEMP_STALE_S), not by
+    host and pid: writers run in containers on many hosts. (A writer lease, files/drafts.py,
+    would replace the age here: the temporary's name would carry the lease.)"""
+    if not (path.name.startswith(".") and path.name.endswith(TEMP_SUFFIX)):
+        return False
+    try:
+        return now - path.stat().st_mtime > TEMP_STALE_S
+    except FileNotFoundError:
+        return False
+
+
+def remove_stale_temp_files(db_path: str | Path, now: float | None = None) -> list[Path]:
+    """Delete the temporaries that writers which died left among the store's results (the
+    views never read them: hidden names); return them. For housekeeping."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in results_dir(db_path).rglob(f".*{TEMP_SUFFIX}"):
+        if is_stale_temp(path, now):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 # ---- connections -------------------------------------------------------------------------
+
+
+class StoreConnection:
+    """A DuckDB connection to the store whose `execute` goes through `heal_on_read`: a result
+    file that does not read is quarantined and the query runs again, so every reader of the
+    views (the page, `gmpsai db-to-json`, analysts through `reader`) keeps reading. Inside a
+    transaction a failed query aborts it: the bad file is quarantined all the same, and the
+    query's second run raises DuckDB's "transaction is aborted" (roll back, begin again).
+    Everything else is the DuckDB connection's, unhealed (`sql()` relations included: query
+    the store with `execute`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, results: Path) -> None:
+        self.duckdb = con
+        self.results = results
+
+    def execute(self, query: str, parameters: object = None) -> duckdb.DuckDBPyConnection:
+        return heal_on_read(self.results, lambda: self.duckdb.execute(query, parameters))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.duckdb, name)
 
 
 def connect(
@@ -358,7 +671,7 @@ def writer(
     con = connect(path, read_only=False, timeout_s=timeout_s, on_wait=on_wait)
     try:
         ensure_schema(con, results_dir(path))
-        yield con
+        yield StoreConnection(con, results_dir(path))
     finally:
         con.close()
 
@@ -369,10 +682,11 @@ def reader(
     timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection (retried while a writer holds the lock); closed on exit."""
+    """A read-only connection (retried while a writer holds the lock) that heals on read
+    (StoreConnection); closed on exit."""
     con = connect(path, read_only=True, timeout_s=timeout_s, on_wait=on_wait)
     try:
-        yield con
+        yield StoreConnection(con, results_dir(path))
     finally:
         con.close()
 
@@ -415,14 +729,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, results: Path) -> int:
             con.execute("ROLLBACK")
             raise
     _ensure_results(results)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for sql in _views(results):
-            con.execute(sql)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    def create_views() -> None:  # binding a view reads every result file's footer
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for sql in _views(results):
+                con.execute(sql)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    heal_on_read(results, create_views)
     return SCHEMA_VERSION
 
 
@@ -466,12 +784,12 @@ def replace_file(
         for table, rows in (("param_stats", param_rows), ("event_stats", event_rows)):
             target = _result_path(results, table, record.name)
             staged.append((_write_hidden(target, table, rows), target))
+        for tmp, target in staged:
+            _place_result(tmp, target)
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
-    for tmp, target in staged:
-        os.replace(tmp, target)
     rec = asdict(record)
     _write_result(results, "data_files", record.name, [[rec[c] for c in FILE_COLUMNS]])
     return _superseded_by(results, record) if record.status == "ok" else []
@@ -483,13 +801,13 @@ def _superseded_by(results: Path, record: FileRecord) -> list[str]:
         return []
     con = duckdb.connect()
     try:
-        same = con.execute(
+        same = heal_on_read(results, lambda: con.execute(
             f"""SELECT name FROM {_glob(results, "data_files")}
                WHERE status = 'ok' AND kind = ? AND node IS NOT DISTINCT FROM ?
                  AND window_start_utc = ? AND window_end_utc = ?
                ORDER BY created_utc DESC NULLS LAST, name DESC""",
             [record.kind, record.node, record.window_start_utc, record.window_end_utc],
-        ).fetchall()
+        ).fetchall())
     finally:
         con.close()
     names = [r[0] for r in same]
@@ -505,10 +823,11 @@ def mark_missing(db_path: str | Path, name: str, path: str) -> None:
                      None, "missing", "file no longer exists", time.time(), 0.0)
     if existing.exists():
         con = duckdb.connect()
-        try:
-            cols = ", ".join(f'"{c}"' for c in FILE_COLUMNS)
-            row = con.execute(f"SELECT {cols} FROM read_parquet({_sql_text(existing)})"
-                              ).fetchone()
+        cols = ", ".join(f'"{c}"' for c in FILE_COLUMNS)
+        try:  # a record that does not read is quarantined: then there is none to keep
+            row = heal_on_read(results, lambda: con.execute(
+                f"SELECT {cols} FROM read_parquet({_sql_text(existing)})").fetchone()
+                if existing.exists() else None)
         finally:
             con.close()
         if row:
@@ -520,6 +839,6 @@ def mark_missing(db_path: str | Path, name: str, path: str) -> None:
         _write_result(results, table, name, [])
 
 
-def file_status(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str] | None:
+def file_status(con: StoreConnection, name: str) -> tuple[str, str] | None:
     row = con.execute("SELECT status, error FROM data_files WHERE name = ?", [name]).fetchone()
     return (row[0], row[1]) if row else None

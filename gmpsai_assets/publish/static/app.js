@@ -482,6 +482,7 @@
       status.textContent += " No statistics yet: distil some data files (file_stats) and " +
         "publish again.";
     }
+    for (const problem of site.problems || []) status.textContent += " " + problem;
     state.first = days.length ? days.reduce((a, b) => (a < b ? a : b)) : isoDay(Date.now());
     state.last = days.length ? days.reduce((a, b) => (a > b ? a : b)) : state.first;
     for (const id of ["from", "to"]) {
