@@ -10,7 +10,8 @@ than GMPSAI_RUN_RETENTION_DAYS ago. Schedule and sensor ticks are pruned by dags
 It also removes the drafts killed runs left in the draft directory, on any host: a draft is owned
 by its run, through a lease its writer renews (files/drafts.py), and is removed once that run has
 ended (asked of this instance: at once) or its lease has expired; a live writer's draft is never
-touched.
+touched. And the temporary files dead writers left among the statistics store's results
+(stats/store.py: untouched for TEMP_STALE_S; a live writer renames its own within milliseconds).
 """
 
 import datetime as dt
@@ -85,7 +86,8 @@ def remove_dead_writers_temp_files(context: dg.OpExecutionContext, stats: StatsR
 
 
 @dg.job(description="Prune old failed/canceled runs and timeline-logger runs, and remove the "
-                    "drafts of killed runs (see `docs/operations.md`).")
+                    "drafts of killed runs and the temporary result files of dead writers (see "
+                    "`docs/operations.md`).")
 def housekeeping_job() -> None:
     prune_old_runs()
     remove_killed_runs_drafts()
