@@ -46,6 +46,7 @@ from gmpsai_assets.acnet.acl_parse import (
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
 from gmpsai_assets.acnet.tclk import (
+    BOOSTER_RESETS,
     EVENT_TIME_FORMAT,
     NOMINAL_TICK_S,
     EventCodeError,
@@ -66,7 +67,6 @@ DATA_COMMANDS = ("logger_get", "event_log")
 FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values", "trickle")
 EVENT_HEADER_CHOICES = (5, 6)  # the real count is one of these (docs/gateway.md)
 EVENT_LOG_HEADER_LINES = 6  # the default: what the old EventDataGrabber's skiprows=5 suggests
-_RESET_EVENTS = range(0x11, 0x1E)  # $11 null cycle, $12 prepulse, $13..$1D beam cycles
 
 MAX_LATENCY_S = 3600.0  # an hour per reply already outlasts every client timeout
 
@@ -348,7 +348,7 @@ def format_timeline_table(
             f"{1000.0 * (e.sc_time - tick * tick_s):.3f}",
             # zero-padded: read_fwf infers widths from the first 100 rows, so a later 10.5 s
             # written wider than every 0.x s above it would lose its leading digit
-            "Y" if e.event in _RESET_EVENTS else "N", "1", "0", f"{e.sc_time:09.6f}",
+            "Y" if e.event in BOOSTER_RESETS else "N", "1", "0", f"{e.sc_time:09.6f}",
             " ".join(describe.get(e.event, "-").split()) or "-",
         )
         lines.append(row(cells).rstrip())
