@@ -41,7 +41,7 @@ PARAMS, EVENTS = "params", "events"
 NEW, OLD = "new", "old"
 
 # What the libraries that read the bytes raise for damaged ones, each seen with real damaged
-# files (test_stats_distill.py::test_damaged_bytes_are_corrupt_never_a_crash flips bytes of
+# files (test_bad_content.py::test_damaged_bytes_are_corrupt_never_a_crash flips bytes of
 # every layout): h5py OSError (a chunk that fails to inflate, a truncated file), KeyError (a
 # damaged object header: "Unable to synchronously open object (message not aligned)") and
 # RuntimeError (damaged attributes, symbol tables; PyTables' HDF5ExtError is one); PyTables

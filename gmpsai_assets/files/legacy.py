@@ -196,8 +196,11 @@ def _floats(key: str, column: pd.Series) -> np.ndarray:
     try:
         return np.ascontiguousarray(column.to_numpy(dtype=np.float64))
     except (TypeError, ValueError):
-        raise MalformedFile(f"key {key!r}: the column {column.name!r} holds "
-                            f"{column.dtype} values that are not numbers") from None
+        bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
+        raise MalformedFile(
+            f"key {key!r}: the column {column.name!r} holds {column.dtype} values where "
+            f"numbers belong" + (f" (row {bad.index[0]}: {bad.iloc[0]!r})" if len(bad) else "")
+        ) from None
 
 
 # ---- writers, exactly as the old scripts wrote (tests, benchmarks, archive fixtures) --------
