@@ -15,12 +15,16 @@ class Samples:
 
     `missing` lists the spans (UTC start, end) the source could not deliver although it had
     data elsewhere in the window: a device with such spans is `partial`, never `ok`.
+    `out_of_order` counts the steps back in time the source delivered them with, before they
+    were sorted (the ACL gateway, docs/gateway.md): recorded in the file, judged by
+    `timestamps_increasing`, never silently lost.
     """
 
     device: str
     utc_seconds: np.ndarray
     values: np.ndarray
     missing: tuple[tuple[float, float], ...] = ()
+    out_of_order: int = 0
 
     def __post_init__(self) -> None:
         if self.utc_seconds.shape != self.values.shape or self.utc_seconds.ndim != 1:
@@ -43,6 +47,7 @@ class Samples:
             np.concatenate([p.utc_seconds for p in parts]),
             np.concatenate([p.values for p in parts]),
             tuple(span for p in parts for span in p.missing),
+            sum(p.out_of_order for p in parts),
         )
 
 

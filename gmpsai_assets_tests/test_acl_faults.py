@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import h5py
 import numpy as np
 import pytest
 
@@ -101,7 +102,12 @@ def test_fault_matrix_never_stores_a_different_number(
         assert_never_different(result, {d: sim.fetch(d, WINDOW) for d in DEVICES})
 
 
-@pytest.mark.parametrize("kind", FAULT_KINDS)
+# Faults a retry recovers; samples out of order are complete, so they are counted, not retried
+# (test_out_of_order_samples_are_counted_into_the_file_and_fail_the_check).
+RETRIED_KINDS = [k for k in FAULT_KINDS if k != "out_of_order"]
+
+
+@pytest.mark.parametrize("kind", RETRIED_KINDS)
 def test_every_fault_kind_is_recovered_when_it_does_not_persist(
     acl_server: Start, sim: SimulatedBooster, tmp_path: Path, kind: str
 ) -> None:
@@ -159,6 +165,49 @@ def test_partial_stays_visible_to_every_reader(
                    reason=ds.reason, completeness=1.0, gap_count=0)
     level, why = assess_day(day)
     assert level == Level.WARN and why.startswith("device partial: no values in 1 span(s)")
+
+
+def test_out_of_order_samples_are_counted_into_the_file_and_fail_the_check(
+    acl_server: Start, sim: SimulatedBooster, run_cli: Callable, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`gmpsai grab-params` over real HTTP from a gateway that swaps sample lines of B:VIMIN:
+    the file holds exactly the clean samples, sorted, with the steps back counted on the device
+    (`out_of_order`, and the reason); the statistics count them and `timestamps_increasing`
+    fails naming the device."""
+    server = acl_server(faults=Faults(out_of_order_share=1.0, devices=frozenset({"B:VIMIN"})))
+    for name, value in {"GMPSAI_SOURCE": "acl", "GMPSAI_ACL_URL": server.url,
+                        "GMPSAI_ACL_CHUNK_S": "120"}.items():
+        monkeypatch.setenv(name, value)
+    listing = tmp_path / "list.txt"
+    listing.write_text("MLrn B:VIMIN\nMLrn I:IB\n")
+    code, _, err = run_cli("grab-params", "--startat", WINDOW.acl_bounds()[0], "--minutes", "5",
+                           "--paramfile", str(listing), "--outdir", str(tmp_path / "o"),
+                             "--draftdir", str(tmp_path / "d"))
+    assert code == 0, err
+    steps = server.steps_back["B:VIMIN"]
+    # chunks of 120, 120 and 60 s hold 1800, 1800 and 900 lines: one pair swapped in every 100
+    assert server.faulted["out_of_order"] == 3 and steps == 18 + 18 + 9
+    (path,) = (tmp_path / "o").glob("*.h5")
+    with h5py.File(path, "r") as f:
+        vimin = dict(f["B:VIMIN"].attrs)
+        assert f["I:IB"].attrs["out_of_order"] == 0
+    assert vimin["out_of_order"] == steps and vimin["status"] == "ok"
+    assert vimin["reason"] == (f"{steps} step(s) back in time as the source delivered the "
+                               "samples; sorted by time in this file (out_of_order)")
+    for device in ("B:VIMIN", "I:IB"):
+        assert same(read_param_device(path, device), sim.fetch(device, WINDOW)), device
+    distilled = distill_file(path)
+    stats = {p.device: p for p in distilled.params}
+    assert stats["B:VIMIN"].nonincreasing == steps and stats["I:IB"].nonincreasing == 0
+    verdict = next(v for v in param_verdicts(distilled, ["B:VIMIN", "I:IB"])
+                   if v.name == "timestamps_increasing")
+    assert verdict.level == Level.ERROR
+    assert verdict.summary == "timestamps fail to increase in 1 device(s): B:VIMIN"
+    day = DayStats("B:VIMIN", WINDOW.start, WINDOW.end, status=DeviceStatus.OK,
+                   reason=vimin["reason"], completeness=1.0, gap_count=0,
+                   nonincreasing=stats["B:VIMIN"].nonincreasing)
+    assert assess_day(day) == (Level.ERROR, f"{steps} non-increasing timestamps")
 
 
 def test_partial_in_the_cli_summary(acl_source: Start, run_cli: Callable, tmp_path: Path) -> None:

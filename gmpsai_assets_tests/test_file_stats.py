@@ -7,14 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import h5py
+import numpy as np
 import pytest
 
+from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable
 from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.file_stats import CHECKS, file_stats
 from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StatsResource, StorageResource
-from gmpsai_assets.files.eventfile import list_events
+from gmpsai_assets.files import paramfile
+from gmpsai_assets.files.eventfile import EventFileWriter, list_events, read_event, read_event_attrs
+from gmpsai_assets.quality.files import PARAM_VERDICTS
 from gmpsai_assets.stats import store
+from gmpsai_assets.window import Window
 
 pytestmark = pytest.mark.filterwarnings("ignore::dagster.PreviewWarning")
 
@@ -127,3 +133,86 @@ def test_automation_distils_a_day_once_both_files_exist(tmp_path):
                               resources=res).success
         got, _ = requested(instance, cursor)
         assert got == day  # a re-materialized file is distilled again
+
+
+def _param_file_of_day(tmp_path: Path) -> Path:
+    return next((tmp_path / "data" / "params").glob("*.h5"))
+
+
+def test_a_malformed_day_file_fails_the_run_with_its_sentence_and_every_check(tmp_path):
+    """A day file with text where numbers belong: recorded failed once with the sentence, the
+    run fails with it (no retry), and every check that needs the file fails saying it."""
+    res = _resources(tmp_path)
+    with dg.instance_for_test() as instance:
+        _files(instance, res)
+        param_file = _param_file_of_day(tmp_path)
+        with h5py.File(param_file, "r+") as f:
+            rows = f["I:IB/value"].shape[0]
+            del f["I:IB/value"]
+            f["I:IB"].create_dataset("value", data=np.array([b"n/a"] * rows))
+        for _ in range(2):
+            bad = dg.materialize([file_stats], partition_key=DAY, instance=instance,
+                                 resources=res, raise_on_error=False)
+            assert not bad.success
+    sentence = "malformed: device I:IB: the dataset 'value' holds text (dtype |S3) where " \
+               "numbers belong"
+    failure = bad.get_step_failure_events()[0].step_failure_data
+    assert failure.user_failure_data.description == \
+        f"{param_file.name} cannot be distilled (recorded failed): {sentence}"
+    checks = {e.check_name: e for e in bad.get_asset_check_evaluations()}
+    assert set(checks) == set(CHECKS)
+    needs_params = [*PARAM_VERDICTS, "ticks_match_param_samples"]
+    for name in needs_params:
+        assert not checks[name].passed and sentence in checks[name].description, name
+    assert all(checks[n].passed for n in set(CHECKS) - set(needs_params))  # events are fine
+    with store.reader(tmp_path / "data" / "gmpsai.duckdb") as con:
+        rows = con.execute("SELECT status, error FROM data_files WHERE name = ?",
+                           [param_file.name]).fetchall()
+    assert rows == [("failed", sentence)]
+
+
+def test_a_bug_fails_the_run_with_its_traceback_and_records_nothing(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """An error of our own code (injected in the parameter reader) is no property of the file:
+    the step fails with the error itself, not a Failure, and neither file is recorded."""
+    res = _resources(tmp_path)
+
+    def buggy_reader(path: Path, device: str) -> None:
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    with dg.instance_for_test() as instance:
+        _files(instance, res)
+        monkeypatch.setattr(paramfile, "read_param_device", buggy_reader)
+        run = dg.materialize([file_stats], partition_key=DAY, instance=instance, resources=res,
+                             raise_on_error=False)
+    assert not run.success
+    failure = run.get_step_failure_events()[0].step_failure_data
+    assert failure.user_failure_data is None
+    assert failure.error.cause.cls_name == "TypeError"
+    assert "buggy_reader" in "".join(failure.error.cause.stack)
+    db = tmp_path / "data" / "gmpsai.duckdb"
+    assert not db.exists() or _rows(db)["data_files"] == 0
+
+
+def test_a_failed_booster_reset_fails_events_fetched(tmp_path):
+    """The day's event file says $11 failed to fetch (what event_data wrote, and $11 failed):
+    `events_fetched` fails as an ERROR naming it; the run itself succeeds."""
+    res = _resources(tmp_path)
+    with dg.instance_for_test() as instance:
+        _files(instance, res)
+        event_file = next((tmp_path / "data" / "events").glob("*.h5"))
+        attrs = read_event_attrs(event_file)
+        kept = {code: read_event(event_file, code) for code in list_events(event_file)}
+        window = Window(attrs["window_start_utc"], attrs["window_end_utc"])
+        with EventFileWriter(event_file, window, attrs["node"], attrs["source"],
+                             attrs["created_utc"]) as w:
+            for code in attrs["events_requested"]:  # $00..$0C, as event_data fetched them
+                w.add(code, kept.get(code), None)
+            w.add(0x11, None, DataLoggerUnavailable("event_log $11: failed after 5 attempt(s)"))
+        run = dg.materialize([file_stats], partition_key=DAY, instance=instance, resources=res)
+    assert run.success
+    check = {e.check_name: e for e in run.get_asset_check_evaluations()}["events_fetched"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.description.startswith("1 of 14 events asked for failed to fetch: $11")
+    assert check.metadata["failed"].value == {"$11": "event_log $11: failed after 5 attempt(s)"}

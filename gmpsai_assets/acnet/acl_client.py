@@ -159,10 +159,14 @@ class AclDataLogger:
         samples = Samples.concat(device, [s if s is not None else empty for s in parts])
         if missing and len(samples):
             samples = Samples(device, samples.utc_seconds, samples.values, missing)
-        if len(samples) > 1 and np.any(np.diff(samples.utc_seconds) < 0):
+        # Samples sent out of time order are sorted for every reader, and how many steps went
+        # back in time is kept (`out_of_order`): the file records it and timestamps_increasing
+        # fails on it, since the sorted order is right only if the source's clock was
+        back = int(np.count_nonzero(np.diff(samples.utc_seconds) < 0))
+        if back:
             order = np.argsort(samples.utc_seconds, kind="stable")
             samples = Samples(device, samples.utc_seconds[order], samples.values[order],
-                              samples.missing)
+                              samples.missing, back)
         return samples
 
     def _logger_chunk(self, device: str, piece: Window) -> Samples | None:

@@ -73,6 +73,18 @@ def known_events() -> dict[int, str]:
     return out
 
 
+# The Booster resets: one per 15 Hz tick, 18 ms after it, saying what the cycle is ($11 null
+# cycle, $12 prepulse, the others beam cycles). They are the codes of $11..$1D the team's list
+# calls a Booster reset; $18 is not in the list and $1A/$1B are the parasitic beam permit and
+# inhibit.
+NULL_RESET, PREPULSE_RESET = 0x11, 0x12
+BOOSTER_RESETS = tuple(sorted(code for code, text in known_events().items()
+                              if 0x11 <= code <= 0x1D and "Booster Reset" in text))
+# The events the day's checks and the cycle table are built on: supercycle starts, ticks and
+# what each tick's cycle was. One of them missing leaves a day that cannot be judged or used.
+CORE_EVENTS = frozenset({SC_START, CLOCK_15HZ, *BOOSTER_RESETS})
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One row of the Timeline Generator: event `event` at `sc_time` seconds into the supercycle."""

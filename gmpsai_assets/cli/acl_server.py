@@ -3,8 +3,8 @@
 Point the platform at it with GMPSAI_SOURCE=acl and GMPSAI_ACL_URL=<the URL printed>. It speaks
 logger_get, event_log, read G:SCTIME (and its setting) and tlg_info/all_event_info (formats in
 docs/gateway.md), and can inject added latency, HTTP 500/503 replies, connections dropped
-mid-body, truncated last lines, garbage lines, `No values` and replies trickled a line at a time
-to see how a client copes. Stop it with Ctrl-C.
+mid-body, truncated last lines, garbage lines, `No values`, replies trickled a line at a time and
+samples out of time order to see how a client copes. Stop it with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        ("truncate", "data replies cut inside their last line"),
                        ("garbage", "data replies with garbage lines mixed in"),
                        ("no-values", "data replies saying `No values` instead of the data"),
-                       ("trickle", "data replies sent one line every --trickle-s seconds")):
+                       ("trickle", "data replies sent one line every --trickle-s seconds"),
+                       ("out-of-order", "logger_get replies with sample lines swapped in "
+                                        "pairs (one pair in 100)")):
         f.add_argument(f"--{kind}-share", type=float, default=0.0, metavar="P",
                        help=f"share of {what}")
     f.add_argument("--trickle-s", type=float, default=2.0, metavar="S",
@@ -66,6 +68,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
             garbage_share=args.garbage_share,
             no_values_share=args.no_values_share,
             trickle_share=args.trickle_share,
+            out_of_order_share=args.out_of_order_share,
             trickle_s=args.trickle_s,
             repeat=args.fault_repeat,
             devices=frozenset(check_device_name(d) for d in args.fault_device),

@@ -1,6 +1,7 @@
 """`event_data`: one HDF5 file per local day with the occurrences of every TCLK event. Its checks
-(occurrence times increase, one `$00` per supercycle, `$0C` against the parameter samples) are
-judged by `file_stats` from the one read that distils it (defs/file_stats.py)."""
+(occurrence times increase, every event asked for fetched, one `$00` per supercycle, `$0C`
+against the parameter samples) are judged by `file_stats` from the one read that distils it
+(defs/file_stats.py)."""
 
 import dagster as dg
 from pydantic import Field
@@ -54,7 +55,8 @@ def event_data(
         )
     failed = result.events_with(DeviceStatus.FAILED)
     if failed:
-        context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)}")
+        context.log.warning(f"{len(failed)} event(s) failed: {_labels(failed)} (recorded in the "
+                            "file; file_stats' events_fetched check judges them)")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),

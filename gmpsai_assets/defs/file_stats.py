@@ -11,6 +11,7 @@ files and ad-hoc windows (`gmpsai grab-params`, a copied archive) are distilled 
 (stats/store.py), so days distil in parallel, as many as the run queue admits, with no pool.
 """
 
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from gmpsai_assets.quality.crosschecks import (
     check_supercycle_starts,
     check_ticks_against_samples,
 )
-from gmpsai_assets.quality.files import event_verdict, param_verdicts
+from gmpsai_assets.quality.files import event_verdicts, param_verdicts
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats import store
 from gmpsai_assets.stats.distill import DistillResult, distill_files_into_store
@@ -44,7 +45,11 @@ STATS_CONDITION = dg.AutomationCondition.eager().without(
 
 CHECKS = {
     "devices_present": "Every device of the parameter list has data in the day's parameter file.",
-    "timestamps_increasing": "Every device's timestamps strictly increase.",
+    "timestamps_increasing": (
+        "Every device's timestamps strictly increase, in the file and as the source delivered "
+        "them (`out_of_order`: samples the ACL gateway sent out of time order, sorted in the "
+        "file)."
+    ),
     "values_finite": "No device has a NaN or infinite value.",
     "completeness": (
         "Every listed device holds enough of the day's 15 Hz ticks: WARN below "
@@ -53,6 +58,11 @@ CHECKS = {
         "of outage)."
     ),
     "event_times_increasing": "Every event's occurrence times strictly increase.",
+    "events_fetched": (
+        "Every TCLK event asked for was fetched: ERROR when `$00`, `$0C` or a Booster reset "
+        "(`$11`..`$1D`) failed, on which the other checks and the cycle table are built; WARN "
+        "when only others failed."
+    ),
     "one_00_per_supercycle": (
         "Every supercycle that begins in the day starts with exactly one `$00`, and no `$00` "
         "falls elsewhere. Supercycle starts come from `$0C`'s seconds into the supercycle."
@@ -64,7 +74,8 @@ CHECKS = {
         "per window edge. Compares with the device that has the most samples."
     ),
 }
-_SEVERITY = {Level.WARN: dg.AssetCheckSeverity.WARN, Level.ERROR: dg.AssetCheckSeverity.ERROR}
+_SEVERITY = {Level.WARN: dg.AssetCheckSeverity.WARN, Level.ERROR: dg.AssetCheckSeverity.ERROR,
+             Level.UNKNOWN: dg.AssetCheckSeverity.WARN}  # nothing to judge by: not passed
 
 
 def _json(v: object) -> object:
@@ -209,16 +220,18 @@ def _metadata(params: DistillResult, events: DistillResult, db: Path) -> dict[st
         "read once: the day's quality checks are judged from that read, and each file's "
         "catalogue declaration (`<file name>.json` beside it: size, adler32, md5, metadata; "
         "`docs/catalog.md`) comes from it, shown on the day's `param_data` / `event_data` "
-        "partition as an observation. A file that cannot be read is recorded failed with the "
-        "reason and the run fails without retrying. Old files and other windows: "
-        "`gmpsai distill`."
+        "partition as an observation. A file that cannot be read (damaged bytes, or content "
+        "that breaks its format) is recorded failed with the reason, every check that needs it "
+        "fails with that reason, and the run fails without retrying; an error of the software "
+        "itself fails the run with its traceback and records nothing, so a fixed release reads "
+        "the file again. Old files and other windows: `gmpsai distill`."
     ),
 )
 def file_stats(
     context: dg.AssetExecutionContext,
     stats: StatsResource,
     datalogger: DataLoggerResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     day = context.partition_key
     window = day_window(day)
     settings = stats.settings()
@@ -239,25 +252,47 @@ def file_stats(
     )
     for result in (params, events):
         context.log.info(result.summary())
+    checks = _checks(params, events, arrays, window, datalogger.devices(), settings)
     failed = [r.record for r in (params, events) if not r.ok]
-    for record in failed:
-        withdraw(Path(record.path))  # whatever it declared is not what is on disk and readable
     if failed:
+        for record in failed:
+            withdraw(Path(record.path))  # whatever it declared is not what is on disk and readable
+        yield from checks  # every check of an unreadable file fails, saying why
         raise dg.Failure(
             description="; ".join(f"{r.name} cannot be distilled (recorded failed): {r.error}"
                                   for r in failed),
             allow_retries=False,
         )
-    param_path, event_path = Path(params.record.path), Path(events.record.path)
-    checks = [verdict_result(v, param_path)
-              for v in param_verdicts(params, datalogger.devices(), settings.completeness_limits)]
-    checks += [verdict_result(event_verdict(events), event_path),
-               _supercycle_result(arrays, window), _tick_result(arrays, window)]
     metadata = _metadata(params, events, settings.stats_db_path)
     for result in (params, events):
         declared = _declare(context, result, settings, day)
         metadata[f"{DAILY_ASSET_OF_KIND[result.info.kind]}_declaration"] = declared["declaration"]
-    return dg.MaterializeResult(metadata=metadata, check_results=checks)
+    yield dg.MaterializeResult(metadata=metadata, check_results=checks)
+
+
+def _checks(
+    params: DistillResult, events: DistillResult, arrays: DayArrays, window: Window,
+    devices: list[str], settings: Settings,
+) -> list[dg.AssetCheckResult]:
+    """Every check of the day, from the distiller's one read. A check that needs a file that
+    cannot be read fails with the reason recorded for it."""
+    param_path, event_path = Path(params.record.path), Path(events.record.path)
+    checks = [verdict_result(v, param_path)
+              for v in param_verdicts(params, devices, settings.completeness_limits)]
+    checks += [verdict_result(v, event_path) for v in event_verdicts(events)]
+    checks.append(_supercycle_result(arrays, window) if events.ok
+                  else _unreadable("one_00_per_supercycle", events))
+    checks.append(_tick_result(arrays, window) if params.ok and events.ok
+                  else _unreadable("ticks_match_param_samples", params, events))
+    return checks
+
+
+def _unreadable(name: str, *needed: DistillResult) -> dg.AssetCheckResult:
+    """A check that cannot be judged because a file it needs cannot be read: failed, why."""
+    return dg.AssetCheckResult(
+        check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(f"{r.record.name} cannot be read: {r.record.error}"
+                              for r in needed if not r.ok))
 
 
 file_stats_job = dg.define_asset_job(

@@ -5,15 +5,24 @@ place that knows every layout. The format is decided from what is inside the fil
 attribute, or the pandas layout of the old grabbers), never from the name alone; the name only
 supplies the window, node and creation time of old files, which carry no attributes.
 
-Anything that cannot be read becomes a `BadDataFile` naming the problem (missing, empty,
-corrupt, unknown-layout, impossible-times), which the distiller records instead of crashing.
-Every dataset's times are checked against the file's own window (attributes, or the name of an
-old file): a writer's unit or time-zone mistake fails the file instead of storing 1970 as ok.
+Anything wrong with the file becomes a `BadDataFile` naming the problem (missing, empty,
+corrupt, malformed, unknown-layout, impossible-times) in a sentence, which the distiller records
+instead of crashing. The readers check content explicitly (h5common.read_columns, the attribute
+readers): a missing attribute or dataset, text where numbers belong, a 2-D or mis-sized column
+is `malformed`, naming the device and what is wrong. Every dataset's times must be finite and
+inside the file's own window (attributes, or the name of an old file): a writer's unit or
+time-zone mistake fails the file instead of storing 1970 as ok.
+
+An error of our own code is no property of the file: it propagates with its traceback, so the
+run fails loudly and the file stays unrecorded, for a fixed release to read again. Damaged
+bytes are told from bugs by where the error was raised (`_raised_by_reader`): inside h5py,
+PyTables or pandas, called by our reader, with one of the types those raise for damage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +32,7 @@ import numpy as np
 
 from gmpsai_assets.acnet.tclk import event_group, parse_event
 from gmpsai_assets.files import eventfile, legacy, paramfile
-from gmpsai_assets.files.h5common import DataFileError
+from gmpsai_assets.files.h5common import DataFileError, MalformedFile
 from gmpsai_assets.files.naming import parse_data_file_name
 from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window, WindowError, times_outside
@@ -31,10 +40,20 @@ from gmpsai_assets.window import Window, WindowError, times_outside
 PARAMS, EVENTS = "params", "events"
 NEW, OLD = "new", "old"
 
-# Errors a broken file raises from h5py, PyTables or pandas while we read it.
+# What the libraries that read the bytes raise for damaged ones, each seen with real damaged
+# files (test_bad_content.py::test_damaged_bytes_are_corrupt_never_a_crash flips bytes of
+# every layout): h5py OSError (a chunk that fails to inflate, a truncated file), KeyError (a
+# damaged object header: "Unable to synchronously open object (message not aligned)") and
+# RuntimeError (damaged attributes, symbol tables; PyTables' HDF5ExtError is one); PyTables
+# NoSuchNodeError (an AttributeError) and SystemError ("Negative size passed to
+# PyBytes_FromStringAndSize" for a damaged attribute); pandas AttributeError, TypeError and
+# ValueError on the odd nodes PyTables makes of damaged ones (UnicodeDecodeError is a
+# ValueError). Counted as damage only when raised inside these libraries (`_raised_by_reader`).
 _READ_ERRORS: tuple[type[Exception], ...] = (
-    OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError,
+    OSError, KeyError, RuntimeError, AttributeError, TypeError, ValueError, SystemError,
 )
+_READERS = frozenset({"h5py", "tables", "pandas"})
+_OURS = __name__.split(".")[0]
 
 
 class BadDataFile(DataFileError):
@@ -55,6 +74,7 @@ class Dataset:
     values: np.ndarray
     status: str = DeviceStatus.OK  # a DeviceStatus, or its word as the file says it
     reason: str = ""
+    out_of_order: int = 0  # steps back in time as the source delivered them (sorted since)
 
 
 @dataclass(frozen=True)
@@ -86,20 +106,14 @@ class DataFile:
         self, max_datasets: int | None = None, max_rows: int | None = None
     ) -> Iterator[Dataset]:
         names = list(self.info.names[:max_datasets])
-        try:
+        with _bad_data_file(self.info.path):
             for ds in self._read(names, max_rows):
+                _check_times(f"{'device' if self.info.kind == PARAMS else 'event'} {ds.name}",
+                             ds.utc_seconds)
                 if times_outside(ds.utc_seconds, self.info.window):
                     raise legacy.TimesOutsideWindow(
                         legacy.outside_message(ds.name, ds.utc_seconds, self.info.window))
                 yield ds
-        except BadDataFile:
-            raise
-        except legacy.TimesOutsideWindow as exc:
-            raise BadDataFile(self.info.path, "impossible-times", _one_line(exc)) from None
-        except DataFileError as exc:  # a key laid out unlike any old grabber wrote it
-            raise BadDataFile(self.info.path, "unknown-layout", _one_line(exc)) from None
-        except _READ_ERRORS as exc:
-            raise BadDataFile(self.info.path, "corrupt", _one_line(exc)) from None
 
     def _read(self, names: list[str], max_rows: int | None) -> Iterator[Dataset]:
         info, rows = self.info, slice(None, max_rows)
@@ -110,7 +124,8 @@ class DataFile:
                     yield _empty(name, DeviceStatus.MISSING, reason or "no group in the file")
                     continue
                 s = paramfile.read_param_device(info.path, name)
-                yield Dataset(name, s.utc_seconds[rows], s.values[rows], status, reason)
+                yield Dataset(name, s.utc_seconds[rows], s.values[rows], status, reason,
+                              s.out_of_order)
             return
         if info.format in eventfile.FORMATS:
             for name in names:
@@ -120,6 +135,44 @@ class DataFile:
         for name, t, v in legacy.read_legacy(info.path, info.format, names, max_rows,
                                              info.window):
             yield Dataset(name, t, v, DeviceStatus.OK if t.size else DeviceStatus.EMPTY)
+
+
+@contextmanager
+def _bad_data_file(path: Path) -> Iterator[None]:
+    """Turn what is wrong with the file into BadDataFile; let everything else through."""
+    try:
+        yield
+    except BadDataFile:
+        raise
+    except DataFileError as exc:  # malformed, impossible-times, corrupt, unknown-layout
+        raise BadDataFile(path, exc.problem, _one_line(exc)) from None
+    except _READ_ERRORS as exc:
+        if not _raised_by_reader(exc):
+            raise  # our own code: a bug, not the file's fault
+        raise BadDataFile(path, "corrupt", _one_line(exc)) from None
+
+
+def _raised_by_reader(exc: BaseException) -> bool:
+    """Was `exc` raised inside h5py, PyTables or pandas while our code called them? A frame
+    below the innermost frame of ours must belong to one of them (a mixin of the standard
+    library or a codec may sit between). An error raised in our own frame, or in what we call
+    that reaches none of them (json, numpy), is ours."""
+    below_ours: list[str] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        package = str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0]
+        below_ours = [] if package == _OURS else [*below_ours, package]
+        tb = tb.tb_next
+    return not _READERS.isdisjoint(below_ours)
+
+
+def _check_times(what: str, utc: np.ndarray) -> None:
+    """Every time must be a finite number (an old MLData file's NaN padding is gone by now)."""
+    bad = ~np.isfinite(utc)
+    if bad.any():
+        raise MalformedFile(
+            f"{what}: {int(np.count_nonzero(bad))} of {utc.size} times are not finite numbers "
+            f"(NaN or infinity; the first at row {int(np.argmax(bad))})")
 
 
 def _empty(name: str, status: str, reason: str) -> Dataset:
@@ -142,13 +195,13 @@ def open_data_file(path: str | Path) -> DataFile:
         raise BadDataFile(path, "empty", "the file has 0 bytes")
     if not h5py.is_hdf5(path):
         raise BadDataFile(path, "corrupt", "not an HDF5 file (no HDF5 signature)")
-    try:
-        with h5py.File(path, "r") as f:
+    with _bad_data_file(path):
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc:  # a damaged superblock, a truncated file
+            raise BadDataFile(path, "corrupt", _one_line(exc)) from None
+        with f:
             info = _inspect(path, f)
-    except BadDataFile:
-        raise
-    except _READ_ERRORS as exc:
-        raise BadDataFile(path, "corrupt", _one_line(exc)) from None
     return DataFile(info)
 
 
@@ -179,9 +232,8 @@ def _inspect_new_params(path: Path, f: h5py.File, fmt: str) -> DataFileInfo:
     attrs: dict[str, Any] = paramfile.read_param_attrs(path)
     outcomes = {d: (r.status, r.reason) for d, r in attrs["device_outcomes"].items()}
     return DataFileInfo(
-        path, PARAMS, fmt, NEW, str(attrs["node"]),
-        Window(float(attrs["window_start_utc"]), float(attrs["window_end_utc"])),
-        float(attrs["created_utc"]), tuple(attrs["devices"]), outcomes,
+        path, PARAMS, fmt, NEW, str(attrs["node"]), _window(attrs),
+        attrs["created_utc"], tuple(attrs["devices"]), outcomes,
         frozenset(k for k in f if isinstance(f[k], h5py.Group)), _text(attrs.get("source")),
     )
 
@@ -193,11 +245,19 @@ def _inspect_new_events(path: Path, fmt: str) -> DataFileInfo:
     outcomes = {event_group(code): (r.status, r.reason)
                 for code, r in attrs["event_outcomes"].items()}
     return DataFileInfo(
-        path, EVENTS, fmt, NEW, str(attrs["node"]),
-        Window(float(attrs["window_start_utc"]), float(attrs["window_end_utc"])),
-        float(attrs["created_utc"]), names, outcomes, frozenset(names),
+        path, EVENTS, fmt, NEW, str(attrs["node"]), _window(attrs),
+        attrs["created_utc"], names, outcomes, frozenset(names),
         _text(attrs.get("source")),
     )
+
+
+def _window(attrs: dict[str, Any]) -> Window:
+    """The window the file's attributes (finite numbers by now) say it covers."""
+    try:
+        return Window(attrs["window_start_utc"], attrs["window_end_utc"])
+    except WindowError as exc:
+        raise MalformedFile(f"the file attributes window_start_utc, window_end_utc: {exc}") \
+            from None
 
 
 def _text(value: object) -> str | None:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from gmpsai_assets.acnet.tclk import (
+    EventCodeError,
     event_group,
     event_hex,
     event_label,
@@ -45,8 +46,11 @@ from gmpsai_assets.acnet.tclk import (
 from gmpsai_assets.files.h5common import (
     DataFileError,
     H5FileWriter,
+    MalformedFile,
+    json_object,
     open_for_reading,
     provenance_attrs,
+    read_columns,
     read_file_attrs,
     utc_now,
     write_float_dataset,
@@ -132,39 +136,76 @@ class EventFileWriter(H5FileWriter):
 
 
 def read_event_attrs(path: str | Path) -> dict[str, Any]:
-    """File attributes, with `events_requested` as ints and `event_outcomes` decoded."""
+    """File attributes, with `events_requested` as ints and `event_outcomes` decoded;
+    MalformedFile naming the attribute when one is missing or not what this layout holds."""
     with open_for_reading(Path(path)) as f:
-        attrs = read_file_attrs(f, FORMATS)
-    attrs["events_requested"] = [int(e) for e in attrs["events_requested"]]
-    attrs["stopped_early"] = bool(attrs["stopped_early"])
-    attrs["event_outcomes"] = {
-        int(code, 16): EventRecord(int(code, 16), **rec)
-        for code, rec in json.loads(attrs["event_outcomes"]).items()
-    }
-    attrs["event_log_header_lines"] = {  # files written before it was recorded: {}
-        int(n): k for n, k in json.loads(attrs.get("event_log_header_lines", "{}")).items()
-    }
+        attrs = read_file_attrs(f, FORMATS, REQUIRED_ATTRS)
+    requested = np.asarray(attrs["events_requested"])
+    if requested.ndim != 1 or requested.dtype.kind not in "iu":
+        raise MalformedFile(f"the file attribute 'events_requested' is {requested!r}, "
+                            "not a list of event codes")
+    attrs["events_requested"] = [int(e) for e in requested]
+    stopped = np.asarray(attrs["stopped_early"])  # 0/1; a boolean in the first files
+    if stopped.shape != () or stopped.dtype.kind not in "biu":
+        raise MalformedFile(f"the file attribute 'stopped_early' is {stopped!r}, not 0 or 1")
+    attrs["stopped_early"] = bool(stopped)
+    attrs["event_outcomes"] = _event_outcomes(attrs["event_outcomes"])
+    # files written before it was recorded: {}
+    lines = json_object(attrs.get("event_log_header_lines", "{}"), "event_log_header_lines")
+    if not all(n.isdigit() and isinstance(k, int) for n, k in lines.items()):
+        raise MalformedFile(f"the file attribute 'event_log_header_lines' is {lines!r}, not "
+                            "{header lines: replies}")
+    attrs["event_log_header_lines"] = {int(n): k for n, k in lines.items()}
     return attrs
+
+
+REQUIRED_ATTRS = ("events_requested", "stopped_early", "event_outcomes")
+
+
+def _event_outcomes(text: object) -> dict[int, EventRecord]:
+    out = {}
+    for code, rec in json_object(text, "event_outcomes").items():
+        try:
+            event = parse_event(code)
+        except EventCodeError:
+            raise MalformedFile(f"the file attribute event_outcomes names {code!r}, "
+                                "not a TCLK event code") from None
+        if not isinstance(rec, dict) or not isinstance(rec.get("status"), str) or not (
+                isinstance(rec.get("rows"), int) and isinstance(rec.get("reason", ""), str)):
+            raise MalformedFile(f"the file attribute event_outcomes of {event_label(event)} is "
+                                f"{rec!r}, not {{status: word, rows: count, reason: text}}")
+        out[event] = EventRecord(event, rec["status"], rec["rows"], rec.get("reason", ""))
+    return out
 
 
 def list_events(path: str | Path) -> list[int]:
     """Codes of the events that have a group (occurred in the window), in code order."""
     with open_for_reading(Path(path)) as f:
-        read_file_attrs(f, FORMATS)
-        return sorted(parse_event(name) for name in f if name.startswith("Event"))
+        read_file_attrs(f, FORMATS, REQUIRED_ATTRS)
+        return sorted(_group_event(name) for name in f if name.startswith("Event"))
+
+
+def _group_event(name: str) -> int:
+    try:
+        return parse_event(name)
+    except EventCodeError:
+        raise MalformedFile(f"the group {name!r} is named like an event but names none "
+                            "(want Event00..Eventff)") from None
 
 
 def read_event(path: str | Path, event: int) -> EventOccurrences:
-    """One event's occurrences from an event file (empty if it did not occur)."""
+    """One event's occurrences from an event file (empty if it did not occur); MalformedFile
+    when its datasets are not two equally long 1-D columns of numbers."""
     with open_for_reading(Path(path)) as f:
-        read_file_attrs(f, FORMATS)
+        attrs = read_file_attrs(f, FORMATS, REQUIRED_ATTRS)
         name = event_group(event)
         if name not in f:
-            outcomes = json.loads(f.attrs["event_outcomes"])
-            if event_hex(event) not in outcomes:
+            outcomes = _event_outcomes(attrs["event_outcomes"])
+            if event not in outcomes:
                 raise DataFileError(f"{path}: event {event_label(event)} was not asked for")
-            if outcomes[event_hex(event)]["status"] == DeviceStatus.FAILED:
+            if outcomes[event].status == DeviceStatus.FAILED:
                 raise DataFileError(f"{path}: event {event_label(event)} failed to fetch")
             return EventOccurrences(event, np.empty(0), np.empty(0))
-        group = f[name]
-        return EventOccurrences(event, group["utc_seconds"][()], group["sc_seconds"][()])
+        utc, sc = read_columns(f[name], ("utc_seconds", "sc_seconds"),
+                               f"event {event_label(event)}")
+        return EventOccurrences(event, utc, sc)

@@ -4,7 +4,10 @@ and the pandas view of a group.
 Parameter files (paramfile.py) and event files (eventfile.py) differ in their groups only; the
 file-level attributes that say where the data came from and which window it covers, the
 dataset filter, the pandas "fixed" frame layout and the one-line error for an unreadable file
-live here once.
+live here once, and so do the checks that make a reader refuse a file whose content breaks
+its format (`MalformedFile`: a missing attribute or dataset, text where numbers belong, a 2-D
+or mis-sized column), so a bad file becomes one clear sentence, never an exception of numpy or
+of our own code.
 
 Why a pandas view at all: the team reads every data file with `pandas.read_hdf(path, key)`,
 as the old grabbers' PyTables files allowed. `write_pandas_frame` makes a group of plain 1-D
@@ -21,6 +24,8 @@ fixed-length byte attributes to pandas undecoded, which pandas 3 rejects.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -36,7 +41,25 @@ LIBVER = ("earliest", "v110")  # readable by older HDF5 builds (MATLAB, PyTables
 
 
 class DataFileError(ValueError):
-    """A data file that cannot be read as what it claims to be."""
+    """A data file that cannot be read as what it claims to be. `problem` is the word the
+    statistics store records before the sentence (files/datafile.py)."""
+
+    problem = "unknown-layout"
+
+
+class CorruptFile(DataFileError):
+    """Bytes HDF5 cannot read: damaged, truncated, or no HDF5 file at all."""
+
+    problem = "corrupt"
+
+
+class MalformedFile(DataFileError):
+    """Readable HDF5 whose content breaks its format: a required attribute or dataset missing,
+    text or records where numbers belong, a column that is not 1-D or not as long as its
+    partner, times that are not finite numbers. The message names the device, event or
+    attribute and what is wrong with it."""
+
+    problem = "malformed"
 
 
 def utc_now() -> float:
@@ -141,15 +164,103 @@ def open_for_reading(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise DataFileError(f"{path}: not a readable HDF5 file ({exc})") from None
+        raise CorruptFile(f"{path}: not a readable HDF5 file ({exc})") from None
 
 
-def read_file_attrs(f: h5py.File, fmts: tuple[str, ...]) -> dict[str, Any]:
-    """File attributes with bytes decoded, or DataFileError if the file is none of `fmts`."""
+# File attributes every data file of ours holds (provenance_attrs; `source` and
+# `software_version` are informative only), and the ones that must be finite numbers.
+REQUIRED_ATTRS = ("format", "window_start_utc", "window_end_utc", "node", "created_utc")
+NUMBER_ATTRS = ("window_start_utc", "window_end_utc", "created_utc")
+
+
+def read_file_attrs(
+    f: h5py.File, fmts: tuple[str, ...], required: Sequence[str] = ()
+) -> dict[str, Any]:
+    """File attributes with bytes decoded: DataFileError if the file is none of `fmts`,
+    MalformedFile if one of REQUIRED_ATTRS or `required` is missing or a number is not one."""
     if f.attrs.get("format") not in fmts:
         raise DataFileError(f"{f.filename}: not a {fmts[-1]} file")
-    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    missing = [k for k in (*REQUIRED_ATTRS, *required) if k not in attrs]
+    if missing:
+        raise MalformedFile(
+            f"the file attribute{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(k) for k in missing)} {'are' if len(missing) > 1 else 'is'} "
+            f"missing (every {attrs['format']} file has {'them' if len(missing) > 1 else 'it'})"
+        )
+    for key in NUMBER_ATTRS:
+        attrs[key] = number_attr(attrs[key], f"the file attribute {key!r}")
+    return attrs
 
 
-def decode_strings(values: Any) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+def number_attr(value: Any, what: str) -> float:
+    """An attribute that must be one finite number, as a float; MalformedFile otherwise."""
+    array = np.asarray(value)
+    if array.shape not in ((), (1,)) or array.dtype.kind not in "iuf":
+        raise MalformedFile(f"{what} is {_shown(value)}, not a number")
+    number = float(array.reshape(()))
+    if not np.isfinite(number):
+        raise MalformedFile(f"{what} is {number}, not a finite number")
+    return number
+
+
+def decode_strings(values: Any, what: str) -> list[str]:
+    """A 1-D array of strings (an attribute such as `devices`) as a list; MalformedFile
+    naming `what` when it is anything else."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "SUO" or not all(
+        isinstance(v, bytes | str) for v in array
+    ):
+        raise MalformedFile(f"{what} is {_shown(values)}, not a list of names")
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in array]
+
+
+def json_object(text: Any, name: str) -> dict[str, Any]:
+    """A file attribute holding a JSON object (`device_outcomes`) as a dict; MalformedFile
+    naming the attribute otherwise."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise MalformedFile(f"the file attribute {name!r} is not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise MalformedFile(f"the file attribute {name!r} is {_shown(value)}, not a JSON object")
+    return value
+
+
+def read_columns(group: h5py.Group, names: Sequence[str], what: str) -> list[np.ndarray]:
+    """The datasets `names` of `group` as float64 columns: each present, a dataset of numbers,
+    1-D, and all of one length; MalformedFile naming `what` (`device B:VIMIN`) otherwise."""
+    datasets = []
+    for name in names:
+        obj = group.get(name, getclass=True)
+        if obj is None:
+            raise MalformedFile(f"{what}: the dataset {name!r} is missing")
+        if obj is not h5py.Dataset:
+            raise MalformedFile(f"{what}: {name!r} is not a dataset")
+        ds = group[name]
+        if ds.dtype.kind not in "iuf":
+            raise MalformedFile(f"{what}: the dataset {name!r} holds {_kind(ds.dtype)} where "
+                                "numbers belong")
+        if ds.ndim != 1:
+            raise MalformedFile(f"{what}: the dataset {name!r} has shape {ds.shape}; "
+                                "it must be one column (1-D)")
+        datasets.append(ds)
+    rows = {ds.shape[0] for ds in datasets}
+    if len(rows) > 1:
+        raise MalformedFile(f"{what}: " + " but ".join(
+            f"{name!r} has {ds.shape[0]} rows" for name, ds in zip(names, datasets, strict=True)
+        ) + "; they must be equally long")
+    return [np.asarray(ds[()], dtype=np.float64) for ds in datasets]
+
+
+def _kind(dtype: np.dtype) -> str:
+    if dtype.kind in "SUO":
+        return f"text (dtype {dtype})"
+    if dtype.kind == "V":
+        return f"records (dtype {dtype})"
+    return f"values of dtype {dtype}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

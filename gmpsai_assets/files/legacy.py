@@ -33,7 +33,7 @@ import pandas as pd
 import tables
 
 from gmpsai_assets.acnet.tclk import event_group, parse_event_times
-from gmpsai_assets.files.h5common import DataFileError
+from gmpsai_assets.files.h5common import DataFileError, MalformedFile, decode_strings
 from gmpsai_assets.window import Window, format_local, local_wall_to_utc, times_outside, to_local
 
 PANDAS_PARAMS = "pandas-params"
@@ -48,6 +48,7 @@ EVENT_KEY_RE = re.compile(r"^Event([0-9a-fA-F]{2})$")
 # Device names such as B:VIMIN are not Python identifiers; PyTables warns about every one.
 warnings.filterwarnings("ignore", category=tables.NaturalNameWarning)
 
+_EPOCH_LIMIT_S = 7e9  # beyond the year 2191: a number no clock conversion should be asked for
 # (name, utc_seconds, values): values are device values, or seconds into the supercycle
 Triple = tuple[str, np.ndarray, np.ndarray]
 DeviceArrays = dict[str, tuple[np.ndarray, np.ndarray]]  # device -> (utc_seconds, values)
@@ -56,13 +57,15 @@ DeviceArrays = dict[str, tuple[np.ndarray, np.ndarray]]  # device -> (utc_second
 class TimesOutsideWindow(DataFileError):
     """A dataset whose times cannot be right: outside the file's own window."""
 
+    problem = "impossible-times"
+
 
 def outside_message(name: str, utc: np.ndarray, window: Window | None, what: str = "") -> str:
     """One line saying how many times of `name` fall outside the window, and the first one."""
     bad = times_outside(utc, window)
     where = f"the file's window {window}" if window else "2000..tomorrow (the name gives no window)"
     first = utc[0] if utc.size else float("nan")
-    shown = format_local(first) if np.isfinite(first) and abs(first) < 7e9 else repr(first)
+    shown = format_local(first) if abs(first) < _EPOCH_LIMIT_S else repr(first)
     return f"{name}{what}: {bad} of {utc.size} times outside {where} (first {shown})"
 
 
@@ -92,7 +95,11 @@ def legacy_names(f: h5py.File, layout: str) -> list[str]:
     """Devices or events of an old file, in file order, without loading any data."""
     if layout != PANDAS_MLDATA:
         return pandas_keys(f)
-    columns = [_text(c) for c in f[MLDATA_KEY]["axis0"][()]]
+    frame = f[MLDATA_KEY]
+    if frame.get("axis0", getclass=True) is not h5py.Dataset:
+        raise MalformedFile(f"key {MLDATA_KEY!r} has no column names (dataset 'axis0'), "
+                            "as every pandas frame has")
+    columns = decode_strings(frame["axis0"][()], f"key {MLDATA_KEY!r}: the column names")
     return [c[len(TIME_PREFIX):] for c in columns
             if c.startswith(TIME_PREFIX) and c[len(TIME_PREFIX):] in columns]
 
@@ -110,15 +117,25 @@ def read_legacy(
     rows = slice(None, max_rows)
     with pd.HDFStore(str(path), mode="r") as store:
         if layout == PANDAS_MLDATA:
-            yield from _mldata(store.select(MLDATA_KEY), names, rows)
+            yield from _mldata(_select(store, MLDATA_KEY), names, rows)
             return
         for key in names if names is not None else [k.lstrip("/") for k in store]:
-            table = store.get_storer(key).is_table  # fixed-format frames take no row range
-            frame = store.select(key, stop=max_rows) if table else store.select(key)[rows]
+            frame = _select(store, key, max_rows)
             if layout == PANDAS_EVENTS:
                 yield key, *_event_arrays(key, frame, window)
             else:
                 yield key, *_param_arrays(key, frame)
+
+
+def _select(store: pd.HDFStore, key: str, max_rows: int | None = None) -> pd.DataFrame:
+    """The frame of one key, its first `max_rows` rows; MalformedFile when pandas makes no
+    frame of it (a damaged or foreign node reads as None)."""
+    table = store.get_storer(key).is_table  # fixed-format frames take no row range
+    frame = store.select(key, stop=max_rows) if table else store.select(key)
+    if not isinstance(frame, pd.DataFrame):
+        raise MalformedFile(f"key {key!r} holds no table pandas can read "
+                            f"(it reads {type(frame).__name__})")
+    return frame if table else frame[:max_rows]
 
 
 def _param_arrays(key: str, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -130,15 +147,15 @@ def _param_arrays(key: str, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
             f"key {key!r} has columns {list(map(str, frame.columns))}, "
             f"not one {TIME_PREFIX} column and one value column"
         )
-    return _floats(frame[times[0]]), _floats(frame[others[0]])
+    return _floats(key, frame[times[0]]), _floats(key, frame[others[0]])
 
 
 def _mldata(frame: pd.DataFrame, names: list[str] | None, rows: slice) -> Iterator[Triple]:
     for device in names if names is not None else [
         str(c)[len(TIME_PREFIX):] for c in frame.columns if str(c).startswith(TIME_PREFIX)
     ]:
-        t = _floats(frame[TIME_PREFIX + device])[rows]
-        v = _floats(frame[device])[rows]
+        t = _floats(device, frame[TIME_PREFIX + device])[rows]
+        v = _floats(device, frame[device])[rows]
         keep = ~np.isnan(t)  # rows past this device's end are NaN padding from the concat
         yield device, t[keep], v[keep]
 
@@ -149,11 +166,14 @@ def _event_arrays(
     missing = {"SCmicrosec", "epoch"} - set(map(str, frame.columns))
     if missing:
         raise DataFileError(f"event key {key!r} lacks column(s) {', '.join(sorted(missing))}")
-    # `epoch` is local wall-clock time read as UTC (the old grabber's mistake): correct it
-    utc = local_wall_to_utc(_floats(frame["epoch"]), window)
+    # `epoch` is local wall-clock time read as UTC (the old grabber's mistake): correct it,
+    # unless it holds what is no time at all (NaN, 1e300), which fails the window check below
+    wall = _floats(key, frame["epoch"])
+    plausible = bool(np.all(np.abs(wall) < _EPOCH_LIMIT_S))  # False for NaN
+    utc = local_wall_to_utc(wall, window) if plausible else wall
     if times_outside(utc, window):  # written under pandas 3: kiloseconds
         utc = _times_from_text(key, frame, window, outside_message(key, utc, window, " epoch"))
-    return utc, _floats(frame["SCmicrosec"])
+    return utc, _floats(key, frame["SCmicrosec"])
 
 
 def _times_from_text(key: str, frame: pd.DataFrame, window: Window | None, why: str) -> np.ndarray:
@@ -170,11 +190,17 @@ def _times_from_text(key: str, frame: pd.DataFrame, window: Window | None, why: 
     return utc
 
 
-def _floats(column: pd.Series) -> np.ndarray:
+def _floats(key: str, column: pd.Series) -> np.ndarray:
+    """A column as float64; MalformedFile naming the key and column when it holds other things
+    than numbers (text, say)."""
     try:
         return np.ascontiguousarray(column.to_numpy(dtype=np.float64))
     except (TypeError, ValueError):
-        raise DataFileError(f"column {column.name!r} is not numeric") from None
+        bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()]
+        raise MalformedFile(
+            f"key {key!r}: the column {column.name!r} holds {column.dtype} values where "
+            f"numbers belong" + (f" (row {bad.index[0]}: {bad.iloc[0]!r})" if len(bad) else "")
+        ) from None
 
 
 # ---- writers, exactly as the old scripts wrote (tests, benchmarks, archive fixtures) --------

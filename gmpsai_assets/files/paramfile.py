@@ -7,10 +7,12 @@ Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, D
                                 window_end_local, node, source, created_utc, software_version,
                                 devices (the list asked for, in order), device_outcomes (JSON)
     /<DEVICE>/           attrs: device, status (gmpsai_assets.status: ok | partial | empty |
-                                failed), rows, reason, the pandas frame attributes
-                                (h5common.write_pandas_frame), and for a partial device
-                                missing_utc (float64 [n, 2]: UTC start, end of each span without
-                                data; also in device_outcomes)
+                                failed), rows, reason, out_of_order (int: steps back in time
+                                the source delivered the samples with, sorted here; 0 when in
+                                order, absent in files written before it), the pandas frame
+                                attributes (h5common.write_pandas_frame), and for a partial
+                                device missing_utc (float64 [n, 2]: UTC start, end of each span
+                                without data; also in device_outcomes)
     /<DEVICE>/utc_seconds  float64, UTC epoch seconds, strictly increasing
     /<DEVICE>/value        float64
     /<DEVICE>/axis0, axis1, block0_items, block0_values, block1_items, block1_values
@@ -41,9 +43,13 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     COMPRESSION,
     DataFileError,
     H5FileWriter,
+    MalformedFile,
     decode_strings,
+    json_object,
+    number_attr,
     open_for_reading,
     provenance_attrs,
+    read_columns,
     read_file_attrs,
     string_array,
     utc_now,
@@ -106,11 +112,13 @@ class ParamFileWriter(H5FileWriter):
         write_arrays(group, samples)
         status = device_status(samples, error)
         missing = samples.missing if status == DeviceStatus.PARTIAL else ()
-        reason = str(error) if error else describe_missing(missing) if missing else ""
+        reason = str(error) if error else "; ".join(
+            ([describe_missing(missing)] if missing else [])
+            + ([describe_out_of_order(samples.out_of_order)] if samples.out_of_order else []))
         record = DeviceRecord(device, status, len(samples), reason, missing)
         # h5py stores a plain str, not a subclass: the attribute holds the word
         group.attrs.update(device=device, status=str(record.status), rows=record.rows,
-                           reason=reason)
+                           reason=reason, out_of_order=np.int64(samples.out_of_order))
         if missing:
             group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
         self.records[device] = record
@@ -129,6 +137,12 @@ class ParamFileWriter(H5FileWriter):
         }
 
 
+def describe_out_of_order(steps: int) -> str:
+    """The reason recorded for a device the source delivered out of time order."""
+    return (f"{steps} step(s) back in time as the source delivered the samples; "
+            "sorted by time in this file (out_of_order)")
+
+
 def write_arrays(group: h5py.Group, samples: Samples) -> None:
     """`utc_seconds` and `value` datasets, chunked and compressed (contiguous when empty),
     and the pandas view of them."""
@@ -139,22 +153,40 @@ def write_arrays(group: h5py.Group, samples: Samples) -> None:
 
 
 def read_param_attrs(path: str | Path) -> dict[str, Any]:
-    """File attributes, with `devices` as a list and `device_outcomes` decoded."""
+    """File attributes, with `devices` as a list and `device_outcomes` decoded; MalformedFile
+    naming the attribute when one is missing or not what this layout holds."""
     with open_for_reading(Path(path)) as f:
-        attrs = read_file_attrs(f, FORMATS)
-    attrs["devices"] = decode_strings(attrs["devices"])
+        attrs = read_file_attrs(f, FORMATS, ("devices", "device_outcomes"))
+    attrs["devices"] = decode_strings(attrs["devices"], "the file attribute 'devices'")
     attrs["device_outcomes"] = {
-        d: DeviceRecord(d, **{**rec, "missing_utc": tuple(
-            (float(a), float(b)) for a, b in rec.get("missing_utc", ()))})
-        for d, rec in json.loads(attrs["device_outcomes"]).items()
+        d: _device_record(d, rec)
+        for d, rec in json_object(attrs["device_outcomes"], "device_outcomes").items()
     }
     return attrs
 
 
+def _device_record(device: str, rec: object) -> DeviceRecord:
+    what = f"device_outcomes of {device}"
+    if not isinstance(rec, dict) or not isinstance(rec.get("status"), str) or not isinstance(
+        rec.get("rows"), int) or not isinstance(rec.get("reason", ""), str):
+        raise MalformedFile(f"the file attribute {what} is {rec!r}, not "
+                            "{status: word, rows: count, reason: text}")
+    try:
+        spans = tuple((float(a), float(b)) for a, b in rec.get("missing_utc", ()))
+    except (TypeError, ValueError):
+        raise MalformedFile(f"the file attribute {what} has missing_utc "
+                            f"{rec.get('missing_utc')!r}, not [start, end] pairs") from None
+    return DeviceRecord(device, rec["status"], rec["rows"], rec.get("reason", ""), spans)
+
+
 def read_param_device(path: str | Path, device: str) -> Samples:
-    """One device's samples from a parameter file (empty arrays if it was empty or failed)."""
+    """One device's samples from a parameter file (empty arrays if it was empty or failed);
+    MalformedFile when its datasets are not two equally long 1-D columns of numbers."""
     with open_for_reading(Path(path)) as f:
         if device not in f:
             raise DataFileError(f"{path}: no device {device}")
         group = f[device]
-        return Samples(device, group[COLUMNS[0]][()], group[COLUMNS[1]][()])
+        t, v = read_columns(group, COLUMNS, f"device {device}")
+        out_of_order = group.attrs.get("out_of_order", 0)  # files before it: none recorded
+        return Samples(device, t, v, out_of_order=int(
+            number_attr(out_of_order, f"device {device}: the attribute 'out_of_order'")))

@@ -2,17 +2,22 @@
 `file_stats` judges the day's files from the statistics it has just computed, never re-reading):
 
 - every listed device has data in the file (WARN when some are `partial`);
-- every device's timestamps strictly increase;
+- every device's timestamps strictly increase, as the file holds them and as the source
+  delivered them (`out_of_order`);
 - every value is finite;
 - every device holds enough of the 15 Hz ticks its window should hold (warn below one share,
   error far below it: a dead device or a long DataLogger outage);
-- for event files, every event's occurrence times strictly increase.
+- for event files, every event's occurrence times strictly increase, and every TCLK event asked
+  for was fetched: a `failed` event is an ERROR when the day's checks and the cycle table are
+  built on it (`$00`, `$0C`, the Booster resets: `tclk.CORE_EVENTS`), else a WARN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gmpsai_assets.acnet.tclk import CORE_EVENTS, event_label, parse_event
+from gmpsai_assets.files.datafile import OLD
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, Level, Verdict
 from gmpsai_assets.stats.compute import ParamStats
 from gmpsai_assets.stats.distill import DistillResult
@@ -70,11 +75,16 @@ def _present(devices: Sequence[str], stats: dict[str, ParamStats]) -> Verdict:
 
 
 def _increasing(stats: dict[str, ParamStats]) -> Verdict:
+    """Counts the steps back in time the source delivered too (out_of_order, sorted in the file):
+    the file's order is then right only if the source's clock was."""
     bad = {d: p.nonincreasing for d, p in stats.items() if p.nonincreasing}
     if bad:
+        reasons = {d: stats[d].reason for d in bad if stats[d].reason}
         return Verdict("timestamps_increasing", Level.ERROR,
-                       f"timestamps fail to increase in {len(bad)} device(s)",
-                       {"steps_not_increasing": _first(bad)})
+                       f"timestamps fail to increase in {len(bad)} device(s): "
+                       + ", ".join(list(bad)[:MAX_LISTED]),
+                       {"steps_not_increasing": _first(bad),
+                        **({"reasons": _first(reasons)} if reasons else {})})
     return Verdict("timestamps_increasing", Level.OK, "every device's timestamps strictly increase")
 
 
@@ -111,11 +121,18 @@ def _completeness(
                    f"(lowest {100 * worst:.2f}%)", details)
 
 
-def event_verdict(result: DistillResult) -> Verdict:
-    """Occurrence times of every event of a distilled event file strictly increase."""
+EVENT_VERDICTS = ("event_times_increasing", "events_fetched")
+
+
+def event_verdicts(result: DistillResult) -> list[Verdict]:
+    """Verdicts on a distilled event file."""
     if not result.ok:
-        return Verdict("event_times_increasing", Level.ERROR,
-                       f"file cannot be read: {result.record.error}")
+        reason = result.record.error
+        return [Verdict(n, Level.ERROR, f"file cannot be read: {reason}") for n in EVENT_VERDICTS]
+    return [_events_increasing(result), _events_fetched(result)]
+
+
+def _events_increasing(result: DistillResult) -> Verdict:
     bad = {e.event: e.nonincreasing for e in result.events if e.nonincreasing}
     if bad:
         return Verdict("event_times_increasing", Level.ERROR,
@@ -123,3 +140,30 @@ def event_verdict(result: DistillResult) -> Verdict:
                        {"steps_not_increasing": _first(bad)})
     return Verdict("event_times_increasing", Level.OK,
                    f"occurrence times of all {len(result.events)} events increase")
+
+
+def failed_event_level(code: int) -> Level:
+    """The level of a TCLK event asked for that failed to fetch: ERROR for the events the day's
+    checks and the cycle table are built on, WARN for the others (most are rare anyway)."""
+    return Level.ERROR if code in CORE_EVENTS else Level.WARN
+
+
+def _events_fetched(result: DistillResult) -> Verdict:
+    """Every event asked for was fetched (`ok` or `empty` in the file's `event_outcomes`)."""
+    name = "events_fetched"
+    info = result.info
+    assert info is not None  # an ok result has read the file
+    if info.generation == OLD:
+        return Verdict(name, Level.UNKNOWN,
+                       "an old event file records no outcomes: nothing to judge by")
+    failed = {event_label(parse_event(n)): reason
+              for n, (status, reason) in info.outcomes.items() if status == DeviceStatus.FAILED}
+    if not failed:
+        return Verdict(name, Level.OK, f"all {len(info.outcomes)} events asked for were fetched")
+    core = [label for label in failed if failed_event_level(parse_event(label)) is Level.ERROR]
+    level = Level.ERROR if core else Level.WARN
+    summary = (f"{len(failed)} of {len(info.outcomes)} events asked for failed to fetch: "
+               + ", ".join(list(failed)[:MAX_LISTED]))
+    if core:
+        summary += f" ({', '.join(core)}: supercycle starts, ticks or Booster resets)"
+    return Verdict(name, level, summary, {"failed": _first(failed), "core_failed": core})

@@ -18,8 +18,9 @@ time), so a 40 MB device-day never sits in memory whole. HTTP/1.1 keep-alive let
 reuse its connections.
 
 `Faults` injects what a real gateway does on a bad day: added latency, a share of HTTP 500/503
-replies, connections dropped mid-body, a truncated last line, garbage lines, `No values`, and
-replies trickled one line at a time (`trickle_s` apart) that would hold a client for ever.
+replies, connections dropped mid-body, a truncated last line, garbage lines, `No values`,
+replies trickled one line at a time (`trickle_s` apart) that would hold a client for ever, and
+`logger_get` replies with samples out of time order (`OUT_OF_ORDER_EVERY`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from gmpsai_assets.acnet.acl_parse import (
 )
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name
 from gmpsai_assets.acnet.tclk import (
+    BOOSTER_RESETS,
     EVENT_TIME_FORMAT,
     NOMINAL_TICK_S,
     EventCodeError,
@@ -63,10 +65,10 @@ HTML_HEAD = b"<html><head><title>ACL</title></head><body><pre>\n"
 HTML_TAIL = b"</pre></body></html>\n"
 GARBAGE = b"%ACL-W-GARBLED, #@!? 0x1F 7e \n"
 DATA_COMMANDS = ("logger_get", "event_log")
-FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values", "trickle")
+FAULT_KINDS = ("error", "drop", "truncate", "garbage", "no_values", "trickle", "out_of_order")
+OUT_OF_ORDER_EVERY = 100  # an out-of-order reply swaps one pair of sample lines in every 100
 EVENT_HEADER_CHOICES = (5, 6)  # the real count is one of these (docs/gateway.md)
 EVENT_LOG_HEADER_LINES = 6  # the default: what the old EventDataGrabber's skiprows=5 suggests
-_RESET_EVENTS = range(0x11, 0x1E)  # $11 null cycle, $12 prepulse, $13..$1D beam cycles
 
 MAX_LATENCY_S = 3600.0  # an hour per reply already outlasts every client timeout
 
@@ -87,6 +89,7 @@ class Faults:
     garbage_share: float = 0.0  # non-data lines among the data (data commands)
     no_values_share: float = 0.0  # `No values` instead of the data (data commands)
     trickle_share: float = 0.0  # the reply one line every `trickle_s` seconds (data commands)
+    out_of_order_share: float = 0.0  # sample lines swapped in pairs (logger_get only)
     trickle_s: float = 2.0
     repeat: int = 0
     devices: frozenset[str] = field(default_factory=frozenset)
@@ -179,6 +182,7 @@ class AclServer:
         self.in_flight = 0
         self.max_in_flight_seen = 0  # most requests being answered at once
         self.faulted: Counter[str] = Counter()  # fault kind -> times injected
+        self.steps_back: Counter[str] = Counter()  # device -> steps back in time sent
         self._per_command: Counter[str] = Counter()
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -234,6 +238,8 @@ class AclServer:
             for kind in FAULT_KINDS:
                 share = getattr(f, f"{kind}_share")
                 if kind not in ("error", "drop") and command.name not in DATA_COMMANDS:
+                    continue
+                if kind == "out_of_order" and command.name != "logger_get":
                     continue
                 if u < share:
                     self._per_command[text] += 1
@@ -348,7 +354,7 @@ def format_timeline_table(
             f"{1000.0 * (e.sc_time - tick * tick_s):.3f}",
             # zero-padded: read_fwf infers widths from the first 100 rows, so a later 10.5 s
             # written wider than every 0.x s above it would lose its leading digit
-            "Y" if e.event in _RESET_EVENTS else "N", "1", "0", f"{e.sc_time:09.6f}",
+            "Y" if e.event in BOOSTER_RESETS else "N", "1", "0", f"{e.sc_time:09.6f}",
             " ".join(describe.get(e.event, "-").split()) or "-",
         )
         lines.append(row(cells).rstrip())
@@ -434,6 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = iter([f"{empty}\n".encode()])
         elif command.name == "logger_get":
             body = _or_no_values(body)
+        if fault == "out_of_order":
+            body = _out_of_order(body, command.args[0], acl)
         if fault == "garbage":
             body = _with_garbage(body)
         elif fault == "truncate":
@@ -503,6 +511,19 @@ def _with_garbage(body: Iterator[bytes]) -> Iterator[bytes]:
             first = False
         yield piece
     yield GARBAGE
+
+
+def _out_of_order(body: Iterator[bytes], device: str, acl: AclServer) -> Iterator[bytes]:
+    """Sample lines with one adjacent pair swapped in every OUT_OF_ORDER_EVERY: each swap is one
+    step back in time, counted in `acl.steps_back[device]`."""
+    for piece in body:
+        lines = piece.splitlines(keepends=True)
+        swaps = range(OUT_OF_ORDER_EVERY // 2, len(lines) - 1, OUT_OF_ORDER_EVERY)
+        for i in swaps:
+            lines[i], lines[i + 1] = lines[i + 1], lines[i]
+        with acl._lock:
+            acl.steps_back[device] += len(swaps)
+        yield b"".join(lines)
 
 
 def _trickled(body: Iterator[bytes], interval_s: float) -> Iterator[bytes]:

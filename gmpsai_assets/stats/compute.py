@@ -83,7 +83,9 @@ class ParamStats:
     interval_min: float | None
     interval_max: float | None
     interval_mode: float | None
-    nonincreasing: int  # steps where the timestamp did not increase (should be 0)
+    # steps where the timestamp did not increase (should be 0): in the file, plus the steps back
+    # in time the source delivered the samples with before they were sorted (out_of_order)
+    nonincreasing: int
     gap_count: int
     gap_seconds: float
     expected_rows: int | None  # 15 Hz ticks the window should hold
@@ -204,8 +206,10 @@ def param_stats(
     gap_ticks: float = DEFAULT_GAP_TICKS,
     status: str = DeviceStatus.OK,
     reason: str = "",
+    out_of_order: int = 0,
 ) -> ParamStats:
-    """Everything the store keeps about one device of one file."""
+    """Everything the store keeps about one device of one file; `out_of_order` is what the
+    file records of the order the source delivered the samples in (Samples.out_of_order)."""
     t = np.asarray(utc_seconds, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     finite_v, nan_count = _without_nan(v)
@@ -223,7 +227,7 @@ def param_stats(
         value_changes=int(np.count_nonzero(finite_v[1:] != finite_v[:-1])) if vs.count else None,
         first_utc=float(t[0]) if rows else None, last_utc=float(t[-1]) if rows else None,
         interval_mean=ds.mean, interval_std=ds.std, interval_min=ds.min, interval_max=ds.max,
-        interval_mode=ds.mode, nonincreasing=nonincreasing,
+        interval_mode=ds.mode, nonincreasing=nonincreasing + out_of_order,
         gap_count=gap_count, gap_seconds=gap_seconds,
         expected_rows=expected, completeness=rows / expected if expected else None,
     )

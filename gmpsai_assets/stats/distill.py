@@ -1,7 +1,10 @@
 """Distil data files into the statistics store (the DistillFileStatsToDB successor).
 
 `distill_file` reads any data file once and computes every dataset's statistics; it never raises
-for a bad file but returns a failed result saying why. `distill_into_store` then records the
+for a bad file but returns a failed result saying why (files/datafile.py: damaged bytes, content
+that breaks the format). An error of our own code is no property of the file and propagates
+with its traceback, from whichever thread met it, so nothing is recorded and a fixed release
+distils the file again. `distill_into_store` then records the
 outcome as the file's own result files (stats/store.py), so writers never wait on each other.
 
 Reading and computing overlap: a helper thread reads the next dataset (h5py decompression) while
@@ -159,7 +162,7 @@ def distill_file(
                 if info.kind == EVENTS:
                     return event_stats(ds.name, ds.utc_seconds, _code(ds.name))
                 return param_stats(ds.name, ds.utc_seconds, ds.values, info.window, gap_ticks,
-                                   ds.status, ds.reason)
+                                   ds.status, ds.reason, ds.out_of_order)
 
             def collect(stats: ParamStats | EventStats) -> None:
                 if isinstance(stats, EventStats):
