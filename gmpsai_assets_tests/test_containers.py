@@ -28,6 +28,7 @@ from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 
 from gmpsai_assets.code_server import container_context, run_mounts
 from gmpsai_assets.dataset.table import cycle_table_path
+from gmpsai_assets.files import drafts
 from gmpsai_assets.files.paramfile import read_param_attrs
 from gmpsai_assets.publish.load import read_store
 from gmpsai_assets.publish.site import SITE_JSON, VENDOR_FILES, vendor_files
@@ -269,3 +270,48 @@ def test_a_day_in_containers_and_the_automation_publishes_it(deployment: Deploym
     assert (site / "index.html").is_file()
     for (name, _), (_, data) in zip(VENDOR_FILES, vendor_files(), strict=True):
         assert (site / name).read_bytes() == data
+
+
+# Drafts owned by runs (a lease naming the run id) are another change in flight: until it lands,
+# a draft names its writer's host and pid namespace, and no later container can judge one left
+# by a killed container (files/drafts.py), so housekeeping leaves it. See the end of the test.
+DRAFTS_OWNED_BY_RUNS = hasattr(drafts, "owned_by_run")
+
+
+@pytest.mark.containers
+def test_a_run_container_killed_mid_grab_is_failed_cleaned_up_and_retried(
+        deployment: Deployment):
+    """`docker kill` of a run's container while it writes its draft: run monitoring marks the
+    run failed (deploy/dagster.yaml's run_monitoring), the instance's run_retries launches a
+    retry that completes, and once housekeeping_job has run no draft of the killed run is left
+    (whoever removed it first: the retry's own first draft or housekeeping)."""
+    d = deployment
+    draft_dir = d.data / "drafts"
+    before = set(draft_dir.glob("*")) if draft_dir.exists() else set()
+    files_before = set((d.data / "params").iterdir())
+    run_id = d.launch("param_data_job", KILL_DAY)
+    # mid-grab: the run's container is up and its draft exists
+    draft = _wait_for("the run's draft", lambda: next(
+        (p for p in draft_dir.glob("*.draft") if p not in before), None)
+        if draft_dir.exists() else None, 300, every_s=0.1)
+    run = next(r for r in d.runs() if r["runId"] == run_id)
+    assert run["status"] == "STARTED", run
+    docker("kill", _tags(run)[DOCKER_CONTAINER_ID_TAG])
+    assert _wait_run(d.dagster, run_id, 300) == "FAILURE"
+
+    retry = _wait_for("the automatic retry", lambda: next(
+        (r for r in d.runs() if _tags(r).get("dagster/parent_run_id") == run_id), None), 300)
+    assert _tags(retry).get("dagster/retry_number") == "1"
+    assert _wait_run(d.dagster, retry["runId"], 600) == "SUCCESS"
+    mats = d.materializations("param_data", KILL_DAY)
+    assert [m["runId"] for m in mats] == [retry["runId"]]  # the killed run published nothing
+    made = Path(_meta(mats[0])["path"])
+    assert set((d.data / "params").iterdir()) == files_before | {made}  # no partial file
+
+    assert _wait_run(d.dagster, d.launch("housekeeping_job"), 600) == "SUCCESS"
+    if not DRAFTS_OWNED_BY_RUNS and draft.exists():
+        pytest.xfail("drafts are still owned by host+pid namespace: a killed container's "
+                     f"draft stays ({draft.name})")
+    assert not draft.exists()
+    assert not [p for p in draft_dir.iterdir() if not p.name.startswith(".")], \
+        sorted(draft_dir.iterdir())
