@@ -66,8 +66,24 @@ postgresql:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	  postgresql; }
 
+# The containers tests build the image (deploy/build-image: debootstrap makes the base) and run it
+# on Debian's Docker engine, started here in the background when none answers.
+DOCKERD_LOG ?= /var/log/gmpsai-dockerd.log
+APT_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install \
+  -y -qq --no-install-recommends
+
+.PHONY: docker
+docker:
+	@[ -x /usr/sbin/dockerd ] && [ -x /usr/sbin/debootstrap ] || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) $(APT_INSTALL) docker.io debootstrap; }
+	@$(SUDO) docker info >/dev/null 2>&1 || { \
+	  echo "starting dockerd (log: $(DOCKERD_LOG))"; \
+	  $(SUDO) sh -c 'nohup /usr/sbin/dockerd >>$(DOCKERD_LOG) 2>&1 </dev/null &'; \
+	  for i in $$(seq 60); do $(SUDO) docker info >/dev/null 2>&1 && exit 0; sleep 1; done; \
+	  echo "dockerd did not start within 60 s: see $(DOCKERD_LOG)"; exit 1; }
+
 ## the whole test suite
-test: $(STAMP) $(VENDORED) $(CHROMIUM) postgresql
+test: $(STAMP) $(VENDORED) $(CHROMIUM) postgresql docker
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)

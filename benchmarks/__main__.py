@@ -5,6 +5,8 @@
     python -m benchmarks year --days=30   # options (written --name=value) go to the modules
 
 bench_year needs PostgreSQL (Debian's postgresql package) and says it skipped when missing.
+bench_containers needs a Docker engine too (`make test` starts one) and builds the image
+(deploy/build-image); it says it skipped when either is missing.
 """
 
 from __future__ import annotations

@@ -52,7 +52,6 @@ def test_deploy_config_loads_into_a_real_instance_on_postgres(
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("GMPSAI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GMPSAI_PARAM_LIST", str(small_list))
-    monkeypatch.setenv("GMPSAI_DOCKER_NETWORK", "gmpsai")
     for var, value in postgres_env.items():
         monkeypatch.setenv(var, value)
     with dg.DagsterInstance.get() as instance:
@@ -60,7 +59,9 @@ def test_deploy_config_loads_into_a_real_instance_on_postgres(
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
         assert isinstance(instance.run_launcher, DockerRunLauncher)
-        assert instance.run_launcher.networks == ["gmpsai"]
+        # runs use their host's network, so they reach PostgreSQL as the daemon does
+        assert instance.run_launcher.networks == []
+        assert instance.run_launcher.container_kwargs["network_mode"] == "host"
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 3
         # A partition materialized in process: its run and events land in PostgreSQL.

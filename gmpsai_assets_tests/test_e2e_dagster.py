@@ -51,16 +51,17 @@ class Dagster:
     use) and says which in its log; the URL is read from there, never guessed beforehand.
     """
 
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
+    def __init__(self, home: Path, env: dict[str, str],
+                 workspace: Path = REPO / "workspace.yaml") -> None:
         self.url = ""
         common = {"cwd": REPO, "env": env, "stdin": subprocess.DEVNULL,
                   "start_new_session": True}
         self.logs = [open(home / "webserver.log", "w"), open(home / "daemon.log", "w")]  # noqa: SIM115
         self.procs = [
             subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1",
-                              "-w", "workspace.yaml"], stdout=self.logs[0],
+                              "-w", str(workspace)], stdout=self.logs[0],
                              stderr=subprocess.STDOUT, **common),
-            subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
                              stdout=self.logs[1], stderr=subprocess.STDOUT, **common),
         ]
 
@@ -102,6 +103,24 @@ class Dagster:
             log.close()
 
 
+def start_dagster(home: Path, env: dict[str, str],
+                  workspace: Path = REPO / "workspace.yaml") -> Dagster:
+    """Webserver and daemon, up and serving; a lost race for the port is retried, never a
+    failure."""
+    for _attempt in range(3):
+        server = Dagster(home, env, workspace)
+        try:
+            server.wait_until_up()
+        except PortTaken:
+            server.stop()
+            continue
+        except BaseException:
+            server.stop()
+            raise
+        return server
+    pytest.fail("dagster-webserver lost the race for a free port three times")
+
+
 @pytest.fixture(scope="module", params=[
     "embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
 def dagster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -126,19 +145,7 @@ def dagster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         # migrating a fresh storage at once can leave two alembic heads ("more than one head").
         # (dagster-postgres retries its own concurrent table creation.)
         dg.DagsterInstance.from_config(str(home)).dispose()
-    for _attempt in range(3):  # a lost race for the port is retried, never a failure
-        server = Dagster(home, env)
-        try:
-            server.wait_until_up()
-        except PortTaken:
-            server.stop()
-            continue
-        except BaseException:
-            server.stop()
-            raise
-        break
-    else:
-        pytest.fail("dagster-webserver lost the race for a free port three times")
+    server = start_dagster(home, env)
     try:
         yield server
     finally:
