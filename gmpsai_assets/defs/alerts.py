@@ -255,7 +255,9 @@ def logger_reason(instance: dg.DagsterInstance, last: float | None) -> tuple[str
 
 def logger_down(instance: dg.DagsterInstance, last: float | None, state: State, now: float,
                 down_min: float) -> Problem | None:
-    since = last if last is not None else state.watching_since
+    # Down counts from the last record, but not from before alerts were watching: switched on
+    # after a long outage, they tell it once the limit has passed.
+    since = max(last or 0.0, state.watching_since)
     if now - since <= down_min * 60:
         return None
     reason, run_id = logger_reason(instance, last)
