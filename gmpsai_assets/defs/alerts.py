@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import dagster as dg
 from dagster._core.event_api import PartitionKeyFilter
@@ -164,12 +165,14 @@ def later_success(instance: dg.DagsterInstance, job: str, day: str,
 # ---- checks ------------------------------------------------------------------------------------
 
 
-def _latest_per_partition(instance: dg.DagsterInstance, key: dg.AssetCheckKey,
-                          limit: int, partition: str | None = None) -> dict[str, object]:
+def latest_evaluations(instance: dg.DagsterInstance, key: dg.AssetCheckKey,
+                       limit: int, partition: str | None = None) -> dict[str, Any]:
+    """The latest completed evaluation of each partition ("" unpartitioned) among the check's
+    `limit` latest (of `partition` alone when given). `gmpsai status` reads them too."""
     history = instance.event_log_storage.get_asset_check_execution_history(
         key, limit=limit, status=COMPLETED,
         partition_filter=PartitionKeyFilter(key=partition) if partition else None)
-    latest: dict[str, object] = {}
+    latest: dict[str, Any] = {}
     for rec in history:  # newest first
         latest.setdefault(rec.partition or "", rec)
     return latest
@@ -180,7 +183,7 @@ def failed_checks(instance: dg.DagsterInstance, keys: Iterable[dg.AssetCheckKey]
     """ERROR checks whose latest evaluation of a day (of the last week) failed."""
     found = []
     for key in keys:
-        for day, rec in _latest_per_partition(instance, key, CHECK_HISTORY).items():
+        for day, rec in latest_evaluations(instance, key, CHECK_HISTORY).items():
             ev = rec.evaluation  # type: ignore[attr-defined]
             when = rec.event.timestamp  # type: ignore[attr-defined]
             if (ev is None or ev.passed or ev.severity != dg.AssetCheckSeverity.ERROR
@@ -195,7 +198,7 @@ def failed_checks(instance: dg.DagsterInstance, keys: Iterable[dg.AssetCheckKey]
 
 def check_passed(instance: dg.DagsterInstance, subject: str, day: str) -> Recovery | None:
     key = dg.AssetCheckKey.from_user_string(subject)
-    rec = _latest_per_partition(instance, key, 1, day or None).get(day)
+    rec = latest_evaluations(instance, key, 1, day or None).get(day)
     if rec is None or rec.evaluation is None or not rec.evaluation.passed:  # type: ignore[attr-defined]
         return None
     return Recovery(f"check {key.name} passed", rec.event.timestamp,  # type: ignore[attr-defined]
@@ -209,7 +212,7 @@ def overdue(instance: dg.DagsterInstance, keys: Iterable[dg.AssetCheckKey]) -> l
     """Assets whose latest freshness check failed: the day due at the deadline is missing."""
     found = []
     for key in keys:
-        rec = _latest_per_partition(instance, key, 1).get("")
+        rec = latest_evaluations(instance, key, 1).get("")
         if rec is None or rec.evaluation is None or rec.evaluation.passed:  # type: ignore[attr-defined]
             continue
         ev = rec.evaluation  # type: ignore[attr-defined]
