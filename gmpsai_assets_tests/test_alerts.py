@@ -227,3 +227,15 @@ def test_a_failed_run_alerts_once_and_a_run_dagster_will_retry_does_not(
         assert len(hook.arrivals) == 1
         assert json.loads(cursor)["judged_runs"] == {failed.run_id: pytest.approx(
             instance.get_run_record_by_id(failed.run_id).end_time)}
+
+
+def test_the_store_says_when_the_newest_supercycle_was_recorded(tmp_path):
+    from gmpsai_assets.acnet.tclk import TimelineEntry
+    from gmpsai_assets.timeline.store import Supercycle, TimelineStore
+
+    store = TimelineStore(tmp_path / "timeline.duckdb")
+    assert store.last_recorded() is None  # no file: nothing ever recorded
+    entries = (TimelineEntry(0, 0, 0.0),)
+    store.record(Supercycle(NOW - 600, 60.0, entries, recorded_utc=NOW - 540))
+    store.record(Supercycle(NOW - 7200, None, entries))  # imported: no recording time
+    assert store.last_recorded() == NOW - 540
