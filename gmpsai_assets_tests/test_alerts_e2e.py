@@ -29,7 +29,7 @@ from typing import TypeVar
 
 import dagster as dg
 import pytest
-from dagster._core.scheduler.instigation import InstigatorStatus
+from dagster._core.scheduler.instigation import InstigatorStatus, TickStatus
 
 from gmpsai_assets.acnet.tclk import TimelineEntry
 from gmpsai_assets.deadlines import DEFAULTS, expected_day
@@ -121,11 +121,28 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def set_sensor(instance: dg.DagsterInstance, name: str, status: InstigatorStatus,
                daemon: Daemon) -> None:
-    """Stop or start a sensor as the UI's toggle does (its stored state)."""
-    state = wait_for(f"{name} has a state", lambda: next(
-        (s for s in instance.all_instigator_state() if s.name == name), None), 60,
-        daemon.current, daemon.log)
-    instance.update_instigator_state(state.with_status(status))
+    """Stop or start a sensor as the UI's toggle does (its stored state). A tick in progress
+    writes back the state it read when it ends, so the status is set again until it has held
+    for ten seconds with no tick running."""
+    def state() -> object:
+        return next((s for s in instance.all_instigator_state() if s.name == name), None)
+
+    wait_for(f"{name} has a state", state, 60, daemon.current, daemon.log)
+    held_since = None
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        current = state()
+        ticks = instance.get_ticks(current.instigator_origin_id, current.selector_id, limit=1)
+        running = bool(ticks) and ticks[0].status == TickStatus.STARTED
+        if current.status != status:
+            instance.update_instigator_state(current.with_status(status))
+            held_since = None
+        elif not running:
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since >= 10:
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"{name} did not stay {status.value}")
 
 
 def alert_ticks(instance: dg.DagsterInstance, after: float) -> int:
