@@ -130,8 +130,10 @@ def test_many_at_once_go_as_one_digest_and_the_state_stays_bounded():
     assert len(state.to_cursor()) < 200_000
 
 
-def test_a_cursor_of_another_version_starts_afresh():
+def test_a_cursor_of_another_version_or_unreadable_starts_afresh():
     assert State.from_cursor(json.dumps({"v": 0}), NOW).open == {}
+    assert State.from_cursor(json.dumps({"v": 1, "open": [{"kind": "x"}]}), NOW).open == {}
+    assert State.from_cursor("{not json", NOW).watching_since == NOW
     assert State.from_cursor(None, NOW).watching_since == NOW
 
 

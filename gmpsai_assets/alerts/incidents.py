@@ -99,23 +99,27 @@ class State:
 
     @classmethod
     def from_cursor(cls, cursor: str | None, now: float) -> State:
-        """The state a cursor holds; a fresh one (watching from `now`) for no cursor or one of
-        another version."""
-        data = json.loads(cursor) if cursor else None
-        if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+        """The state a cursor holds; a fresh one (watching from `now`) for no cursor, one of
+        another version or one that cannot be read (a fresh state alerts again for what is
+        wrong now; a state that cannot be read must not stop every tick for good)."""
+        try:
+            data = json.loads(cursor) if cursor else None
+            if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+                return cls(watching_since=now)
+            incidents = {}
+            for item in data["open"]:
+                opened = item.pop("opened")
+                problem = Problem(**{**item, "kind": Kind(item["kind"])})
+                incidents[problem.key] = Incident(problem, opened)
+            return cls(
+                watching_since=data["watching_since"],
+                open=incidents,
+                outbox=[Message(**m) for m in data["outbox"]],
+                judged_runs=dict(data["judged_runs"]),
+                overflowing=data["overflowing"],
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
             return cls(watching_since=now)
-        incidents = {}
-        for item in data["open"]:
-            opened = item.pop("opened")
-            problem = Problem(**{**item, "kind": Kind(item["kind"])})
-            incidents[problem.key] = Incident(problem, opened)
-        return cls(
-            watching_since=data["watching_since"],
-            open=incidents,
-            outbox=[Message(**m) for m in data["outbox"]],
-            judged_runs=dict(data["judged_runs"]),
-            overflowing=data["overflowing"],
-        )
 
     # ---- runs already looked at ------------------------------------------------------------
 
