@@ -9,7 +9,8 @@ environment. Nothing here runs at import time: the environment is read when aske
 An empty variable counts as unset (a Makefile or a shell often exports `VAR=`). Rules that
 belong to a domain module (node names, event codes, the device list, catalogue namespaces) are
 applied on top by `gmpsai_assets.preflight`, which the CLI and the resources call; this module
-imports nothing of the package but the quality limits' defaults, so anything may import it.
+imports nothing of the package but the quality limits' defaults and the deadline table (two leaf
+modules), so anything may import it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gmpsai_assets.deadlines import DEFAULTS as DEFAULT_DEADLINES
+from gmpsai_assets.deadlines import DeadlineError, Deadlines, parse_deadlines
 from gmpsai_assets.quality import COMPLETENESS_ERROR, COMPLETENESS_WARN
 
 
@@ -175,6 +178,37 @@ def _input_file(text: str, var: str) -> Path:
     return path
 
 
+def _deadlines(text: str, var: str) -> Deadlines:
+    try:
+        return parse_deadlines(text)
+    except DeadlineError as exc:
+        raise SettingsError(f"{var}: {exc}") from None
+
+
+def alert_urls(text: str) -> list[str]:
+    """The URLs of a GMPSAI_ALERT_URLS text, split as apprise splits its own lists (space or
+    comma between URLs; a comma inside a URL's query, as in `to=a@x,b@y`, stays)."""
+    from apprise.utils.parse import parse_urls  # loads only when alerts are configured
+
+    return [u for u in parse_urls(text) if u]
+
+
+def _alert_urls(text: str, var: str) -> tuple[str, ...]:
+    """URLs that apprise knows how to send to. A message never repeats a URL: they hold
+    passwords and tokens, so only the scheme is named."""
+    import apprise
+
+    urls = alert_urls(text)
+    for n, url in enumerate(urls, 1):
+        if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+            scheme = url.split("://", 1)[0] if "://" in url else "?"
+            raise SettingsError(f"{var}: URL {n} ({scheme}://...) is not one apprise can send "
+                                "to (see docs/operations.md, Alerts)")
+    if not urls:
+        raise SettingsError(f"{var} holds no URL")
+    return tuple(urls)
+
+
 _text.kind = "text"  # type: ignore[attr-defined]
 _word.kind = "word"  # type: ignore[attr-defined]
 _date.kind = "date YYYY-MM-DD"  # type: ignore[attr-defined]
@@ -183,6 +217,8 @@ _file_name.kind = "file name"  # type: ignore[attr-defined]
 _dir.kind = "directory"  # type: ignore[attr-defined]
 _db_file.kind = "file path"  # type: ignore[attr-defined]
 _input_file.kind = "existing file"  # type: ignore[attr-defined]
+_deadlines.kind = "ASSET=HH:MM,..."  # type: ignore[attr-defined]
+_alert_urls.kind = "apprise URLs"  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -269,6 +305,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GMPSAI_RUN_RETENTION_DAYS", "run_retention_days", _number(low=1), "90",
             "`housekeeping_schedule` deletes failed/canceled runs and finished timeline-logger "
             "runs older than this many days"),
+    Setting("GMPSAI_DEADLINES", "deadlines", _deadlines, str(DEFAULT_DEADLINES),
+            "when each daily asset's day is due, local time on the next day; items given "
+            "replace the defaults one by one (`param_data=02:30`); the freshness checks, "
+            "alerts and `gmpsai status` judge by it", When.LOAD),
+    Setting("GMPSAI_ALERT_URLS", "alert_urls", _alert_urls, "",
+            "where alerts go: apprise URLs separated by spaces (`mailtos://`, `slack://`, "
+            "`mmosts://`, `workflows://`, `json://`...); unset: alerts are off"),
+    Setting("GMPSAI_UI_URL", "ui_url", _url, "",
+            "the Dagster UI as people reach it, for links in alerts "
+            "(`<url>/runs/<run id>`); unset: alerts name the run id only"),
+    Setting("GMPSAI_ALERT_LOGGER_DOWN_MIN", "alert_logger_down_min", _number(above=0), "15",
+            "alert when the timeline logger has recorded no supercycle for this many minutes"),
+    Setting("GMPSAI_ALERT_SENSOR_S", "alert_sensor_s", _integer(1), "60",
+            "how often `alert_sensor` and `freshness_checks_sensor` look (s); an alert goes out "
+            "within this plus 30 s of a failure", When.LOAD),
     Setting("GMPSAI_CATALOG_NAMESPACE", "catalog_namespace", _word, "gmpsai",
             "MetaCat namespace / Rucio scope of the file declarations"),
     Setting("GMPSAI_METACAT_URL", "metacat_url", _url, "",
@@ -321,6 +372,11 @@ class Settings:
     timeline_max_gap_s: float
     timeline_sensor_s: int
     run_retention_days: float
+    deadlines: Deadlines
+    alert_urls: tuple[str, ...] | None
+    ui_url: str | None
+    alert_logger_down_min: float
+    alert_sensor_s: int
     catalog_namespace: str
     metacat_url: str | None
     metacat_auth_url: str | None

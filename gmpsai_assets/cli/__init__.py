@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from gmpsai_assets import __version__
 from gmpsai_assets.cli import (
     acl_server,
+    alerts,
     backfill,
     catalog,
     dataset,
@@ -26,6 +27,7 @@ from gmpsai_assets.cli import (
     import_legacy_db,
     materialize_day,
     serve_site,
+    status,
 )
 from gmpsai_assets.cli.common import (
     EXIT_BAD_INPUT,
@@ -45,6 +47,7 @@ COMMANDS.append(acl_server)
 COMMANDS += [db_to_json, serve_site]
 COMMANDS += [distill, import_legacy_db]
 COMMANDS += [catalog, dataset]
+COMMANDS += [status, alerts]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__,
                            epilog=getattr(module, "EPILOG", EXIT_STATUS))
         module.add_arguments(p)
-        p.set_defaults(run=module.run, prog=p.prog)
+        # A command may say what a bad setting or a failure exits with (`gmpsai status`: 3,
+        # UNKNOWN, as monitors read it).
+        p.set_defaults(run=module.run, prog=p.prog,
+                       error_exit=getattr(module, "ERROR_EXIT", None))
     return parser
 
 
@@ -71,10 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except USER_ERRORS as exc:
         print(f"{args.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return args.error_exit or EXIT_BAD_INPUT
     except WORK_ERRORS as exc:  # a path that cannot be used, a full disk: no traceback either
         print(f"{args.prog}: failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return args.error_exit or EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{args.prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -291,6 +291,16 @@ class TimelineStore:
             row = con.execute("SELECT min(sc_start_utc) FROM supercycles").fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def last_recorded(self) -> float | None:
+        """When the newest supercycle was recorded (its start for imported rows, which do not
+        say): how alerts and `gmpsai status` tell the logger is alive. None: nothing ever was."""
+        with self._reader() as con:
+            if con is None:
+                return None
+            row = con.execute(
+                "SELECT max(coalesce(recorded_utc, sc_start_utc)) FROM supercycles").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def records(self, start: float, end: float) -> list[tuple[float, int, str, float]]:
         """The long form (sc_start_utc, entry_index, event_hex, sc_event_time) in [start, end)."""
         with self._reader() as con:
