@@ -1,5 +1,6 @@
 """The value types of logged data, shared by every source (acnet/, sim/) and every file format
-(files/): one device's samples and one TCLK event's occurrences over a window."""
+(files/): one device's samples, what a device is (description, units), and one TCLK event's
+occurrences over a window."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ class Samples:
             np.concatenate([p.values for p in parts]),
             tuple(span for p in parts for span in p.missing),
         )
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What the control system says a device is: its description and engineering units.
+
+    An empty string is "not known": a source never invents either."""
+
+    description: str = ""
+    units: str = ""
 
 
 @dataclass(frozen=True)

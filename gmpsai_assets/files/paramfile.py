@@ -7,7 +7,9 @@ Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, D
                                 window_end_local, node, source, created_utc, software_version,
                                 devices (the list asked for, in order), device_outcomes (JSON)
     /<DEVICE>/           attrs: device, status (gmpsai_assets.status: ok | partial | empty |
-                                failed), rows, reason, the pandas frame attributes
+                                failed), rows, reason, description and units (what the source
+                                said of the device; "" when it said nothing; also in
+                                device_outcomes when not empty), the pandas frame attributes
                                 (h5common.write_pandas_frame), and for a partial device
                                 missing_utc (float64 [n, 2]: UTC start, end of each span without
                                 data; also in device_outcomes)
@@ -29,7 +31,7 @@ uncompressed and ~12% smaller than lzf+shuffle for ~2x lzf's write time (see REA
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,7 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     write_float_dataset,
     write_pandas_frame,
 )
-from gmpsai_assets.samples import Samples
+from gmpsai_assets.samples import DeviceInfo, Samples
 from gmpsai_assets.status import DeviceStatus, describe_missing, device_status
 from gmpsai_assets.window import Window
 
@@ -83,6 +85,12 @@ class DeviceRecord:
     rows: int
     reason: str = ""
     missing_utc: tuple[tuple[float, float], ...] = ()  # spans a partial device lacks
+    description: str = ""  # what the source said the device is ("": nothing)
+    units: str = ""  # its engineering units ("": not said)
+
+    @property
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(self.description, self.units)
 
 
 @dataclass
@@ -115,6 +123,15 @@ class ParamFileWriter(H5FileWriter):
             group.attrs["missing_utc"] = np.array(missing, dtype=np.float64).reshape(-1, 2)
         self.records[device] = record
         return record
+
+    def describe(self, info: dict[str, DeviceInfo]) -> None:
+        """Store each added device's description and units (after the fetch: DPM's come with
+        the data); a device without an entry gets empty strings, never a guess."""
+        for device, record in self.records.items():
+            known = info.get(device, DeviceInfo())
+            self._h5[device].attrs.update(description=known.description, units=known.units)
+            self.records[device] = replace(record, description=known.description,
+                                           units=known.units)
 
     def _file_attrs(self) -> dict[str, Any]:
         return {
