@@ -140,7 +140,9 @@ class ParamFileWriter(H5FileWriter):
             "device_outcomes": json.dumps(
                 {d: {"status": r.status, "rows": r.rows, "reason": r.reason,
                      **({"missing_utc": [list(m) for m in r.missing_utc]} if r.missing_utc
-                        else {})}
+                        else {}),
+                     **{k: v for k, v in (("description", r.description), ("units", r.units))
+                        if v}}
                  for d, r in self.records.items()}
             ),
         }
