@@ -201,15 +201,19 @@ def test_a_stream_cut_every_time_fails_the_device_never_ok(dpm_server: Start,
 
 def test_a_stalled_stream_hits_its_deadline_and_fails(dpm_server: Start) -> None:
     """The relay passes 20 kB of the reply, then nothing, holding the connection open: only the
-    chunk's deadline ends each attempt."""
+    chunk's deadline ends each attempt; then the client pauses instead of stalling again."""
     from gmpsai_assets.sim.dpm_server import FaultyLink
 
     server = dpm_server()
     with FaultyLink(server.port, after_bytes=20_000, mode="stall") as link, \
-            client(server, port=link.port, retries=1, timeout_s=1.0) as c, \
-            pytest.raises(DataLoggerUnavailable, match="DEADLINE_EXCEEDED"):
-        c.fetch("B:VIMIN", SHORT)
-    assert link.broken >= 1 and c.attempts == 2
+            client(server, port=link.port, retries=1, timeout_s=1.0) as c:
+        with pytest.raises(DataLoggerUnavailable, match="DEADLINE_EXCEEDED"):
+            c.fetch("B:VIMIN", SHORT)
+        assert link.broken >= 1 and c.attempts == 2
+        # a DPM that stalls once most likely stalls every request: the client asks nothing more
+        with pytest.raises(DataLoggerUnavailable, match="not sent: DPM stalled"):
+            c.fetch("I:IB", SHORT)
+        assert c.attempts == 2
 
 
 def test_a_chunk_that_keeps_failing_leaves_a_partial_device_with_its_span(
@@ -337,3 +341,17 @@ def test_param_data_asset_reads_through_dpm(dpm_server: Start, sim: SimulatedBoo
     day = Window(parse_local_datetime("2026-03-10"), parse_local_datetime("2026-03-11"))
     assert read_param_attrs(path)["source"] == "dpm"
     assert same(read_param_device(path, "I:IB"), sim.fetch("I:IB", day))
+
+
+def test_the_resource_gives_timing_to_the_acl_gateway_only_for_dpm(
+    acl_server: Callable[..., AclServer]
+) -> None:
+    url = acl_server().url
+    dpm = DataLoggerResource(source="dpm", acl_url=url, dpm_devdb_url="off")
+    timing = dpm.open_timing()
+    assert isinstance(timing, AclDataLogger) and timing.url == url
+    assert isinstance(dpm.open(), DpmDataLogger)  # parameter data: DPM
+    sim = DataLoggerResource(source="simulated")
+    assert sim.open_timing() is sim.open()  # one source, opened once
+    for resource in (dpm, sim):
+        resource.teardown_after_execution(None)  # type: ignore[arg-type]

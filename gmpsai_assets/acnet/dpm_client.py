@@ -13,7 +13,8 @@ whole reply stream included) and its own retries:
   the chunk has no data;
 - an error status is an answer too: the device fails at once with the ACNET error text, except
   the ACNET facility's own statuses (retryable I/O, timeouts, node down), which are retried;
-- a broken, stalled, refused or incomplete reply is retried; a chunk still without an answer
+- a broken, stalled, refused or incomplete reply is retried (a chunk whose every attempt ran
+  into its deadline pauses the client, STALLED_DPM_PAUSE_S); a chunk still without an answer
   after its retries is a missing span: the device is `partial` when other chunks gave data, and
   fails when none did (the first chunk failing fails it at once: DPM is most likely out of
   reach, and asking for the other chunks would only repeat that).
@@ -65,6 +66,10 @@ DEFAULT_DEVDB_URL = "https://ad-services.fnal.gov:443"  # pacsys 0.3.0 devdb.py
 FACILITY_ACNET = 1  # statuses of ACNET itself (I/O, timeouts, node down): worth another try
 NO_LOGGER_DATA = (66, -64)  # DAE_LJ_NO_DATA (pacsys acnet/errors.py): no data in the window
 DEVDB_TIMEOUT_S = 10.0
+# A DPM that let a chunk's every attempt run into its deadline (a stalled stream) most likely
+# stalls every request: the client then asks nothing more for this long, so a grab of 47
+# devices fails in minutes, not in 47 x attempts x deadline (as the ACL client's pause).
+STALLED_DPM_PAUSE_S = 600.0
 # The unit of each property DevDB describes, by the name's qualifier (devices.py)
 _DEVDB_PROPERTY = {"reading": "reading", "setting": "setting"}
 
@@ -163,6 +168,8 @@ class DpmDataLogger:
         self._random = random.Random()
         self._lock = threading.Lock()
         self._info: dict[str, DeviceInfo] = {}  # from the readings' metadata (DPM/HTTP)
+        self._paused_until = 0.0  # monotonic time before which nothing is sent (stalled DPM)
+        self._pause_reason = ""
         self.attempts = 0  # requests sent, for benchmarks and tests
         self.retried = 0
         try:
@@ -218,10 +225,13 @@ class DpmDataLogger:
         `DataLoggerError` for an answer that no retry changes."""
         drf = logger_drf(device, piece, self.node)
         errors = self._pacsys.errors
-        last = ""
+        last, deadlines = "", 0
         for attempt in range(self.retries + 1):
             if attempt:
                 self._sleep(attempt)
+            if time.monotonic() < self._paused_until:
+                raise _NoAnswer(f"{drf}: not sent: {self._pause_reason}; no request for "
+                                f"{STALLED_DPM_PAUSE_S:g} s after that")
             with self._lock:
                 self.attempts += 1
                 self.retried += bool(attempt)
@@ -231,6 +241,7 @@ class DpmDataLogger:
                 raise BadRequest(f"{drf}: {exc}") from None
             except (errors.PacsysError, TimeoutError, OSError) as exc:
                 last = _describe(exc)
+                deadlines += "DEADLINE_EXCEEDED" in last or isinstance(exc, TimeoutError)
                 continue
             self._remember_meta(device, reading)
             if reading.error_code < 0 or reading.value is None:
@@ -243,7 +254,12 @@ class DpmDataLogger:
                     continue
                 raise DataLoggerUnavailable(f"{drf}: {text}")
             return _inside(device, piece, _timed_arrays(drf, reading.value))
-        raise _NoAnswer(f"{drf}: no complete reply after {self.retries + 1} attempt(s): {last}")
+        reason = f"{drf}: no complete reply after {self.retries + 1} attempt(s): {last}"
+        if deadlines == self.retries + 1:
+            with self._lock:
+                self._paused_until = time.monotonic() + STALLED_DPM_PAUSE_S
+                self._pause_reason = f"DPM stalled ({reason})"
+        raise _NoAnswer(reason)
 
     def acnet_text(self, reading: Any) -> str:
         """`DPM_NO_SUCH_DEVICE: device not found (facility=17, error=-26): <server's text>`."""
