@@ -22,9 +22,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 # Exact versions of everything `make` installs (pip and setuptools included), so a fresh clone
 # installs what was tested; `make lock` rewrites it from pyproject.toml's ranges.
 LOCK   := constraints.txt
-# The extras resolved into the lock: `make` installs `test` and `page`; `catalog` and `prod` are pinned so
-# that `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
-LOCK_EXTRAS := test,page,catalog,prod
+# The extras resolved into the lock: `make` installs `test` and `page` (and `dpm` for `make test`
+# and `make install`); `catalog` and `prod` are pinned so that
+# `pip install -e '.[catalog,prod]' -c constraints.txt` agrees with the tested set.
+LOCK_EXTRAS := test,page,catalog,prod,dpm
 
 .PHONY: run test dev bench lint clean install lock snapshot
 
@@ -46,7 +47,22 @@ $(VENDORED): $(VENDOR)/package.json $(VENDOR)/package-lock.json $(STAMP)
 	$(BIN)/npm ci --prefix $(VENDOR) --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(STAMP) $(VENDORED)
+# The `dpm` extra (pacsys, docs/dpm.md): its gssapi has no Linux wheel and builds against
+# Kerberos, so Debian's libkrb5-dev and gcc come first (root or sudo, as chromium and postgresql;
+# apt waits for another apt to finish). Apart from $(STAMP), so `make run` never needs them.
+DPM_STAMP := $(VENV)/.installed-dpm
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+.PHONY: krb5-dev
+krb5-dev:
+	@{ command -v krb5-config >/dev/null && command -v gcc >/dev/null; } || \
+	  { $(APT_GET) update -qq && \
+	    $(APT_GET) install -y -qq --no-install-recommends libkrb5-dev gcc; }
+
+$(DPM_STAMP): $(STAMP) | krb5-dev
+	PIP_CONSTRAINT=$(CURDIR)/$(LOCK) $(BIN)/python -m pip install --quiet -e '.[test,page,dpm]'
+	touch $@
+
+install: $(STAMP) $(VENDORED) $(DPM_STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
@@ -83,7 +99,7 @@ docker:
 	  echo "dockerd did not start within 60 s: see $(DOCKERD_LOG)"; exit 1; }
 
 ## the whole test suite
-test: $(STAMP) $(VENDORED) $(CHROMIUM) postgresql docker
+test: $(STAMP) $(VENDORED) $(CHROMIUM) postgresql docker $(DPM_STAMP)
 	$(BIN)/python -m pytest
 
 ## Dagster UI and daemon on 127.0.0.1:$(DAGSTER_PORT), state in $(DAGSTER_HOME)
@@ -111,7 +127,7 @@ dev: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 	trap 'stop 0' INT TERM; \
 	wait $$web; status=$$?; stop $$status
 
-bench: $(STAMP) $(VENDORED)
+bench: $(STAMP) $(VENDORED) $(DPM_STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)

@@ -2,6 +2,7 @@
 
     python -m benchmarks              # all of them
     python -m benchmarks params acl   # bench_params.py and bench_acl.py only
+    python -m benchmarks dpm --quick  # bench_dpm.py with 8 devices (needs the dpm extra)
     python -m benchmarks year --days=30   # options (written --name=value) go to the modules
 
 bench_year needs PostgreSQL (Debian's postgresql package) and says it skipped when missing.

@@ -1,5 +1,6 @@
 """The value types of logged data, shared by every source (acnet/, sim/) and every file format
-(files/): one device's samples and one TCLK event's occurrences over a window."""
+(files/): one device's samples, what a device is (description, units), and one TCLK event's
+occurrences over a window."""
 
 from __future__ import annotations
 
@@ -49,6 +50,16 @@ class Samples:
             tuple(span for p in parts for span in p.missing),
             sum(p.out_of_order for p in parts),
         )
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What the control system says a device is: its description and engineering units.
+
+    An empty string is "not known": a source never invents either."""
+
+    description: str = ""
+    units: str = ""
 
 
 @dataclass(frozen=True)

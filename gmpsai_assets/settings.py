@@ -39,6 +39,14 @@ class Source(StrEnum):
 
     SIMULATED = "simulated"
     ACL = "acl"
+    DPM = "dpm"
+
+
+class DpmBackend(StrEnum):
+    """Which pacsys client talks to DPM (GMPSAI_DPM_BACKEND): DPM's gRPC service or DPM/HTTP."""
+
+    GRPC = "grpc"
+    HTTP = "http"
 
 
 class When(StrEnum):
@@ -132,6 +140,17 @@ def _url(text: str, var: str) -> str:
     return text
 
 
+def _url_or_off(text: str, var: str) -> str:
+    return text if text == "off" else _url(text, var)
+
+
+def _port(text: str, var: str) -> int:
+    value = _integer(1)(text, var)
+    if value > 65535:
+        raise SettingsError(f"{var} must be a TCP port (1..65535), got {text!r}")
+    return value
+
+
 def _file_name(text: str, var: str) -> str:
     if "/" in text or "\0" in text or text.startswith("."):
         raise SettingsError(f"{var} must be a plain file name, got {text!r}")
@@ -213,6 +232,8 @@ _text.kind = "text"  # type: ignore[attr-defined]
 _word.kind = "word"  # type: ignore[attr-defined]
 _date.kind = "date YYYY-MM-DD"  # type: ignore[attr-defined]
 _url.kind = "http(s) URL"  # type: ignore[attr-defined]
+_url_or_off.kind = "http(s) URL or `off`"  # type: ignore[attr-defined]
+_port.kind = "TCP port"  # type: ignore[attr-defined]
 _file_name.kind = "file name"  # type: ignore[attr-defined]
 _dir.kind = "directory"  # type: ignore[attr-defined]
 _db_file.kind = "file path"  # type: ignore[attr-defined]
@@ -250,9 +271,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GMPSAI_DATA_DIR", "data_dir", _dir, "./data",
             "root of everything the platform writes (data files, drafts, DuckDB, site)"),
     Setting("GMPSAI_SOURCE", "source", _choice(Source), "simulated",
-            "where data comes from: the built-in simulated Booster or the ACL web gateway"),
+            "where data comes from: the built-in simulated Booster, the ACL web gateway, or DPM "
+            "for parameter data (TCLK events and the timeline then come from the ACL gateway; "
+            "docs/dpm.md)"),
     Setting("GMPSAI_ACL_URL", "acl_url", _url, "https://www-bd.fnal.gov/cgi-bin/acl.pl",
-            "the ACL CGI endpoint (source `acl`)"),
+            "the ACL CGI endpoint (source `acl`; with source `dpm`, of TCLK events and the "
+            "timeline)"),
     Setting("GMPSAI_LOGGER_NODE", "logger_node", _word, "MLrn",
             "DataLogger node asked for data"),
     Setting("GMPSAI_PARAM_LIST", "param_list", _input_file, "",
@@ -277,6 +301,23 @@ SETTINGS: tuple[Setting, ...] = (
             "ACL source: further attempts of a failed request (0: none)"),
     Setting("GMPSAI_ACL_CHUNK_S", "acl_chunk_s", _number(above=0), "7200",
             "ACL source: longest window asked for in one request"),
+    Setting("GMPSAI_DPM_BACKEND", "dpm_backend", _choice(DpmBackend), "grpc",
+            "DPM source: pacsys's client for DPM, its gRPC service or DPM/HTTP"),
+    Setting("GMPSAI_DPM_HOST", "dpm_host", _word, "",
+            "DPM source: the server's host; unset: pacsys's for the backend (gRPC "
+            "`dce08.fnal.gov`, DPM/HTTP `acsys-proxy.fnal.gov`)"),
+    Setting("GMPSAI_DPM_PORT", "dpm_port", _port, "",
+            "DPM source: the server's port; unset: pacsys's for the backend (50051, 6802)"),
+    Setting("GMPSAI_DPM_TIMEOUT_S", "dpm_timeout_s", _number(above=0), "120",
+            "DPM source: deadline of one chunk's request, its whole reply stream included (s)"),
+    Setting("GMPSAI_DPM_RETRIES", "dpm_retries", _integer(0), "3",
+            "DPM source: further attempts of a chunk whose reply failed or came incomplete"),
+    Setting("GMPSAI_DPM_CHUNK_S", "dpm_chunk_s", _number(above=0), "3600",
+            "DPM source: longest window asked for in one request"),
+    Setting("GMPSAI_DPM_DEVDB_URL", "dpm_devdb_url", _url_or_off,
+            "https://ad-services.fnal.gov:443",
+            "DPM source: DevDB, asked for units and descriptions the DPM backend does not give "
+            "(https: TLS, http: plaintext, as through a tunnel); `off`: not asked"),
     Setting("GMPSAI_START_DATE", "start_date", _date, "2020-01-01",
             "first daily partition offered in the UI", When.LOAD),
     Setting("GMPSAI_STATS_DB", "stats_db", _db_file, "",
@@ -360,6 +401,13 @@ class Settings:
     acl_speed_time_s: float
     acl_retries: int
     acl_chunk_s: float
+    dpm_backend: DpmBackend
+    dpm_host: str | None
+    dpm_port: int | None
+    dpm_timeout_s: float
+    dpm_retries: int
+    dpm_chunk_s: float
+    dpm_devdb_url: str  # a URL or `off`
     start_date: dt.date
     stats_db: Path | None
     gap_ticks: float

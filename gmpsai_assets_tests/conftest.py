@@ -149,3 +149,33 @@ def acl_source(
         return server
 
     return start
+
+
+def pacsys_or_skip() -> None:
+    """pacsys (the `dpm` extra) or a skip; in CI a missing pacsys fails instead, as postgres
+    does: `make test` installs it."""
+    try:
+        import pacsys  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"pacsys is not installed ({exc}): pip install -e '.[dpm]'")
+
+
+@pytest.fixture
+def dpm_server() -> Iterator[Callable[..., object]]:
+    """Start DPM emulators (pacsys's own gRPC server over the simulated Booster) on 127.0.0.1
+    at free ports: `dpm_server(faults=..., booster=...)`; all are stopped after the test."""
+    pacsys_or_skip()
+    from gmpsai_assets.sim.dpm_server import DpmServer
+
+    started: list[DpmServer] = []
+
+    def start(booster: SimulatedBooster | None = None, **kwargs: object) -> DpmServer:
+        server = DpmServer(booster, **kwargs).start()  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -185,7 +185,8 @@ def test_malformed_acl_url(run_cli, tmp_path, monkeypatch):
 def test_unknown_source(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("GMPSAI_SOURCE", "carrier-pigeon")
     code, _, err = run_cli("grab-params", "--outdir", str(tmp_path / "o"))
-    assert code == 2 and "GMPSAI_SOURCE must be one of simulated, acl, got 'carrier-pigeon'" in err
+    assert code == 2
+    assert "GMPSAI_SOURCE must be one of simulated, acl, dpm, got 'carrier-pigeon'" in err
     assert not (tmp_path / "o").exists()
 
 

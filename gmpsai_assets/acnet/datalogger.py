@@ -10,12 +10,12 @@ can stream them to disk device by device without holding the whole day in memory
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from gmpsai_assets.samples import Samples
+from gmpsai_assets.samples import DeviceInfo, Samples
 from gmpsai_assets.status import DeviceStatus, device_status
 from gmpsai_assets.window import Window
 
@@ -41,7 +41,7 @@ class BadRequest(DataLoggerError):
 
 @runtime_checkable
 class DataLogger(Protocol):
-    """A source of logged device data (the simulator, the ACL gateway, later DPM)."""
+    """A source of logged device data (the simulator, the ACL gateway, DPM)."""
 
     #: short source name recorded in files: "simulated", "acl", ...
     source: str
@@ -57,6 +57,23 @@ class DataLogger(Protocol):
     def close(self) -> None:
         """Release connections; the source is not used afterwards."""
         ...
+
+
+@runtime_checkable
+class DeviceDescriber(Protocol):
+    """A source that knows something about its devices (the simulator, DPM)."""
+
+    def describe(self, devices: Sequence[str]) -> dict[str, DeviceInfo]:
+        """What is known of `devices` (those it knows nothing of may be left out); raises a
+        `DataLoggerError` when the place it asks cannot answer."""
+        ...
+
+
+def describe_devices(datalogger: object, devices: Sequence[str]) -> dict[str, DeviceInfo]:
+    """Every device's `DeviceInfo`, empty where the source knows nothing (the ACL gateway and
+    sources without `describe` know nothing). A `DataLoggerError` propagates."""
+    known = datalogger.describe(devices) if isinstance(datalogger, DeviceDescriber) else {}
+    return {d: known.get(d, DeviceInfo()) for d in devices}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,12 @@ import duckdb
 from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.cli.common import UsageError
 from gmpsai_assets.publish.figure import legacy_figure
-from gmpsai_assets.publish.load import day_stats, stat_points, store_problems
+from gmpsai_assets.publish.load import (
+    day_stats,
+    recorded_device_info,
+    stat_points,
+    store_problems,
+)
 from gmpsai_assets.publish.rich import device_order, site_document
 from gmpsai_assets.publish.site import json_bytes, publish_site, write_atomic
 from gmpsai_assets.stats import store
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {d}: {n} points", file=sys.stderr)
     if args.site:
         document = site_document(days, devices, time.time(), settings.completeness_limits,
-                                 store_problems(db))
+                                 store_problems(db), recorded_device_info(days))
         result = publish_site(outdir, settings.drafts_dir, figure, document, name)
         print(f"{result.legacy_json} ({len(devices)} devices)")
         print(f"{result.index} ({result.days} device-days, {result.bad_days} with problems)")

@@ -20,7 +20,7 @@ from gmpsai_assets.cli.window_args import add_window_arguments, window_from_args
 from gmpsai_assets.files.naming import EVENT_PREFIX, data_file_name
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.preflight import max_event as configured_max_event
-from gmpsai_assets.sources import open_datalogger
+from gmpsai_assets.sources import open_timing
 from gmpsai_assets.status import DeviceStatus
 
 NAME = "grab-events"
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     max_event = args.max_event
     if max_event is None:
         max_event = configured_max_event(settings)
-    source = open_datalogger(settings)
+    source = open_timing(settings)
     outdir = Path(args.outdir) if args.outdir else settings.events_dir
     draftdir = Path(args.draftdir) if args.draftdir else settings.drafts_dir
     if args.dryrun:

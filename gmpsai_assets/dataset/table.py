@@ -94,6 +94,8 @@ class DeviceReport:
     spread_ms: float | None  # 99th percentile distance of a used sample from tick + lag
     reason: str = ""
     missing_utc: tuple[tuple[float, float], ...] = ()  # a partial device's spans (UTC start, end)
+    description: str = ""  # what the parameter file says the device is ("": nothing said)
+    units: str = ""  # the device's units as the parameter file says ("": not said)
 
 
 @dataclass
@@ -287,7 +289,7 @@ def build_cycle_table(
     columns = [_utc_series(TICK, ev.ticks), _utc_series(SC_START, sc_start),
                pl.Series(SC_INDEX, sc_index).cast(pl.Int32), reset, beam]
     say = progress or (lambda _m: None)
-    spans = _missing_spans(param_path, params.info.format)
+    recorded = _recorded(param_path, params.info.format)
     for ds in params.datasets():
         t, v = _sorted(ds.utc_seconds, ds.values)
         m = match_samples(ev.ticks, t, tolerance_ticks)
@@ -296,14 +298,17 @@ def build_cycle_table(
         missing = np.ones(n, bool)
         missing[m.tick_index] = False
         expected = ev.ticks + (m.lag_s or 0.0)  # where each cycle's sample would be stamped
-        for a, b in spans.get(ds.name, ()):
+        record = recorded.get(ds.name)
+        spans = record.missing_utc if record else ()
+        for a, b in spans:
             missing |= (expected >= a) & (expected < b)
         columns.append(pl.Series(ds.name, values, dtype=DEVICE_DTYPE).set(pl.Series(missing),
                                                                              None))
         rep = DeviceReport(
             ds.name, ds.status, m.samples, m.filled, m.filled / n if n else 0.0, m.unmatched,
             m.unmatched_inside, _ms(m.lag_s), round(m.tolerance_s * 1000.0, 3), _ms(m.spread_s),
-            ds.reason, spans.get(ds.name, ()),
+            ds.reason, spans, record.description if record else "",
+            record.units if record else "",
         )
         report.devices[ds.name] = rep
         say(f"{ds.name}: {rep.filled}/{n} cycles filled, lag {rep.lag_ms} ms, "
@@ -312,13 +317,12 @@ def build_cycle_table(
     return CycleTable(pl.DataFrame(columns), report)
 
 
-def _missing_spans(path: Path, fmt: str | None) -> dict[str, tuple[tuple[float, float], ...]]:
-    """Partial devices' missing spans, as the parameter file records them (old layouts have
-    no `partial` status, so none)."""
+def _recorded(path: Path, fmt: str | None) -> dict[str, paramfile.DeviceRecord]:
+    """What the parameter file records of each device: a partial device's missing spans, the
+    description and units (old layouts record neither, so none)."""
     if fmt not in paramfile.FORMATS:
         return {}
-    outcomes = paramfile.read_param_attrs(path)["device_outcomes"]
-    return {d: r.missing_utc for d, r in outcomes.items() if r.missing_utc}
+    return paramfile.read_param_attrs(path)["device_outcomes"]
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -44,7 +44,7 @@ def event_data(
 ) -> dg.MaterializeResult:
     window = day_window(context.partition_key)
     max_event = datalogger.max_event_code(config.max_event)
-    source = datalogger.open()
+    source = datalogger.open_timing()
     context.log.info(
         f"grabbing events $00..{event_label(max_event)}, {source.source}/{source.node}, {window}"
     )

@@ -26,7 +26,7 @@ from gmpsai_assets.acnet.datalogger import DataLogger
 from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.preflight import max_event, preflight
 from gmpsai_assets.settings import BY_FIELD, Settings, environment
-from gmpsai_assets.sources import open_datalogger
+from gmpsai_assets.sources import open_datalogger, open_timing
 from gmpsai_assets.timeline.store import TimelineStore
 
 
@@ -84,7 +84,8 @@ class StorageResource(SettingsResource):
 
 
 class DataLoggerResource(SettingsResource):
-    """The DataLogger source (simulated Booster or ACL gateway) and the device list to log."""
+    """The DataLogger source (simulated Booster, ACL gateway or DPM), the source of TCLK events
+    and the timeline (the same, except the ACL gateway for DPM), and the device list to log."""
 
     source: str | None = setting("source")
     acl_url: str | None = setting("acl_url")
@@ -99,7 +100,15 @@ class DataLoggerResource(SettingsResource):
     acl_speed_time_s: float | None = setting("acl_speed_time_s")
     acl_retries: int | None = setting("acl_retries")
     acl_chunk_s: float | None = setting("acl_chunk_s")
+    dpm_backend: str | None = setting("dpm_backend")
+    dpm_host: str | None = setting("dpm_host")
+    dpm_port: int | None = setting("dpm_port")
+    dpm_timeout_s: float | None = setting("dpm_timeout_s")
+    dpm_retries: int | None = setting("dpm_retries")
+    dpm_chunk_s: float | None = setting("dpm_chunk_s")
+    dpm_devdb_url: str | None = setting("dpm_devdb_url")
     _source: DataLogger | None = PrivateAttr(default=None)
+    _timing: typing.Any = PrivateAttr(default=None)
 
     def open(self) -> DataLogger:
         """The step's source, made once and closed when the step ends (its HTTP pool too)."""
@@ -107,10 +116,17 @@ class DataLoggerResource(SettingsResource):
             self._source = open_datalogger(self.settings())
         return self._source
 
+    def open_timing(self) -> typing.Any:
+        """The step's source of TCLK events, the supercycle and the timeline: `open()`'s
+        source, except the ACL gateway when the source is DPM (sources.open_timing)."""
+        if self._timing is None:
+            self._timing = open_timing(self.settings(), self.open)
+        return self._timing
+
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._source is not None:
-            self._source.close()
-            self._source = None
+        for source in {id(s): s for s in (self._source, self._timing) if s is not None}.values():
+            source.close()
+        self._source = self._timing = None
 
     def devices(self) -> list[str]:
         return [entry.device for entry in load_device_list(self.settings().param_list)]

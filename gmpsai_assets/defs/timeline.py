@@ -158,7 +158,7 @@ def record_timeline(
         instance.add_run_tags(run_id, {STEPPED_ASIDE_TAG: older})
         context.log.info(f"run {older} is already logging the timeline; this run steps aside")
         return
-    source = datalogger.open()
+    source = datalogger.open_timing()
     if not isinstance(source, TimingSource):
         raise dg.Failure(f"source {source.source!r} cannot answer timing questions")
     settings = timeline.settings()
@@ -285,7 +285,7 @@ def _current_length(datalogger: DataLoggerResource) -> float | None:
     """The source's supercycle length, to say how many supercycles a day should have when
     nothing was recorded; None when the source cannot tell right now."""
     try:
-        source = datalogger.open()
+        source = datalogger.open_timing()
         return float(source.supercycle_length()) if isinstance(source, TimingSource) else None
     except DataLoggerError:
         return None

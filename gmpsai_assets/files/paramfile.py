@@ -9,10 +9,12 @@ Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, D
     /<DEVICE>/           attrs: device, status (gmpsai_assets.status: ok | partial | empty |
                                 failed), rows, reason, out_of_order (int: steps back in time
                                 the source delivered the samples with, sorted here; 0 when in
-                                order, absent in files written before it), the pandas frame
-                                attributes (h5common.write_pandas_frame), and for a partial
-                                device missing_utc (float64 [n, 2]: UTC start, end of each span
-                                without data; also in device_outcomes)
+                                order, absent in files written before it), description and
+                                units (what the source said of the device; "" when it said
+                                nothing; also in device_outcomes when not empty), the pandas
+                                frame attributes (h5common.write_pandas_frame), and for a
+                                partial device missing_utc (float64 [n, 2]: UTC start, end of
+                                each span without data; also in device_outcomes)
     /<DEVICE>/utc_seconds  float64, UTC epoch seconds, strictly increasing
     /<DEVICE>/value        float64
     /<DEVICE>/axis0, axis1, block0_items, block0_values, block1_items, block1_values
@@ -31,7 +33,7 @@ uncompressed and ~12% smaller than lzf+shuffle for ~2x lzf's write time (see REA
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,7 @@ from gmpsai_assets.files.h5common import (  # re-exported: older imports name th
     write_float_dataset,
     write_pandas_frame,
 )
-from gmpsai_assets.samples import Samples
+from gmpsai_assets.samples import DeviceInfo, Samples
 from gmpsai_assets.status import DeviceStatus, describe_missing, device_status
 from gmpsai_assets.window import Window
 
@@ -89,6 +91,12 @@ class DeviceRecord:
     rows: int
     reason: str = ""
     missing_utc: tuple[tuple[float, float], ...] = ()  # spans a partial device lacks
+    description: str = ""  # what the source said the device is ("": nothing)
+    units: str = ""  # its engineering units ("": not said)
+
+    @property
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(self.description, self.units)
 
 
 @dataclass
@@ -124,6 +132,15 @@ class ParamFileWriter(H5FileWriter):
         self.records[device] = record
         return record
 
+    def describe(self, info: dict[str, DeviceInfo]) -> None:
+        """Store each added device's description and units (after the fetch: DPM's come with
+        the data); a device without an entry gets empty strings, never a guess."""
+        for device, record in self.records.items():
+            known = info.get(device, DeviceInfo())
+            self._h5[device].attrs.update(description=known.description, units=known.units)
+            self.records[device] = replace(record, description=known.description,
+                                           units=known.units)
+
     def _file_attrs(self) -> dict[str, Any]:
         return {
             **provenance_attrs(FORMAT, self.window, self.node, self.source, self.created_utc),
@@ -131,7 +148,9 @@ class ParamFileWriter(H5FileWriter):
             "device_outcomes": json.dumps(
                 {d: {"status": r.status, "rows": r.rows, "reason": r.reason,
                      **({"missing_utc": [list(m) for m in r.missing_utc]} if r.missing_utc
-                        else {})}
+                        else {}),
+                     **{k: v for k, v in (("description", r.description), ("units", r.units))
+                        if v}}
                  for d, r in self.records.items()}
             ),
         }
@@ -168,15 +187,17 @@ def read_param_attrs(path: str | Path) -> dict[str, Any]:
 def _device_record(device: str, rec: object) -> DeviceRecord:
     what = f"device_outcomes of {device}"
     if not isinstance(rec, dict) or not isinstance(rec.get("status"), str) or not isinstance(
-        rec.get("rows"), int) or not isinstance(rec.get("reason", ""), str):
-        raise MalformedFile(f"the file attribute {what} is {rec!r}, not "
-                            "{status: word, rows: count, reason: text}")
+        rec.get("rows"), int) or not all(
+            isinstance(rec.get(k, ""), str) for k in ("reason", "description", "units")):
+        raise MalformedFile(f"the file attribute {what} is {rec!r}, not {{status: word, "
+                            "rows: count, reason: text, description: text, units: text}")
     try:
         spans = tuple((float(a), float(b)) for a, b in rec.get("missing_utc", ()))
     except (TypeError, ValueError):
         raise MalformedFile(f"the file attribute {what} has missing_utc "
                             f"{rec.get('missing_utc')!r}, not [start, end] pairs") from None
-    return DeviceRecord(device, rec["status"], rec["rows"], rec.get("reason", ""), spans)
+    return DeviceRecord(device, rec["status"], rec["rows"], rec.get("reason", ""), spans,
+                        rec.get("description", ""), rec.get("units", ""))
 
 
 def read_param_device(path: str | Path, device: str) -> Samples:

@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gmpsai_assets.acnet.datalogger import DataLogger, FetchOutcome, fetch_devices
+from gmpsai_assets.acnet.datalogger import (
+    DataLogger,
+    DataLoggerError,
+    DeviceInfo,
+    FetchOutcome,
+    describe_devices,
+    fetch_devices,
+)
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.naming import PARAM_PREFIX, data_file_name, remove_superseded
 from gmpsai_assets.files.paramfile import DeviceRecord, ParamFileWriter
@@ -80,6 +87,7 @@ def grab_params(
             for i, outcome in enumerate(fetch_devices(datalogger, devices, window), start=1):
                 record = writer.add(outcome.device, outcome.samples, outcome.error)
                 say(_progress_line(i, n, outcome, record))
+            writer.describe(_device_info(datalogger, devices, say))
         if devices and not any(r.status != DeviceStatus.FAILED for r in writer.records.values()):
             first = next(iter(writer.records.values()))
             raise NoDataError(f"no device could be fetched ({first.device}: {first.reason})")
@@ -87,6 +95,17 @@ def grab_params(
     return GrabResult(
         final, final.stat().st_size, window, writer.records, time.monotonic() - began, superseded
     )
+
+
+def _device_info(datalogger: DataLogger, devices: Sequence[str], say: Progress
+                 ) -> dict[str, DeviceInfo]:
+    """The source's description and units of `devices`; none (said in the progress) when the
+    place it asks cannot answer: metadata never stops a grab."""
+    try:
+        return describe_devices(datalogger, devices)
+    except DataLoggerError as exc:
+        say(f"device descriptions and units not stored: {exc}")
+        return {}
 
 
 def _progress_line(i: int, n: int, outcome: FetchOutcome, record: DeviceRecord) -> str:

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from gmpsai_assets.files.paramfile import DataFileError, read_param_attrs
 from gmpsai_assets.publish.figure import StatPoint
 from gmpsai_assets.publish.rich import DayStats
+from gmpsai_assets.samples import DeviceInfo
 from gmpsai_assets.stats import store
 from gmpsai_assets.status import DeviceStatus
 
@@ -43,6 +45,7 @@ class StoreSnapshot:
     days: list[DayStats]  # for the page
     devices: list[str]  # every device with statistics, by name
     problems: list[str] = field(default_factory=list)  # of the store itself (store_problems)
+    device_info: dict[str, DeviceInfo] = field(default_factory=dict)  # recorded_device_info
 
 
 def stat_points(
@@ -106,7 +109,9 @@ def read_store(db_path: str | Path, max_rows: int | None = None) -> StoreSnapsho
         points = stat_points(con, max_rows=max_rows)
         days = day_stats(con)
     devices = sorted({p.device for p in points} | {d.device for d in days})
-    return StoreSnapshot(points, days, devices, store_problems(db_path))
+    return StoreSnapshot(
+        points, days, devices, store_problems(db_path), recorded_device_info(days)
+    )
 
 
 def store_problems(db_path: str | Path) -> list[str]:
@@ -114,3 +119,36 @@ def store_problems(db_path: str | Path) -> list[str]:
     because they did not read) whose data files are not distilled again yet."""
     summary = store.quarantine_summary(store.unresolved_quarantine(db_path))
     return [summary] if summary else []
+
+
+# How many of a device's newest files are looked in for its description and units (a day whose
+# source said nothing, say DevDB out of reach, does not blank the labels; a store of only ACL
+# days, which never say anything, costs this many file reads, not a year of them).
+RECORDED_LOOKBACK_FILES = 10
+
+
+def recorded_device_info(days: Sequence[DayStats]) -> dict[str, DeviceInfo]:
+    """Each device's description and units as the newest of its last RECORDED_LOOKBACK_FILES
+    parameter files that says anything of them records (the store keeps neither: they are read
+    from the files when publishing). Files that are gone or unreadable are passed over: the
+    statistics came from the store."""
+    newest: dict[str, list[DayStats]] = {}
+    for d in days:
+        if d.source == "distilled" and d.file_path:
+            newest.setdefault(d.device, []).append(d)
+    outcomes: dict[str, dict] = {}  # path -> the file's device records, each file read once
+    found: dict[str, DeviceInfo] = {}
+    for device, rows in newest.items():
+        rows = sorted(rows, key=lambda r: r.start_utc, reverse=True)
+        for row in rows[:RECORDED_LOOKBACK_FILES]:
+            path = str(row.file_path)
+            if path not in outcomes:
+                try:
+                    outcomes[path] = read_param_attrs(path)["device_outcomes"]
+                except (DataFileError, OSError, KeyError, ValueError):
+                    outcomes[path] = {}
+            record = outcomes[path].get(device)
+            if record is not None and (record.description or record.units):
+                found[device] = record.info
+                break
+    return found

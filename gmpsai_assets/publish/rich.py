@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
 from gmpsai_assets.publish.figure import finite
 from gmpsai_assets.publish.labels import label_of
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, Level
 from gmpsai_assets.quality.days import assess_day
+from gmpsai_assets.samples import DeviceInfo
 from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
@@ -196,9 +197,11 @@ def site_document(
     generated_utc: float,
     limits: tuple[float, float] = COMPLETENESS_LIMITS,
     problems: Sequence[str] = (),
+    device_info: Mapping[str, DeviceInfo] | None = None,
 ) -> dict:
-    """The page's JSON document for `devices` (in that order) from their day rows, and the
-    store's own `problems` (publish/load.store_problems), shown under the page's title."""
+    """The page's JSON document for `devices` (in that order) from their day rows, the store's
+    own `problems` (publish/load.store_problems), shown under the page's title, and
+    `device_info`, what the parameter files record of each device (labels.label_of)."""
     rows = fill_missing_days(devices, [d for d in days if d.device in set(devices)])
     files: list[dict] = []
     file_index: dict[str, int] = {}
@@ -212,7 +215,7 @@ def site_document(
     out_devices = []
     for dev in devices:
         ordered = sorted(by_device[dev], key=lambda d: (d.start_utc, d.file_name or ""))
-        label = label_of(dev)
+        label = label_of(dev, (device_info or {}).get(dev))
         rule = typical_rule(label.kind)
         yr, clipped = y_range(ordered, label.kind)
         columns: dict[str, list] = {name: [] for name in DAY_FIELDS}

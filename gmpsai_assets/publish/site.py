@@ -200,7 +200,7 @@ def publish_from_store(
     devices = device_order([d for d in listed if d in present], present)
     document = site_document(
         snapshot.days, devices, time.time() if now is None else now,
-        settings.completeness_limits, snapshot.problems,
+        settings.completeness_limits, snapshot.problems, snapshot.device_info,
     )
     figure = legacy_figure(devices, snapshot.points)
     result = publish_site(out_dir, settings.drafts_dir, figure, document,

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from gmpsai_assets.acnet.datalogger import BadRequest, DeviceNotLogged
+from gmpsai_assets.acnet.datalogger import BadRequest, DeviceInfo, DeviceNotLogged
 from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, check_node_name
 from gmpsai_assets.acnet.tclk import TimelineEntry
 from gmpsai_assets.samples import EventOccurrences, Samples
@@ -123,6 +123,12 @@ MODELS: dict[str, Model] = {
     "B|GMPSSC": Special("status"),
 }
 
+#: What the models above say of a device (B:LINFRQ's is sim/clock.py's offset in mHz); every
+#: other device is unknown to the simulator, and its description and units stay empty.
+DEVICE_INFO: dict[str, DeviceInfo] = {
+    "B:LINFRQ": DeviceInfo("line frequency offset from 60 Hz", "mHz"),
+}
+
 
 class SimulatedBooster:
     """A DataLogger (and TimingSource) that computes samples instead of asking the control system.
@@ -174,6 +180,10 @@ class SimulatedBooster:
         ticks, true_t, stamp = ticks[keep], true_t[keep], stamp[keep]
         values = self.values(device, ticks, true_t)
         return Samples(device, stamp, values)
+
+    def describe(self, devices: Sequence[str]) -> dict[str, DeviceInfo]:
+        """What the simulator's models say of `devices` (`DEVICE_INFO`); nothing of the rest."""
+        return {d: DEVICE_INFO[d] for d in devices if d in DEVICE_INFO}
 
     # ---- the TimingSource interface (delegated to the timing simulator) -----------------
 
