@@ -83,7 +83,7 @@ def main() -> None:
 
         def daily() -> None:
             r = distill_file(path)
-            declare_data_file(r.info, r.dataset_rows(), r.digests)
+            declare_data_file(r.info, r.dataset_rows(), r.digests, "gmpsai")
 
         def naive() -> None:  # the distiller as before (its own SHA-256 read), then a
             r = distill_file(path, checksum=False)  # declaration with a read of its own

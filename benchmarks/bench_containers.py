@@ -17,7 +17,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -40,7 +39,7 @@ def _launch_to_success(dagster, location: str, repository: str, runs: int
     """Launch `runs` runs of param_data_job for DAY one after another; each one's seconds
     (creation to end, creation to start), as the instance recorded them. A run starts when
     its worker reports it: after the queue, the launch and (Docker) the container's start."""
-    from gmpsai_assets_tests.test_e2e_dagster import LAUNCH, _wait_run
+    from harness.dagster_web import LAUNCH, wait_run
 
     query = ("query($id: ID!) { runOrError(runId: $id) { ... on Run { creationTime startTime "
              "endTime } } }")
@@ -52,7 +51,7 @@ def _launch_to_success(dagster, location: str, repository: str, runs: int
         launched = dagster.query(LAUNCH, {"params": params})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
-        status = _wait_run(dagster, run_id, 600)
+        status = wait_run(dagster, run_id, 600)
         if status != "SUCCESS":
             raise RuntimeError(f"run {run_id} ended {status}")
         run = dagster.query(query, {"id": run_id})["runOrError"]
@@ -71,13 +70,13 @@ def _run_containers(dagster) -> list[str]:
 
 def main() -> None:
     from gmpsai_assets.acnet.devices import load_device_list
-    from gmpsai_assets_tests.containers import CodeServer, build_image, docker
-    from gmpsai_assets_tests.pgserver import PostgresMissing, production_instance_yaml, start_server
-    from gmpsai_assets_tests.test_e2e_dagster import _repository, start_dagster
+    from harness.containers import CodeServer, build_image, docker, docker_missing
+    from harness.dagster_web import repository, start_dagster
+    from harness.pgserver import PostgresMissing, production_instance_yaml, start_server
 
     args = _args()
-    if subprocess.run(["docker", "info"], capture_output=True).returncode:
-        print("bench_containers: skipped: no Docker engine answers (`make test` starts one)")
+    if missing := docker_missing():
+        print(f"bench_containers: skipped: {missing}")
         return
     try:
         server = start_server()
@@ -111,7 +110,7 @@ def main() -> None:
                 production_instance_yaml(home)  # the same, less the run launcher
             dagster = start_dagster(home, {**env, "DAGSTER_HOME": str(home)}, workspace)
             try:
-                location, repo = _repository(dagster)
+                location, repo = repository(dagster)
                 seconds[launcher] = _launch_to_success(dagster, location, repo["name"],
                                                        args.runs)
             finally:

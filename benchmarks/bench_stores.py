@@ -130,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench_stores")
     parser.add_argument("--files", type=int, default=120)
     n = parser.parse_known_args(sys.argv[1:])[0].files
-    from gmpsai_assets_tests.pgserver import PostgresMissing, start_server
+    from harness.pgserver import PostgresMissing, start_server
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_stores_"))
     server = None

@@ -44,7 +44,7 @@ def _args() -> argparse.Namespace:
 
 def _backfill(dagster, days: list[str], deadline_s: float) -> float:
     """Launch a backfill of `days` and wait for it; its wall time."""
-    from gmpsai_assets_tests.test_e2e_dagster import BACKFILL, BACKFILL_STATUS
+    from harness.dagster_web import BACKFILL, BACKFILL_STATUS
 
     began = time.perf_counter()
     params = {"assetSelection": [{"path": ["param_data"]}], "partitionNames": days}
@@ -106,7 +106,7 @@ def most_in_parallel(records: list) -> int:
 
 
 def main() -> None:
-    from gmpsai_assets_tests.pgserver import PostgresMissing, production_instance_yaml, start_server
+    from harness.pgserver import PostgresMissing, production_instance_yaml, start_server
 
     args = _args()
     try:
@@ -131,7 +131,7 @@ def main() -> None:
         os.environ.update(env)
         import dagster as dg
 
-        from gmpsai_assets_tests.test_e2e_dagster import Dagster, PortTaken, _repository
+        from harness.dagster_web import Dagster, PortTaken, repository
 
         for _attempt in range(3):  # the webserver picks its port; a lost race is retried
             dagster = Dagster(home, {**os.environ})
@@ -143,7 +143,7 @@ def main() -> None:
                 dagster = None
         else:
             raise RuntimeError("dagster-webserver lost the race for a free port three times")
-        _repository(dagster)  # the code location is loaded before anything is timed
+        repository(dagster)  # the code location is loaded before anything is timed
         lone_days = [(FIRST - dt.timedelta(days=10 + i)).isoformat() for i in range(3)]
         lone = [_backfill(dagster, [d], 600) for d in lone_days]
         year = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range(args.days)]

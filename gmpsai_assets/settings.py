@@ -484,10 +484,6 @@ class Settings:
         return self.completeness_warn, self.completeness_error
 
     @property
-    def root(self) -> Path:
-        return self.data_dir
-
-    @property
     def params_dir(self) -> Path:
         return self.data_dir / "params"
 
@@ -497,7 +493,7 @@ class Settings:
 
     @property
     def cycles_dir(self) -> Path:
-        return self.root / "cycles"
+        return cycles_dir_of(self.data_dir)
 
     @property
     def drafts_dir(self) -> Path:
@@ -519,6 +515,12 @@ class Settings:
 def environment() -> Mapping[str, str]:
     """The process environment: the one place the package reads it from."""
     return os.environ
+
+
+def cycles_dir_of(data_dir: Path) -> Path:
+    """Where the cycle tables of a data directory are: a function of its own so that an analyst's
+    reader (dataset.scan) finds them from GMPSAI_DATA_DIR alone, whatever else is set."""
+    return data_dir / "cycles"
 
 
 def read_setting(var: str, env: Mapping[str, str] | None = None) -> Any:

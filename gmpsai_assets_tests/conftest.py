@@ -12,8 +12,8 @@ import pytest
 
 from gmpsai_assets.sim.acl_server import AclServer
 from gmpsai_assets.sim.simulator import SimulatedBooster
-from gmpsai_assets_tests.pgserver import PostgresMissing, PostgresServer, start_server
-from gmpsai_assets_tests.processes import SESSION_VAR, kill_all, new_session_tag, survivors
+from harness.pgserver import PostgresMissing, PostgresServer, start_server
+from harness.processes import SESSION_VAR, kill_all, new_session_tag, survivors
 
 # A stopped server's last children may take a moment to exit (test_processes shortens it).
 SURVIVOR_GRACE_S = float(os.environ.get("GMPSAI_TEST_SURVIVOR_GRACE_S", "15"))

@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
@@ -36,31 +35,15 @@ from gmpsai_assets.deadlines import DEFAULTS, expected_day
 from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG, timeline_records, timeline_records_gaps
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
 from gmpsai_assets.window import FERMILAB_TZ
-from gmpsai_assets_tests.processes import stop_group
 from gmpsai_assets_tests.receivers import JsonReceiver, SmtpReceiver
 from gmpsai_assets_tests.test_alerts import _failing_param_run
+from harness.processes import stop_group, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SENSOR_S = 5
 DOWN_MIN = 0.75
 PROMISE_S = SENSOR_S + 30  # docs/operations.md: one sensor interval plus 30 s
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], deadline_s: float,
-             daemon: Callable[[], subprocess.Popen], log: Path) -> T:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        proc = daemon()
-        if proc.poll() is not None:
-            raise AssertionError(f"the daemon exited ({proc.returncode}):\n{log.read_text()}")
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {deadline_s:g} s; daemon log:\n"
-                         f"{log.read_text()[-4000:]}")
 
 
 class Daemon:

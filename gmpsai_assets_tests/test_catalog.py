@@ -15,7 +15,6 @@ import pytest
 
 from gmpsai_assets.catalog.checksums import FileChangedError
 from gmpsai_assets.catalog.declaration import declare, declare_data_file, read_declaration
-from gmpsai_assets.catalog.sidecar import sidecar_path
 from gmpsai_assets.cli import main
 from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.file_stats import file_stats
@@ -23,6 +22,7 @@ from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.files import legacy
 from gmpsai_assets.files.naming import PARAM_PREFIX, remove_superseded
 from gmpsai_assets.files.paramfile import ParamFileWriter
+from gmpsai_assets.files.sidecar import sidecar_path
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.stats.distill import distill_file
 from gmpsai_assets.window import day_window
@@ -79,7 +79,7 @@ def test_parameter_file_declaration_fields(tmp_path: Path, sim: SimulatedBooster
     assert all(k.startswith("gmpsai.") for k in meta)
 
 
-def test_event_file_and_a_derived_file_with_parents(tmp_path: Path, monkeypatch) -> None:
+def test_event_file_and_a_derived_file_with_parents(tmp_path: Path) -> None:
     events = _event_file(tmp_path)
     _distil_and_declare(events)
     meta = _sidecar(events)["metadata"]
@@ -88,14 +88,14 @@ def test_event_file_and_a_derived_file_with_parents(tmp_path: Path, monkeypatch)
     assert meta["gmpsai.events"]["Event0c"] == {"status": "ok", "rows": 1800}
     derived = tmp_path / "CycleTable_2020-03-10.parquet"
     derived.write_bytes(b"PAR1 not really, but bytes are bytes PAR1")
-    decl = declare(derived, "cycles", {"rows": 3}, parents=[events, "MLParamData_x.h5"])
+    decl = declare(derived, "cycles", {"rows": 3}, "gmpsai",
+                   parents=[events, "MLParamData_x.h5"])
     body = _sidecar(derived)
     assert _declared(derived) == _independent(derived) and decl.did == f"gmpsai:{derived.name}"
     assert body["metadata"]["gmpsai.rows"] == 3 and body["metadata"]["gmpsai.kind"] == "cycles"
     assert body["parents"] == [{"namespace": "gmpsai", "name": events.name},
                                {"namespace": "gmpsai", "name": "MLParamData_x.h5"}]
-    monkeypatch.setenv("GMPSAI_CATALOG_NAMESPACE", "booster")
-    assert declare(derived, "cycles", {}).did == f"booster:{derived.name}"
+    assert declare(derived, "cycles", {}, "booster").did == f"booster:{derived.name}"
 
 
 def test_digests_of_a_previous_version_are_refused(tmp_path: Path, sim: SimulatedBooster) -> None:
@@ -104,7 +104,7 @@ def test_digests_of_a_previous_version_are_refused(tmp_path: Path, sim: Simulate
     with open(path, "ab") as f:  # the file changes after it was read
         f.write(b"\0" * 10)
     with pytest.raises(FileChangedError):
-        declare_data_file(result.info, result.dataset_rows(), result.digests)
+        declare_data_file(result.info, result.dataset_rows(), result.digests, "gmpsai")
     assert not sidecar_path(path).exists()
 
 

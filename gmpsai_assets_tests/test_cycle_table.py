@@ -26,6 +26,7 @@ from gmpsai_assets.files.paramfile import ParamFileWriter
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.samples import Samples
+from gmpsai_assets.settings import Settings, SettingsError
 from gmpsai_assets.sim.simulator import SimulatedBooster
 from gmpsai_assets.window import Window, day_window, parse_local_datetime
 
@@ -183,6 +184,17 @@ def _two_days(tmp_path: Path, sim: SimulatedBooster) -> Path:
         p, e = grab(sim, DEVICES, w, data)
         write_cycle_table(build_cycle_table(p, e), data / "cycles", data / "drafts")
     return data
+
+
+def test_scan_reads_gmpsai_data_dir_alone(tmp_path, sim, monkeypatch):
+    # an analyst's read needs the data directory only: a broken setting it does not use (here
+    # one the Settings model refuses) must not stop it
+    data = _two_days(tmp_path, sim)
+    monkeypatch.setenv("GMPSAI_DATA_DIR", str(data))
+    monkeypatch.setenv("GMPSAI_COMPLETENESS_WARN", "not a number")
+    with pytest.raises(SettingsError):
+        Settings.from_env()
+    assert scan("2026-03-10 23:55", "2026-03-11 00:05", ["I:IB"]).collect().height > 0
 
 
 def test_scan_crosses_midnight_and_agrees_with_duckdb(tmp_path, sim):

@@ -12,14 +12,9 @@ The simulated source is kept small through the documented settings (a three-devi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,96 +24,19 @@ import pytest
 
 from gmpsai_assets.definitions import defs
 from gmpsai_assets_tests.chromium import launch, needs_chromium
-from gmpsai_assets_tests.pgserver import production_instance_yaml
-from gmpsai_assets_tests.processes import stop_group
+from harness.dagster_web import (
+    BACKFILL,
+    BACKFILL_STATUS,
+    LAUNCH,
+    REPO,
+    Dagster,
+    repository,
+    start_dagster,
+    wait_run,
+)
+from harness.pgserver import production_instance_yaml
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 DAYS = ["2026-03-02", "2026-03-03", "2026-03-04"]
-
-
-SERVING = re.compile(r"Serving dagster-webserver on (http://127\.0\.0\.1:\d+)")
-
-
-class PortTaken(RuntimeError):
-    """Another process bound the port dagster-webserver picked before it did."""
-
-
-class Dagster:
-    """Webserver + daemon subprocesses and a tiny GraphQL client.
-
-    The webserver picks its own port (given none it takes 3000, or a free one when 3000 is in
-    use) and says which in its log; the URL is read from there, never guessed beforehand.
-    """
-
-    def __init__(self, home: Path, env: dict[str, str],
-                 workspace: Path = REPO / "workspace.yaml") -> None:
-        self.url = ""
-        common = {"cwd": REPO, "env": env, "stdin": subprocess.DEVNULL,
-                  "start_new_session": True}
-        self.logs = [open(home / "webserver.log", "w"), open(home / "daemon.log", "w")]  # noqa: SIM115
-        self.procs = [
-            subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1",
-                              "-w", str(workspace)], stdout=self.logs[0],
-                             stderr=subprocess.STDOUT, **common),
-            subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-                             stdout=self.logs[1], stderr=subprocess.STDOUT, **common),
-        ]
-
-    def query(self, text: str, variables: dict | None = None) -> dict:
-        body = json.dumps({"query": text, "variables": variables or {}}).encode()
-        req = urllib.request.Request(f"{self.url}/graphql", body,
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            reply = json.load(resp)
-        assert "errors" not in reply, reply["errors"]
-        return reply["data"]
-
-    def wait_until_up(self, deadline_s: float = 300) -> None:
-        end = time.monotonic() + deadline_s
-        while time.monotonic() < end:
-            for proc, log in zip(self.procs, self.logs, strict=True):
-                if proc.poll() is not None:
-                    text = Path(log.name).read_text()
-                    if "address already in use" in text.lower():
-                        raise PortTaken(text)
-                    raise AssertionError(f"{proc.args[0]} exited:\n{text}")
-            if not self.url and (m := SERVING.search(Path(self.logs[0].name).read_text())):
-                self.url = m[1]
-            try:
-                if self.url:
-                    with urllib.request.urlopen(f"{self.url}/server_info", timeout=5):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError("webserver did not come up")
-
-    def stop(self) -> None:
-        """Webserver and daemon with their code servers and the runs those started: each
-        process group whole (processes.stop_group), so nothing outlives the test."""
-        for proc in self.procs:
-            stop_group(proc)
-        for log in self.logs:
-            log.close()
-
-
-def start_dagster(home: Path, env: dict[str, str],
-                  workspace: Path = REPO / "workspace.yaml") -> Dagster:
-    """Webserver and daemon, up and serving; a lost race for the port is retried, never a
-    failure."""
-    for _attempt in range(3):
-        server = Dagster(home, env, workspace)
-        try:
-            server.wait_until_up()
-        except PortTaken:
-            server.stop()
-            continue
-        except BaseException:
-            server.stop()
-            raise
-        return server
-    pytest.fail("dagster-webserver lost the race for a free port three times")
 
 
 @pytest.fixture(scope="module", params=[
@@ -152,38 +70,8 @@ def dagster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         server.stop()
 
 
-LOCATION = """
-{ workspaceOrError { __typename ... on Workspace { locationEntries {
-    name
-    locationOrLoadError { __typename
-      ... on PythonError { message }
-      ... on RepositoryLocation { name repositories {
-          name
-          jobs { name }
-          sensors { name sensorState { status } }
-          schedules { name cronSchedule executionTimezone scheduleState { status }
-                      futureTicks(limit: 1) { results { timestamp } } }
-          assetNodes { assetKey { path }
-                       assetChecksOrError { ... on AssetChecks { checks { name } } } }
-      } }
-    } } } } }
-"""
-
-
-def _repository(dagster: Dagster) -> tuple[str, dict]:
-    end = time.monotonic() + 120
-    while True:
-        entries = dagster.query(LOCATION)["workspaceOrError"]["locationEntries"]
-        loc = entries[0]["locationOrLoadError"] if entries else None
-        if loc and loc["__typename"] == "RepositoryLocation":
-            return entries[0]["name"], loc["repositories"][0]
-        assert not loc or loc["__typename"] != "PythonError", loc["message"]
-        assert time.monotonic() < end, "code location did not load"
-        time.sleep(1)
-
-
 def test_location_lists_everything_defined(dagster):
-    _, repo = _repository(dagster)
+    _, repo = repository(dagster)
     assets = {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]}
     checks = {c["name"] for a in repo["assetNodes"]
               for c in (a.get("assetChecksOrError") or {}).get("checks", [])}
@@ -198,7 +86,7 @@ def test_location_lists_everything_defined(dagster):
 
 
 def test_schedules_next_ticks_in_chicago(dagster):
-    _, repo = _repository(dagster)
+    _, repo = repository(dagster)
     chicago = ZoneInfo("America/Chicago")
     # Every schedule is daily (`M H * * *`): its next tick, as the running daemon's UI computes
     # it, falls at that local hour and minute. Checked for each one, whatever they are.
@@ -216,13 +104,6 @@ def test_schedules_next_ticks_in_chicago(dagster):
     assert want and seen == want
 
 
-LAUNCH = """
-mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-  __typename ... on LaunchRunSuccess { run { runId } }
-  ... on PythonError { message } ... on InvalidSubsetError { message }
-  ... on RunConfigValidationInvalid { errors { message } } } }
-"""
-RUN = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 MATERIALIZATIONS = """
 query($p: [String!]) { assetOrError(assetKey: {path: ["param_data"]}) { ... on Asset {
   assetMaterializations(partitions: $p) { partition runId metadataEntries {
@@ -230,18 +111,8 @@ query($p: [String!]) { assetOrError(assetKey: {path: ["param_data"]}) { ... on A
 """
 
 
-def _wait_run(dagster: Dagster, run_id: str, deadline_s: float = 240) -> str:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        status = dagster.query(RUN, {"id": run_id})["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            return status
-        time.sleep(1)
-    raise AssertionError(f"run {run_id} still {status}")
-
-
 def test_one_partition_launched_over_graphql_succeeds_with_metadata(dagster):
-    location, repo = _repository(dagster)
+    location, repo = repository(dagster)
     params = {
         "selector": {"repositoryLocationName": location, "repositoryName": repo["name"],
                      "jobName": "param_data_job"},
@@ -250,23 +121,13 @@ def test_one_partition_launched_over_graphql_succeeds_with_metadata(dagster):
     launched = dagster.query(LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
-    assert _wait_run(dagster, run_id) == "SUCCESS"
+    assert wait_run(dagster, run_id) == "SUCCESS"
     mats = dagster.query(MATERIALIZATIONS, {"p": ["2026-03-01"]})["assetOrError"]
     entry = next(m for m in mats["assetMaterializations"] if m["runId"] == run_id)
     meta = {e["label"]: e.get("intValue", e.get("path")) for e in entry["metadataEntries"]}
     assert meta["devices_ok"] == 3
     assert Path(meta["path"]).exists() and meta["bytes"] == Path(meta["path"]).stat().st_size
     assert meta["rows_total"] > 3 * 1_200_000
-
-
-BACKFILL = """
-mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
-  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }
-"""
-BACKFILL_STATUS = """
-query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill {
-  status numPartitions } } }
-"""
 
 
 def test_backfill_of_three_partitions_succeeds(dagster):
@@ -318,7 +179,7 @@ def test_sensor_ticks_are_recorded_and_request_runs_for_new_files(dagster):
     """The daemon evaluates automation_sensor and the instance keeps its ticks; once a day has
     both files (param_data above, event_data launched here), a tick requests the day's
     file_stats (and what else reads the files), and those runs succeed."""
-    location, repo = _repository(dagster)
+    location, repo = repository(dagster)
     params = {
         "selector": {"repositoryLocationName": location, "repositoryName": repo["name"],
                      "jobName": "event_data_job"},
@@ -326,7 +187,7 @@ def test_sensor_ticks_are_recorded_and_request_runs_for_new_files(dagster):
     }
     launched = dagster.query(LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
-    assert _wait_run(dagster, launched["run"]["runId"]) == "SUCCESS"
+    assert wait_run(dagster, launched["run"]["runId"]) == "SUCCESS"
     sel = {"repositoryLocationName": location, "repositoryName": repo["name"],
            "sensorName": "automation_sensor"}
     end = time.monotonic() + 240
@@ -340,14 +201,14 @@ def test_sensor_ticks_are_recorded_and_request_runs_for_new_files(dagster):
         assert time.monotonic() < end, f"no tick requested runs: {ticks}"
         time.sleep(2)
     run_ids = requested[0]["runIds"]
-    assert all(_wait_run(dagster, r) == "SUCCESS" for r in run_ids)
+    assert all(wait_run(dagster, r) == "SUCCESS" for r in run_ids)
 
 
 @needs_chromium
 def test_ui_global_lineage_draws_the_flow_in_headless_chromium(dagster, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    _repository(dagster)  # the location is loaded before the page asks for it
+    repository(dagster)  # the location is loaded before the page asks for it
     graph = defs.resolve_asset_graph()
     names = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
     want = {(p.to_user_string(), k.to_user_string())

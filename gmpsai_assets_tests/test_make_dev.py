@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gmpsai_assets_tests.processes import cmdline, descendants, running
+from harness.processes import cmdline, descendants, running
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from gmpsai_assets_tests.processes import running
+from harness.processes import running
 
 REPO = Path(__file__).resolve().parents[1]
 

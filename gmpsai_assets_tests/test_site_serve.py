@@ -18,8 +18,8 @@ from gmpsai_assets.cli import main
 from gmpsai_assets.cli.serve_site import make_server
 from gmpsai_assets.publish.site import CSP, publish_from_store
 from gmpsai_assets.settings import Settings
-from gmpsai_assets_tests.processes import stop_group
 from gmpsai_assets_tests.test_publish_support import build_store
+from harness.processes import stop_group
 
 GMPSAI = str(Path(sys.executable).parent / "gmpsai")
 

@@ -19,35 +19,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import pytest
 
 from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG, STOPPED_TAG
 from gmpsai_assets.timeline.store import TimelineStore
-from gmpsai_assets_tests.processes import stop_group
+from harness.processes import stop_group, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SC_TICKS = 30  # 2 s supercycles
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], deadline_s: float,
-             daemon: subprocess.Popen, log: Path) -> T:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if daemon.poll() is not None:
-            raise AssertionError(f"the daemon exited ({daemon.returncode}):\n{log.read_text()}")
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {deadline_s:g} s; daemon log:\n"
-                         f"{log.read_text()[-4000:]}")
 
 
 @pytest.fixture

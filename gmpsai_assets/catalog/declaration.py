@@ -23,10 +23,9 @@ from typing import Any
 
 from gmpsai_assets import __version__
 from gmpsai_assets.catalog.checksums import Digests, FileChangedError, digest_file
-from gmpsai_assets.catalog.sidecar import sidecar_path
 from gmpsai_assets.files.datafile import DataFileInfo
 from gmpsai_assets.files.drafts import publish
-from gmpsai_assets.settings import read_setting
+from gmpsai_assets.files.sidecar import sidecar_path
 from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window, format_local
 
@@ -118,21 +117,21 @@ def declare(
     path: str | Path,
     kind: str,
     metadata: Mapping[str, Any],
+    namespace: str,
     parents: Iterable[str | Path] = (),
     digests: Digests | None = None,
-    namespace: str | None = None,
 ) -> Declaration:
     """Write `path`'s declaration beside it and return it.
 
     `kind` is `params`, `events` or `cycles`; `metadata` keys should carry the `gmpsai.` prefix
     (added where missing). `parents` are files (or names) this one was derived from, declared
     in the same namespace. `digests` are checksums computed while the caller read the file
-    anyway; without them the file is read once here. `namespace` defaults to
-    GMPSAI_CATALOG_NAMESPACE. FileChangedError when the file on disk is no longer the version
-    the digests describe.
+    anyway; without them the file is read once here. `namespace` is the caller's
+    (GMPSAI_CATALOG_NAMESPACE: this layer reads no settings). FileChangedError when the file
+    on disk is no longer the version the digests describe.
     """
     path = Path(path)
-    namespace = check_namespace(namespace or read_setting("GMPSAI_CATALOG_NAMESPACE"))
+    namespace = check_namespace(namespace)
     if digests is None:
         digests = digest_file(path)
     st = path.stat()
@@ -156,12 +155,12 @@ def declare(
 def declare_data_file(
     info: DataFileInfo,
     datasets: Mapping[str, tuple[str, int]],
-    digests: Digests | None = None,
-    namespace: str | None = None,
+    digests: Digests | None,
+    namespace: str,
 ) -> Declaration:
     """Declare a parameter or event file (new or old format) from what was read of it."""
-    return declare(info.path, info.kind, data_file_metadata(info, datasets),
-                   digests=digests, namespace=namespace)
+    return declare(info.path, info.kind, data_file_metadata(info, datasets), namespace,
+                   digests=digests)
 
 
 def write_sidecar(path: Path, body: Mapping[str, Any]) -> Path:

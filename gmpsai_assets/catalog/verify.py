@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gmpsai_assets.catalog.checksums import digest_file
 from gmpsai_assets.catalog.declaration import CatalogError, read_declaration
-from gmpsai_assets.catalog.sidecar import SIDECAR_SUFFIX
+from gmpsai_assets.files.sidecar import SIDECAR_SUFFIX
 
 DATA_SUFFIXES = (".h5", ".parquet")
 

@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from gmpsai_assets.dataset.table import FIXED_SCHEMA, PREFIX, TICK, cycle_table_path
-from gmpsai_assets.settings import Settings
+from gmpsai_assets.settings import cycles_dir_of, read_setting
 from gmpsai_assets.window import (
     FERMILAB_TZ,
     Window,
@@ -78,10 +78,9 @@ def span_days(window: Window) -> list[dt.date]:
 
 
 def cycles_dir(data_dir: str | Path | None = None) -> Path:
-    """`<data dir>/cycles` (GMPSAI_DATA_DIR when not given)."""
-    if data_dir is None:
-        return Settings.from_env().cycles_dir
-    return Settings.from_env().with_overrides(data_dir=str(data_dir)).cycles_dir
+    """`<data dir>/cycles` (GMPSAI_DATA_DIR when not given: the one setting read, so a bad value
+    of another never stops an analyst's read)."""
+    return cycles_dir_of(read_setting("GMPSAI_DATA_DIR") if data_dir is None else Path(data_dir))
 
 
 def table_devices(path: Path) -> list[str]:

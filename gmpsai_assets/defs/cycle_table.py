@@ -81,6 +81,7 @@ def cycle_table(
          "devices": {d: {"status": r.status, "filled_share": round(r.filled_share, 6)}
                      for d, r in rep.devices.items()},
          "rows_total": rep.cycles},
+        settings.catalog_namespace,
         parents=[param_file, event_file],
     )
     if rep.resets_unavailable:

@@ -242,7 +242,7 @@ def file_stats(
     if missing:
         raise dg.Failure(
             description=f"no {' and no '.join(missing)} file of node {node} for {day} in "
-                        f"{settings.root}: materialize {' and '.join(missing)} for {day} first",
+                        f"{settings.data_dir}: materialize {' and '.join(missing)} for {day} first",
             allow_retries=False,
         )
     arrays = DayArrays()

@@ -161,7 +161,7 @@ class TimelineResource(SettingsResource):
 
     @property
     def records_dir(self) -> Path:
-        return self.settings().root / "timeline"
+        return self.settings().data_dir / "timeline"
 
 
 class PublishResource(SettingsResource):

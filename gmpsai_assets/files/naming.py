@@ -17,7 +17,7 @@ from pathlib import Path
 
 import h5py
 
-from gmpsai_assets.catalog.sidecar import remove_with_sidecar
+from gmpsai_assets.files.sidecar import remove_with_sidecar
 from gmpsai_assets.window import (
     FERMILAB_TZ,
     Window,

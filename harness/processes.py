@@ -15,7 +15,9 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 SESSION_VAR = "GMPSAI_TEST_SESSION"  # not a setting: a tag on the suite's processes
 
@@ -107,3 +109,24 @@ def kill_all(pids: list[int]) -> None:
     for p in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
+
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], deadline_s: float,
+             process: subprocess.Popen | Callable[[], subprocess.Popen], log: Path) -> T:
+    """The first true value of `probe`, polled every 0.5 s; an AssertionError with the end of
+    `log` when `deadline_s` passes or the process it waits on (a daemon: the Popen, or a
+    callable giving the current one when it is restarted) exits first."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        proc = process if isinstance(process, subprocess.Popen) else process()
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args[0]} exited ({proc.returncode}):\n{log.read_text()}")
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {deadline_s:g} s; log:\n"
+                         f"{log.read_text()[-4000:]}")
