@@ -130,8 +130,13 @@ dev: $(STAMP) $(VENDORED) $(DAGSTER_HOME)/dagster.yaml
 bench: $(STAMP) $(VENDORED) $(DPM_STAMP)
 	$(BIN)/python -m benchmarks
 
+# ruff; the layer table of docs/design.md (test_layout.py); dead code: the package and the
+# benchmarks without the tests (code only a test calls is dead), then the harness with the tests
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider gmpsai_assets_tests/test_layout.py
+	$(BIN)/vulture --min-confidence 60 gmpsai_assets benchmarks vulture_allowlist.py
+	$(BIN)/vulture --min-confidence 60 harness gmpsai_assets_tests vulture_allowlist.py
 
 ## rewrite constraints.txt: a fresh temporary venv resolves pyproject.toml's ranges, newest first
 lock:

@@ -79,7 +79,7 @@ def test_the_stop_event_ends_the_loop_while_it_sleeps(tmp_path):
     stop = threading.Event()
     first = threading.Event()
     timeline_logger = TimelineLogger(timing, store, policy=FAST, stop=stop,
-                                     heartbeat=lambda hb: first.set())
+                                     heartbeat=lambda _beat: first.set())
     worker = threading.Thread(target=timeline_logger.run)
     worker.start()
     try:

@@ -9,9 +9,9 @@ a declaration daemon can take them from there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from gmpsai_assets.catalog.declaration import Declaration
-from gmpsai_assets.settings import Settings
 
 
 class SendError(RuntimeError):
@@ -20,6 +20,16 @@ class SendError(RuntimeError):
 
 class SendSetupError(SendError, ValueError):
     """A catalogue is configured but cannot be used: client not installed, setting missing."""
+
+
+class TargetSettings(Protocol):
+    """What `Targets.from_settings` reads (gmpsai_assets.settings.Settings has it): the
+    catalogue is handed its configuration and never reads the settings itself."""
+
+    metacat_url: str | None
+    metacat_auth_url: str | None
+    metacat_dataset: str | None
+    rucio_rse: str | None
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class Targets:
         return bool(self.metacat_url or self.rucio_rse)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Targets:
+    def from_settings(cls, settings: TargetSettings) -> Targets:
         return cls(settings.metacat_url or "", settings.metacat_auth_url or "",
                    settings.metacat_dataset or "", settings.rucio_rse or "")
 

@@ -49,7 +49,6 @@ class Sequences:
             data.select(self.devices).cast(pl.Float64).to_numpy(), dtype=np.float64)
         ticks_us = data.get_column(TICK).dt.epoch("us").to_numpy()
         n, span = self.values.shape[0], self.look_back + self.look_forward
-        self.tick_utc_us = ticks_us
         firsts = np.arange(0, max(n - span + 1, 0), stride, dtype=np.int64)
         bad = np.concatenate([[0], np.cumsum(~np.isfinite(self.values).all(axis=1))])
         gap = np.concatenate([[0, 0], np.cumsum(np.diff(ticks_us) > GAP_US)])  # gap before row i

@@ -39,7 +39,6 @@ from gmpsai_assets.window import Window, format_local, local_wall_to_utc, times_
 PANDAS_PARAMS = "pandas-params"
 PANDAS_MLDATA = "pandas-mldata"
 PANDAS_EVENTS = "pandas-events"
-LEGACY_FORMATS = (PANDAS_PARAMS, PANDAS_MLDATA, PANDAS_EVENTS)
 
 MLDATA_KEY = "x"
 TIME_PREFIX = "utc_seconds"

@@ -28,7 +28,6 @@ from gmpsai_assets.window import (
 
 PARAM_PREFIX = "MLParamData"
 EVENT_PREFIX = "MLEventData"
-LEGACY_PARAM_PREFIX = "MLData"  # before mid-2019: one key `x` for every device
 
 _NAME_RE = re.compile(
     r"^(?P<prefix>ML(?:Param|Event)?Data)_(?P<created>\d+(?:\.\d+)?)_From_(?P<node>[A-Za-z0-9]+)_"

@@ -92,8 +92,8 @@ class TimelineLogger:
         self.store = store
         self.policy = policy or TimelineLoggerPolicy()
         self.stop = stop or threading.Event()
-        self._heartbeat = heartbeat or (lambda hb: None)
-        self._log = log or (lambda msg: None)
+        self._heartbeat = heartbeat or (lambda _beat: None)
+        self._log = log or (lambda _line: None)
         self.clock = clock
         self.source_name = source_name or getattr(source, "source", "")
         self.recorded = 0

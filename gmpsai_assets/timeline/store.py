@@ -40,7 +40,6 @@ from gmpsai_assets import duckdb_util
 from gmpsai_assets.acnet.tclk import EventCodeError, TimelineEntry, event_hex, parse_event
 from gmpsai_assets.window import WindowError, parse_local_datetime
 
-DB_NAME = "timeline.duckdb"
 LOCK_TIMEOUT_S = 60.0  # a writer or reader holds the lock for well under a second
 SNAP_MAX_S = 1.0  # two readings of one supercycle never disagree by this much
 LEGACY_BATCH = 500  # supercycles per transaction when importing
@@ -116,10 +115,6 @@ def snap_tolerance(length_s: float | None) -> float:
     if length_s is None or not length_s > 0:
         return SNAP_MAX_S
     return min(SNAP_MAX_S, length_s / 4)
-
-
-def default_db_path(data_dir: str | Path) -> Path:
-    return Path(data_dir) / DB_NAME
 
 
 # ---- connections ---------------------------------------------------------------------------
