@@ -22,6 +22,12 @@ from gmpsai_assets.window import Window
 W = Window(1_583_816_400.0, 1_583_902_800.0)
 
 
+def file_status(con, name: str) -> tuple[str, str] | None:
+    """What the store records of one data file: (status, error)."""
+    row = con.execute("SELECT status, error FROM data_files WHERE name = ?", [name]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def _record(name: str, created: float, status: str = "ok", window: Window = W) -> store.FileRecord:
     return store.FileRecord(
         name=name, path=f"/data/params/{name}", kind="params", format="gmpsai-params/1",
@@ -77,32 +83,27 @@ def test_newer_file_of_the_same_partition_supersedes_the_older(tmp_path: Path) -
     store.replace_file(db, other_day, _stats("B:VIMIN", 5.0))
     assert store.replace_file(db, new, _stats("B:VIMIN", 2.0)) == [old.name]
     with store.reader(db) as con:
-        assert store.file_status(con, old.name)[0] == "superseded"
-        assert store.file_status(con, other_day.name)[0] == "ok"
+        assert file_status(con, old.name)[0] == "superseded"
+        assert file_status(con, other_day.name)[0] == "ok"
     # distilling the old one again does not bring it back
     assert store.replace_file(db, old, _stats("B:VIMIN", 1.0)) == []
     with store.reader(db) as con:
-        assert store.file_status(con, old.name) == ("superseded", f"superseded by {new.name}")
+        assert file_status(con, old.name) == ("superseded", f"superseded by {new.name}")
         rows = con.execute("SELECT paramname, statname, statval FROM ACNETparameterStats "
                            "WHERE epochUTCsec = ? ORDER BY 1, 2", [W.start]).fetchall()
     assert ("B:VIMIN", "mode", 2.0) in rows and ("B:VIMIN", "mode", 1.0) not in rows
     assert len(rows) == 8  # mode/std/min/max of values and Interval_
 
 
-def test_failed_and_missing_files_have_no_statistics(tmp_path: Path) -> None:
+def test_a_failed_file_has_no_statistics(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     rec = _record("MLParamData_100_a.h5", 100.0)
     store.replace_file(db, rec, _stats("B:VIMIN", 1.0))
-    store.mark_missing(db, rec.name, rec.path)
-    with store.reader(db) as con:
-        assert store.file_status(con, rec.name)[0] == "missing"
-        assert _count(con, "param_stats") == 0
-        assert con.execute("SELECT window_start_utc FROM data_files").fetchone()[0] == W.start
-    store.mark_missing(db, "never-seen.h5", "never-seen.h5")
     store.replace_file(db, replace(rec, status="failed", error="corrupt: x"))
     with store.reader(db) as con:
-        assert store.file_status(con, "never-seen.h5")[0] == "missing"
-        assert store.file_status(con, rec.name) == ("failed", "corrupt: x")
+        assert file_status(con, rec.name) == ("failed", "corrupt: x")
+        assert _count(con, "param_stats") == 0
+        assert con.execute("SELECT window_start_utc FROM data_files").fetchone()[0] == W.start
 
 
 def test_reader_needs_an_existing_database(tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def test_a_bad_empty_result_is_written_again(db: Path) -> None:
 
 def test_writers_heal_too(db: Path) -> None:
     """A writer reads the records (to supersede), a new writer creates the views: neither is
-    blinded by a bad result, and the record being marked missing is quarantined first."""
+    blinded by a bad result."""
     results = store.results_dir(db)
     _zero(store._result_path(results, "data_files", _record(1).name))
     _distil(db, FILES)  # reads every record: heals
@@ -188,12 +188,8 @@ def test_writers_heal_too(db: Path) -> None:
     _truncate(store._result_path(results, "data_files", _record(2).name))
     with store.writer(db) as con:  # the views are bound anew: heals
         assert con.execute("SELECT count(*) FROM data_files").fetchone()[0] == FILES - 1
-    _truncate(store._result_path(results, "data_files", _record(3).name))
-    store.mark_missing(db, _record(3).name, _record(3).path)
-    with store.reader(db) as con:
-        assert store.file_status(con, _record(3).name) == ("missing", "file no longer exists")
     assert sorted(q.name for q in store.quarantined(db)) == sorted(
-        _record(i).name for i in (1, 2, 3))
+        _record(i).name for i in (1, 2))
 
 
 def test_an_error_no_result_file_explains_is_raised_as_it_was(db: Path) -> None:

@@ -70,7 +70,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -812,33 +812,3 @@ def _superseded_by(results: Path, record: FileRecord) -> list[str]:
         con.close()
     names = [r[0] for r in same]
     return names[1:] if names and names[0] == record.name else []
-
-
-def mark_missing(db_path: str | Path, name: str, path: str) -> None:
-    """A file that vanished (usually superseded and deleted): keep its record, drop its stats."""
-    ensure_store(db_path)
-    results = results_dir(db_path)
-    existing = _result_path(results, "data_files", name)
-    rec = FileRecord(name, path, None, None, None, None, None, None, None, None, None,
-                     None, "missing", "file no longer exists", time.time(), 0.0)
-    if existing.exists():
-        con = duckdb.connect()
-        cols = ", ".join(f'"{c}"' for c in FILE_COLUMNS)
-        try:  # a record that does not read is quarantined: then there is none to keep
-            row = heal_on_read(results, lambda: con.execute(
-                f"SELECT {cols} FROM read_parquet({_sql_text(existing)})").fetchone()
-                if existing.exists() else None)
-        finally:
-            con.close()
-        if row:
-            rec = replace(FileRecord(*row), status="missing", error="file no longer exists",
-                          distilled_utc=time.time())
-    rec_row = asdict(rec)
-    _write_result(results, "data_files", name, [[rec_row[c] for c in FILE_COLUMNS]])
-    for table in ("param_stats", "event_stats"):
-        _write_result(results, table, name, [])
-
-
-def file_status(con: StoreConnection, name: str) -> tuple[str, str] | None:
-    row = con.execute("SELECT status, error FROM data_files WHERE name = ?", [name]).fetchone()
-    return (row[0], row[1]) if row else None
