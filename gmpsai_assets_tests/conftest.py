@@ -179,3 +179,15 @@ def dpm_server() -> Iterator[Callable[..., object]]:
     yield start
     for server in started:
         server.stop()
+
+
+def updating_snapshots() -> bool:
+    """Whether a snapshot test should rewrite its snapshot (`make snapshot` sets
+    UPDATE_SNAPSHOTS). Refused when CI is set: there a rewritten snapshot would pass whatever
+    changed, so CI compares and never writes."""
+    if not os.environ.get("UPDATE_SNAPSHOTS"):
+        return False
+    if os.environ.get("CI"):
+        pytest.fail("UPDATE_SNAPSHOTS is refused when CI is set: CI compares snapshots, "
+                    "run `make snapshot` on a workstation and commit the diff")
+    return True

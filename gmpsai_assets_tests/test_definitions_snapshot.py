@@ -14,6 +14,9 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import pytest
+
+from gmpsai_assets_tests.conftest import updating_snapshots
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
@@ -97,8 +100,17 @@ def test_definitions_match_the_snapshot(monkeypatch) -> None:
 
     dg.Definitions.validate_loadable(defs)
     now = json.dumps(describe(defs), indent=1, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS"):
+    if updating_snapshots():
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(now)
     assert SNAPSHOT.read_text() == now, (
         "the definitions changed: if on purpose, run `make snapshot` and commit the diff")
+
+
+def test_ci_refuses_to_rewrite_snapshots(monkeypatch):
+    monkeypatch.setenv("UPDATE_SNAPSHOTS", "1")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="refused when CI is set"):
+        updating_snapshots()
+    monkeypatch.delenv("CI")
+    assert updating_snapshots() is True

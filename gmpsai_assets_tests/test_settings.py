@@ -15,6 +15,7 @@ from gmpsai_assets.defs.param_data import param_data
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource, build_resources
 from gmpsai_assets.preflight import preflight
 from gmpsai_assets.settings import RETIRED, SETTINGS, Settings, SettingsError, Source
+from gmpsai_assets_tests.conftest import updating_snapshots
 
 # (variable, bad value, words the one-line message must hold)
 BAD = [
@@ -167,7 +168,6 @@ def test_resources_bind_the_variables_set(tmp_path: Path) -> None:
 
 def test_the_configuration_doc_lists_every_setting_as_the_model_has_it() -> None:
     """docs/configuration.md's table is generated from SETTINGS (`make snapshot` rewrites it)."""
-    import os
 
     from gmpsai_assets.settings import configuration_table
 
@@ -177,7 +177,7 @@ def test_the_configuration_doc_lists_every_setting_as_the_model_has_it() -> None
     text = doc.read_text()
     head, rest = text.split(begin)
     _, tail = rest.split(end)
-    if os.environ.get("UPDATE_SNAPSHOTS"):
+    if updating_snapshots():
         doc.write_text(head + begin + configuration_table() + end + tail)
         text = doc.read_text()
     assert begin + configuration_table() + end in text
