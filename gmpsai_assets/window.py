@@ -118,6 +118,15 @@ def format_local(epoch: float) -> str:
     return to_local(epoch).strftime("%Y-%m-%d+%H:%M:%S")
 
 
+def in_repeated_hour(epoch: float) -> bool:
+    """Is the local reading of `epoch` one the clock shows twice (the hour DST ends)? Such a
+    reading names two instants, so whatever is told by local time alone (the gateway's query
+    strings, file names) must not rely on it: the one rule for it."""
+    local = to_local(epoch).replace(tzinfo=None)
+    return (local.replace(tzinfo=FERMILAB_TZ, fold=0).timestamp()
+            != local.replace(tzinfo=FERMILAB_TZ, fold=1).timestamp())
+
+
 def local_midnight(day: dt.date) -> float:
     """UTC epoch seconds of local midnight starting `day` (midnight is never ambiguous here)."""
     return dt.datetime(day.year, day.month, day.day, tzinfo=FERMILAB_TZ).timestamp()

@@ -7,6 +7,7 @@ from gmpsai_assets.window import (
     WindowError,
     day_window,
     format_local,
+    in_repeated_hour,
     last_complete_day,
     most_recent_midnight,
     parse_date,
@@ -71,3 +72,17 @@ def test_last_complete_day_and_midnight():
     now = parse_local_datetime("2026-11-24 00:30")
     assert most_recent_midnight(now) == parse_local_datetime("2026-11-24")
     assert last_complete_day(now) == dt.date(2026, 11, 23)
+
+
+def test_in_repeated_hour_is_the_two_utc_hours_dst_ends_in():
+    # DST ends 2026-11-01 at 02:00 CDT (07:00 UTC), the clock going back to 01:00 CST: local
+    # 01:00-02:00 is shown from 06:00 to 08:00 UTC (calendar.timegm: no time zone library)
+    import calendar
+
+    def utc(h: int, m: int = 0) -> float:
+        return float(calendar.timegm((2026, 11, 1, h, m, 0)))
+
+    assert [in_repeated_hour(utc(h, m)) for h, m in ((5, 59), (6, 0), (7, 0), (7, 59), (8, 0))
+            ] == [False, True, True, True, False]
+    spring = float(calendar.timegm((2026, 3, 8, 8, 30, 0)))  # 03:30 CDT, after the skipped hour
+    assert not in_repeated_hour(spring)

@@ -24,7 +24,6 @@ and keep exactly the samples inside the UTC window, so chunks never overlap nor 
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import random
 import threading
@@ -52,7 +51,7 @@ from gmpsai_assets.acnet.devices import DeviceNameError, check_device_name, chec
 from gmpsai_assets.acnet.tclk import TimelineEntry, event_hex
 from gmpsai_assets.samples import EventOccurrences, Samples
 from gmpsai_assets.status import merge_spans
-from gmpsai_assets.window import FERMILAB_TZ, Window, local_wall_to_utc
+from gmpsai_assets.window import Window, in_repeated_hour, local_wall_to_utc
 
 T = TypeVar("T")
 
@@ -349,22 +348,14 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if isinstance(exc, httpx.HTTPError) else text
 
 
-def _ambiguous(epoch: float) -> bool:
-    """Is the local reading of `epoch` one the clock shows twice (the hour DST ends)?"""
-    naive = dt.datetime.fromtimestamp(epoch, FERMILAB_TZ).replace(tzinfo=None)
-    a = naive.replace(tzinfo=FERMILAB_TZ, fold=0).timestamp()
-    b = naive.replace(tzinfo=FERMILAB_TZ, fold=1).timestamp()
-    return a != b
-
-
 def acl_request_window(window: Window) -> Window:
     """A window whose local bounds surely cover `window`, whatever the gateway makes of a
     reading in the repeated hour: seconds rounded outwards, an ambiguous bound moved out of the
     repeated hour (the caller keeps only what falls inside the UTC window)."""
     start, end = float(math.floor(window.start)), float(math.ceil(window.end))
-    while _ambiguous(start):
+    while in_repeated_hour(start):
         start -= 900.0
-    while _ambiguous(end):
+    while in_repeated_hour(end):
         end += 900.0
     return Window(start, end)
 

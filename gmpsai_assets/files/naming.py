@@ -19,11 +19,10 @@ import h5py
 
 from gmpsai_assets.files.sidecar import remove_with_sidecar
 from gmpsai_assets.window import (
-    FERMILAB_TZ,
     Window,
     format_local,
+    in_repeated_hour,
     parse_local_datetime,
-    to_local,
 )
 
 PARAM_PREFIX = "MLParamData"
@@ -116,7 +115,7 @@ def remove_superseded(published: Path, prefix: str, node: str, window: Window) -
 
 def _same_window(path: Path, window: Window) -> bool:
     """Does `path` (same name shape) really hold `window`? Only doubtful in the repeated hour."""
-    if not (_repeated_hour(window.start) or _repeated_hour(window.end)):
+    if not (in_repeated_hour(window.start) or in_repeated_hour(window.end)):
         return True
     try:
         with h5py.File(path, "r") as f:
@@ -124,9 +123,3 @@ def _same_window(path: Path, window: Window) -> bool:
     except (OSError, KeyError):
         return False  # cannot tell: keep it rather than delete another window's data
     return abs(float(start) - window.start) < 1e-3 and abs(float(end) - window.end) < 1e-3
-
-
-def _repeated_hour(epoch: float) -> bool:
-    local = to_local(epoch).replace(tzinfo=None)
-    return (local.replace(tzinfo=FERMILAB_TZ, fold=0).timestamp()
-            != local.replace(tzinfo=FERMILAB_TZ, fold=1).timestamp())
