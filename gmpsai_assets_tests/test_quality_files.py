@@ -138,3 +138,49 @@ def test_timestamps_increasing_fails_on_samples_the_source_sent_out_of_order(
     assert verdict.details["reasons"] == {"B:VIMIN": (
         "7 step(s) back in time as the source delivered the samples; sorted by time in this "
         "file (out_of_order)")}
+
+
+def _param_verdict(path: Path, name: str):
+    distilled = distill_file(path)
+    assert distilled.ok, distilled.record.error
+    return {v.name: v for v in param_verdicts(distilled, ["B:VIMIN", "I:IB"])}[name]
+
+
+def test_values_finite_passes_on_a_clean_file(tmp_path: Path, sim: SimulatedBooster) -> None:
+    verdict = _param_verdict(_param_file(tmp_path, sim), "values_finite")
+    assert (verdict.level, verdict.summary) == (Level.OK, "every value is finite")
+
+
+def test_values_finite_fails_on_nan_and_inf_in_the_file(
+    tmp_path: Path, sim: SimulatedBooster
+) -> None:
+    path = _param_file(tmp_path, sim)
+    with h5py.File(path, "r+") as f:  # 2 NaN and 1 -inf written into B:VIMIN's values
+        v = f["B:VIMIN/value"][()]
+        v[[3, 50]] = np.nan
+        v[7] = -np.inf
+        f["B:VIMIN/value"][...] = v
+    verdict = _param_verdict(path, "values_finite")
+    assert verdict.level is Level.ERROR
+    assert verdict.summary == "non-finite values in 1 device(s)"
+    assert verdict.details["non_finite"] == {"B:VIMIN": {"nan": 2, "inf": 1}}
+
+
+def test_event_times_increasing_fails_on_a_time_that_steps_back(tmp_path: Path) -> None:
+    path = _event_file(tmp_path, failed=())
+    with h5py.File(path, "r+") as f:  # $0C's 11th occurrence put before its 10th
+        t = f["Event0c/utc_seconds"][()]
+        t[10] = t[9] - 0.01
+        f["Event0c/utc_seconds"][...] = t
+    verdicts = {v.name: v for v in event_verdicts(distill_file(path))}
+    bad = verdicts["event_times_increasing"]
+    assert bad.level is Level.ERROR
+    assert bad.summary == "occurrence times fail to increase in 1 event(s)"
+    assert list(bad.details["steps_not_increasing"].values()) == [1]
+
+
+def test_event_times_increasing_passes_on_a_clean_file(tmp_path: Path) -> None:
+    verdicts = {v.name: v for v in event_verdicts(distill_file(_event_file(tmp_path, ())))}
+    assert verdicts["event_times_increasing"].level is Level.OK
+    assert verdicts["event_times_increasing"].summary == (
+        "occurrence times of all 4 events increase")

@@ -25,9 +25,9 @@ replies trickled one line at a time (`trickle_s` apart) that would hold a client
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
-import random
 import re
 import socket
 import sys
@@ -80,6 +80,10 @@ class Faults:
     `repeat` bounds how often the same command is broken (0: no bound), so a test can say "fail
     twice, then answer" and know retries will win; `devices` limits faults to `logger_get` of
     those devices (empty: every command). Latency applies to every request.
+
+    Which request is broken depends only on `seed`, the command's text and how many times that
+    command was asked before (`fault_draw`), never on the order concurrent requests arrive in:
+    a test run with the same client asks the same commands and meets the same faults.
     """
 
     latency_s: float = 0.0
@@ -107,6 +111,13 @@ class Faults:
             raise ValueError("latency and repeat must not be negative")
         if not self.trickle_s > 0:
             raise ValueError("the trickle interval must be positive")
+
+
+def fault_draw(seed: int, text: str, attempt: int) -> float:
+    """A number in [0, 1) fixed by the seed, the command and its attempt: faults placed by what
+    is asked, not by when (Faults)."""
+    digest = hashlib.blake2b(f"{seed}\0{attempt}\0{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
 
 
 class AclCommandError(ValueError):
@@ -183,8 +194,8 @@ class AclServer:
         self.max_in_flight_seen = 0  # most requests being answered at once
         self.faulted: Counter[str] = Counter()  # fault kind -> times injected
         self.steps_back: Counter[str] = Counter()  # device -> steps back in time sent
-        self._per_command: Counter[str] = Counter()
-        self._random = random.Random(self.faults.seed)
+        self._per_command: Counter[str] = Counter()  # command text -> times broken
+        self._asked: Counter[str] = Counter()  # command text -> times asked (fault_draw)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._describe = known_events()
@@ -234,7 +245,8 @@ class AclServer:
                 return None
             if f.repeat and self._per_command[text] >= f.repeat:
                 return None
-            u = self._random.random()
+            u = fault_draw(f.seed, text, self._asked[text])
+            self._asked[text] += 1
             for kind in FAULT_KINDS:
                 share = getattr(f, f"{kind}_share")
                 if kind not in ("error", "drop") and command.name not in DATA_COMMANDS:
@@ -427,7 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
         if acl.faults.latency_s:
             time.sleep(acl.faults.latency_s)
         if fault == "error":
-            code = 503 if acl._random.random() < 0.5 else 500
+            code = 503 if fault_draw(acl.faults.seed, "status " + text, 0) < 0.5 else 500
             self._send_small(code, f"<html><body>{code} gateway fault</body></html>\n".encode())
             return
         try:
