@@ -51,9 +51,11 @@ def test_interval_statistics_match_pandas_diff() -> None:
 def test_gaps_and_completeness() -> None:
     t, v, w = _series()
     s = param_stats("B:VIMIN", t, v, w, gap_ticks=3)
-    # one interval of 7 ticks: 6 ticks of missed samples; the window's edges are within a tick
+    # one interval of 7 ticks (tick 9 at +1 ms to tick 16 at -1 ms): 6 ticks of missed samples
+    # less 2 ms, by hand with the design's 15 Hz; the window's edges are within a tick.
+    # Exact but for float64 at epoch magnitude (T0 ~ 1.6e9 s: 2.4e-7 s per step)
     assert s.gap_count == 1
-    assert s.gap_seconds == pytest.approx(6 * NOMINAL_TICK_S, abs=0.003)
+    assert s.gap_seconds == pytest.approx(6 / 15 - 0.002, abs=1e-6)
     assert s.expected_rows == 40
     assert s.completeness == pytest.approx(34 / 40)
     # a longer gap limit no longer counts it
@@ -64,8 +66,11 @@ def test_gaps_at_the_window_edges_count() -> None:
     t, v, _ = _series()
     wide = Window(T0 - 10.0, T0 + 40 * NOMINAL_TICK_S + 5.0)
     s = param_stats("B:VIMIN", t, v, wide, gap_ticks=3)
+    # by hand: the inner gap as above, the left edge 10 s + 1 ms (tick 0 at +1 ms) and the right
+    # one 1/15 s + 5 s - 1 ms (tick 39 at +1 ms), each less the one tick a sample is due in
     assert s.gap_count == 3
-    assert s.gap_seconds == pytest.approx(10.0 + 5.0 + 6 * NOMINAL_TICK_S, abs=0.2)
+    inner, left, right = 6 / 15 - 0.002, 10.001 - 1 / 15, 5.0 - 0.001
+    assert s.gap_seconds == pytest.approx(inner + left + right, abs=1e-6)
 
 
 def test_empty_device_is_one_window_long_gap() -> None:

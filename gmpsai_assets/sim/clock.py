@@ -12,12 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmpsai_assets.acnet.tclk import LINE_HZ, LINES_PER_TICK
 from gmpsai_assets.sim.randomness import key_of, uniform
-
-LINE_HZ = 60.0
-LINES_PER_TICK = 4
-NOMINAL_TICK_HZ = LINE_HZ / LINES_PER_TICK  # 15 Hz
-NOMINAL_TICK_S = 1.0 / NOMINAL_TICK_HZ
 
 # Line-frequency offset in mHz: centre plus slow sines, staying within -7..+26 as logged in 2020.
 _LINFRQ_CENTRE_MHZ = 9.5
