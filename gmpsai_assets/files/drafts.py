@@ -2,8 +2,9 @@
 
 A file is written under the draft directory and moved into the output directory when it is
 closed. On one filesystem that move is an atomic rename; across filesystems the draft is copied to
-a hidden name (leading `.`) beside the target, fsynced, and renamed. Readers and the file sensor
-ignore hidden names, so either way nobody sees a half-written file under its real name.
+a hidden name (leading `.`) beside the target, fsynced, and renamed. Readers (the distiller,
+the catalogue, every glob of the output directories) ignore hidden names, so either way nobody
+sees a half-written file under its real name.
 
 Who owns a draft: a run, never a host and pid. In production every run is a new container (a new
 host name and pid namespace) that never comes back to clean up after itself, so a draft must be

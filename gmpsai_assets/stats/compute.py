@@ -212,19 +212,19 @@ def param_stats(
     file records of the order the source delivered the samples in (Samples.out_of_order)."""
     t = np.asarray(utc_seconds, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
-    finite_v, nan_count = _without_nan(v)
-    vs = summarize(finite_v)
+    not_nan, nan_count = _without_nan(v)
+    vs = summarize(not_nan)
     d, ds, nonincreasing = _intervals(t)
     gap_count, gap_seconds = gaps(t, d, window, gap_ticks)
     expected = expected_rows(window) if window is not None else None
     rows = int(t.size)
     return ParamStats(
         device=device, status=status, reason=reason, rows=rows,
-        nan_count=nan_count, inf_count=int(np.count_nonzero(np.isinf(finite_v))),
+        nan_count=nan_count, inf_count=int(np.count_nonzero(np.isinf(not_nan))),
         mean=vs.mean, std=vs.std, min=vs.min, max=vs.max, mode=vs.mode,
         p01=vs.p01, p50=vs.p50, p99=vs.p99, p05=vs.p05, p95=vs.p95,
         distinct_values=vs.distinct_values, mode_share=vs.mode_share,
-        value_changes=int(np.count_nonzero(finite_v[1:] != finite_v[:-1])) if vs.count else None,
+        value_changes=int(np.count_nonzero(not_nan[1:] != not_nan[:-1])) if vs.count else None,
         first_utc=float(t[0]) if rows else None, last_utc=float(t[-1]) if rows else None,
         interval_mean=ds.mean, interval_std=ds.std, interval_min=ds.min, interval_max=ds.max,
         interval_mode=ds.mode, nonincreasing=nonincreasing + out_of_order,
