@@ -28,6 +28,8 @@ import numpy as np
 from gmpsai_assets.acnet.tclk import (
     CLOCK_15HZ,
     NOMINAL_TICK_S,
+    NULL_RESET,
+    PREPULSE_RESET,
     SC_START,
     TimelineEntry,
     check_event,
@@ -45,7 +47,6 @@ TIMELINE_ANCHOR_SLOTS = 8  # a timeline is (re)loaded at least once a day
 HARDWARE_EVENTS = frozenset({0x0C})  # made by the 15 Hz clock, not listed in the TLG table
 
 PREPULSE_WARN, FIRST_AFTER_PREPULSE = 0x08, 0x0E
-NULL_RESET, PREPULSE_RESET = 0x11, 0x12
 PERMIT, INHIBIT, CLEAR_0E_HOLDOFF = 0x1A, 0x1B, 0xF1
 
 # (tick within the cycle, offset after the tick in s, event). Offsets stay below 60 ms so events
