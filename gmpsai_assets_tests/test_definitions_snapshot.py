@@ -1,6 +1,7 @@
 """One snapshot of the Dagster definitions: assets (deps, group, kinds, partitions, pool,
-automation), checks, jobs, schedules (cron, timezone), sensors and resources, compared with the
-committed gmpsai_assets_tests/snapshots/definitions.json. It changes only when a definition does.
+automation), checks (automation too), jobs, schedules (cron, timezone), sensors (an automation
+sensor's backfills too) and resources, compared with the committed
+gmpsai_assets_tests/snapshots/definitions.json. It changes only when a definition does.
 
 After changing a definition on purpose, refresh the file and review its diff:
 
@@ -61,6 +62,7 @@ def describe(defs: dg.Definitions) -> dict:
                 "additional_deps": sorted(d.asset_key.to_user_string()
                                           for d in spec.additional_deps),
                 "partitions": _partitions(spec.partitions_def),
+                "automation": _condition(spec.automation_condition),
             }
     jobs = {}
     for j in defs.jobs or []:
@@ -78,7 +80,9 @@ def describe(defs: dg.Definitions) -> dict:
         s.name: {"type": type(s).__name__, "interval_s": s.minimum_interval_seconds,
                  "default_status": s.default_status.value,
                  "jobs": sorted(t.job_name for t in s.targets),
-                 "assets": str(s.asset_selection) if s.asset_selection else None}
+                 "assets": str(s.asset_selection) if s.asset_selection else None,
+                 **({"emit_backfills": s.emit_backfills}
+                    if isinstance(s, dg.AutomationConditionSensorDefinition) else {})}
         for s in defs.sensors or []
     }
     resources = {
