@@ -2,9 +2,10 @@
 
 The graph is the flow: each day's `param_data` and `event_data` files feed that day's
 `file_stats`, which feed `published_json`, and that day's `cycle_table`; `timeline_records`
-exports the logger's record. Every daily asset has a freshness check (defs/freshness.py), and
-`alert_sensor` tells people what went wrong (defs/alerts.py).
-Every asset is produced by a schedule or an automation condition (test_definitions checks it).
+exports a day of `timeline_store`, which the always-running `timeline_logger_job` writes. Every
+daily asset has a freshness check (defs/freshness.py), and `alert_sensor` tells people what went
+wrong (defs/alerts.py). Every asset is produced by a schedule or an automation condition, the
+store by its job (test_definitions checks it).
 """
 
 import dagster as dg
@@ -27,6 +28,7 @@ from gmpsai_assets.defs.timeline import (
     timeline_records_job,
     timeline_records_schedule,
     timeline_restart_sensor,
+    timeline_store,
 )
 
 # DAILY_FROM_SOURCE (defs/days.py): the daily assets a day can be made of again from the source;
@@ -36,7 +38,7 @@ DAILY_ASSETS = [*DAILY_FROM_SOURCE, timeline_records]
 DAILY_CHECKS = [timeline_records_gaps, cycle_table_checks]
 
 defs = dg.Definitions(
-    assets=[*DAILY_ASSETS, published_json],
+    assets=[timeline_store, *DAILY_ASSETS, published_json],
     asset_checks=[*DAILY_CHECKS, *freshness_checks],
     jobs=[param_data_job, event_data_job, timeline_records_job, file_stats_job,
           timeline_logger_job, housekeeping_job],

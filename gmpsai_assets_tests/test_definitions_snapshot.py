@@ -43,13 +43,16 @@ def describe(defs: dg.Definitions) -> dict:
     """The definitions as plain data, sorted, without descriptions (wording is not shape)."""
     assets = {}
     for a in defs.assets or []:
-        for key, spec in a.specs_by_key.items():
+        # an AssetSpec (an asset no run materializes: the timeline logger's store) is its own spec
+        specs = a.specs_by_key if isinstance(a, dg.AssetsDefinition) else {a.key: a}
+        for key, spec in specs.items():
             assets[key.to_user_string()] = {
                 "deps": sorted(d.asset_key.to_user_string() for d in spec.deps),
                 "group": spec.group_name,
                 "kinds": sorted(spec.kinds),
                 "partitions": _partitions(spec.partitions_def),
-                "pool": a.op.pool if a.is_executable else None,
+                "pool": a.op.pool if isinstance(a, dg.AssetsDefinition) and a.is_executable
+                else None,
                 "automation": _condition(spec.automation_condition),
             }
     checks = {}

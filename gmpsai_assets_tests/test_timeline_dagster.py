@@ -300,6 +300,12 @@ def test_a_source_that_stays_down_fails_the_run(tmp_path, instance):
     run = instance.get_run_by_id(result.run_id)
     assert run.status == dg.DagsterRunStatus.FAILURE
     assert run.tags[T.PID_TAG] == str(os.getpid())  # where the keep-alive sensor looks
+    # The job observed its store as it began: the UI's lineage and catalog show who writes it.
+    (seen,) = instance.fetch_observations(T.timeline_store.key, limit=10).records
+    meta = seen.asset_observation.metadata
+    assert seen.run_id == result.run_id and meta["event"].value == "logging begins, source acl"
+    assert meta["path"].value == str(tmp_path / "timeline.duckdb")
+    assert meta["last_recorded"].value == "never"
 
 
 def test_a_second_run_steps_aside_for_a_live_one(tmp_path, instance):

@@ -1,5 +1,6 @@
 """The timeline logger under Dagster: an always-running job, two sensors that keep it running,
-and the daily `timeline_records` asset with its gap check and its schedule.
+the logger's store as an asset of its own (`timeline_store`, observed by the job), and the daily
+`timeline_records` asset exported from it, with its gap check and its schedule.
 
 Supervision: `timeline_logger_job` never ends by itself. If its run fails (source down longer than
 allowed, a crash noticed by the code server or by us), `timeline_restart_sensor` relaunches it
@@ -144,6 +145,30 @@ def _older_live_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
     return None
 
 
+# ---- the store: an asset no run materializes ---------------------------------------------------
+
+timeline_store = dg.AssetSpec(
+    "timeline_store",
+    group_name="booster_data",
+    kinds={"duckdb"},
+    # Who writes it, for people (the asset's page) and for test_definitions' producer walk.
+    metadata={"written_by": JOB_NAME},
+    description=(
+        "The timeline logger's own DuckDB file, `<data dir>/timeline.duckdb` "
+        "(`GMPSAI_TIMELINE_DB`): every supercycle's start, length and Timeline Generator table, "
+        "written continuously by `timeline_logger_job` as the supercycles happen, never by a "
+        "materialization. The job records an observation of it when it begins logging and when "
+        "the timeline changes; its runs say whether it is logging now. A supercycle it did not "
+        "watch cannot be recorded later. `timeline_records` exports each day of it."
+    ),
+)
+
+
+def _observed(store_path: object, what: str, **facts: str) -> dg.AssetObservation:
+    return dg.AssetObservation(asset_key=timeline_store.key, metadata={
+        "path": dg.MetadataValue.path(str(store_path)), "event": what, **facts})
+
+
 # ---- the job ---------------------------------------------------------------------------------
 
 
@@ -167,6 +192,10 @@ def record_timeline(
 
     def heartbeat(beat: Heartbeat) -> None:
         context.log.info(f"heartbeat: {beat.message}")
+        if beat.timeline_changed:
+            context.log_event(_observed(
+                store.path, "the timeline changed", timeline=beat.last_outcome.timeline_id,
+                from_supercycle=format_local(beat.last_start_utc)))
         other = _older_live_run(instance, run_id)
         if other:
             instance.add_run_tags(run_id, {STEPPED_ASIDE_TAG: other})
@@ -179,6 +208,9 @@ def record_timeline(
         stop=stop, heartbeat=heartbeat, log=context.log.warning,
     )
     context.log.info(f"logging the timeline of {source.source} into {store.path}")
+    last = store.last_recorded()
+    context.log_event(_observed(store.path, f"logging begins, source {source.source}",
+                                last_recorded=format_local(last) if last else "never"))
     try:
         timeline_logger.run()
     except SourceDown as exc:
@@ -309,6 +341,7 @@ def _summary_metadata(s: DaySummary) -> dict[str, object]:
 
 @dg.asset(
     partitions_def=daily_partitions,
+    deps=[timeline_store],
     group_name="booster_data",
     kinds={"parquet", "duckdb", "python"},
     output_required=False,  # a day before the logger ever ran is left missing, not materialized
