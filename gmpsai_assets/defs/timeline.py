@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
@@ -190,7 +191,8 @@ timeline_store = dg.AssetSpec(
 )
 
 
-def _observed(store_path: object, what: str, **facts: str) -> dg.AssetObservation:
+def _observed(store_path: Path, what: str, **facts: str) -> dg.AssetObservation:
+    """An observation of the store, as the logger's run sees it."""
     return dg.AssetObservation(asset_key=timeline_store.key, metadata={
         "path": dg.MetadataValue.path(str(store_path)), "event": what, **facts})
 
