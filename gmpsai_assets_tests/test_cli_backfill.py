@@ -58,7 +58,20 @@ def test_backfill_skips_complete_days_unless_refetch(home, capsys, data_dir):
     assert len(list((data_dir / "params").glob("*.h5"))) == 3  # the re-run replaced its file
 
 
-def test_one_failed_day_does_not_stop_the_range(home, capsys, monkeypatch):
+def _schedule_tick(home: Path, name: str, at: dt.datetime) -> dg.RunRequest | str:
+    """The schedule's tick at `at` (local time) on the instance: its one request, or why not."""
+    from gmpsai_assets.definitions import defs
+    from gmpsai_assets.window import FERMILAB_TZ
+
+    with dg.DagsterInstance.from_config(str(home)) as inst, dg.build_schedule_context(
+            instance=inst, repository_def=defs.get_repository_def(),
+            scheduled_execution_time=at.replace(tzinfo=FERMILAB_TZ)) as context:
+        data = defs.resolve_schedule_def(name).evaluate_tick(context)
+    return data.run_requests[0] if data.run_requests else data.skip_message
+
+
+def test_one_failed_day_does_not_stop_the_range_and_the_schedules_fetch_only_it(
+        home, capsys, monkeypatch):
     bad = day_window(dt.date(2026, 2, 2))
     real_fetch = SimulatedBooster.fetch
 
@@ -76,6 +89,14 @@ def test_one_failed_day_does_not_stop_the_range(home, capsys, monkeypatch):
     code, out, _ = _cli(capsys, "backfill", "--from", "2026-02-01", "--to", "2026-02-03",
                         "--dryrun")
     assert "2 already complete, 1 to run" in out and out.splitlines()[-1] == "2026-02-02"
+
+    # The schedules skip a day the backfill made complete, naming it, and fetch the failed one.
+    for name, hour, minute in (("param_data_schedule", 1, 0), ("event_data_schedule", 2, 1)):
+        skipped = _schedule_tick(home, name, dt.datetime(2026, 2, 2, hour, minute))
+        assert isinstance(skipped, str) and skipped.startswith("2026-02-01 is complete"), skipped
+        assert "--refetch" in skipped
+        request = _schedule_tick(home, name, dt.datetime(2026, 2, 3, hour, minute))
+        assert isinstance(request, dg.RunRequest) and request.partition_key == "2026-02-02"
 
 
 @pytest.mark.parametrize(("argv", "message"), [

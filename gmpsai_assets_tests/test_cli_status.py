@@ -18,7 +18,7 @@ from gmpsai_assets.alerts.report import Level
 from gmpsai_assets.deadlines import DEFAULTS, expected_day
 from gmpsai_assets.files.drafts import lease_path
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
-from gmpsai_assets.window import FERMILAB_TZ
+from gmpsai_assets.window import FERMILAB_TZ, format_local
 from gmpsai_assets_tests.receivers import JsonReceiver
 from gmpsai_assets_tests.test_alerts import _failing_param_run
 from gmpsai_assets_tests.test_alerts_e2e import _gap_check_run, _report_materialized
@@ -103,6 +103,29 @@ def test_status_lists_what_is_wrong_and_exits_by_the_worst(run_cli, home, data_d
 
     code, out, _ = run_cli("status", "--days", "1")  # the failed check is two days old
     assert not any("no_long_gaps" in x for x in out.splitlines())
+
+
+def test_a_logger_a_person_stopped_says_how_and_when_never_a_name(run_cli, home, data_dir):
+    from gmpsai_assets.defs.timeline import STOPPED_TAG, TERMINATED_HOW, timeline_logger_job
+
+    TimelineStore(data_dir / "timeline.duckdb").record(
+        Supercycle(time.time() - 60, 2.0, (TimelineEntry(0, 0, 0.0),)))
+    instance = dg.DagsterInstance.get()
+    try:  # a Terminate as Dagster records it (test_timeline_e2e does one through the daemon)
+        run = instance.create_run_for_job(timeline_logger_job,
+                                          status=dg.DagsterRunStatus.STARTED)
+        instance.report_run_canceling(run)
+        (asked,) = instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.RUN_CANCELING).records
+        instance.add_run_tags(run.run_id, {STOPPED_TAG: "terminate"})
+        instance.report_run_canceled(instance.get_run_by_id(run.run_id))
+    finally:
+        instance.dispose()
+    code, out, _ = run_cli("status")
+    assert code >= int(Level.WARNING)  # (and CRITICAL for the days never made here)
+    assert (f"  WARNING  timeline logger: STOPPED by {TERMINATED_HOW} at "
+            f"{format_local(asked.timestamp)} (run {run.run_id}); last supercycle ") in out, out
+    assert "Dagster does not record who" in TERMINATED_HOW
 
 
 def test_alerts_test_says_which_url_took_the_message(run_cli, monkeypatch):

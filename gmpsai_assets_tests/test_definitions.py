@@ -19,7 +19,9 @@ RENDERED_TAGS = {"p", "code", "ul", "ol", "li", "a", "strong"}
 
 def producers(definitions: dg.Definitions) -> dict[dg.AssetKey, list[str]]:
     """For every asset, what starts its materializations: a schedule or sensor whose job
-    selects it, or an automation sensor covering it while it has an automation condition."""
+    selects it, or an automation sensor covering it while it has an automation condition. An
+    asset no run materializes (the timeline logger's store) is produced by the job its
+    `written_by` metadata names, when a sensor keeps that job running."""
     repo = definitions.get_repository_def()
     graph = repo.asset_graph
     found: dict[dg.AssetKey, list[str]] = {k: [] for k in graph.get_all_asset_keys()}
@@ -39,6 +41,12 @@ def producers(definitions: dg.Definitions) -> dict[dg.AssetKey, list[str]]:
         for target in sensor.targets:
             for key in job_assets(target.job_name):
                 found[key].append(f"sensor {sensor.name}")
+    for key in found:
+        writer = graph.get(key).metadata.get("written_by")
+        keepers = sorted(s.name for s in repo.sensor_defs for t in s.targets
+                         if t.job_name == writer)
+        if not graph.get(key).is_materializable and keepers:
+            found[key].append(f"job {writer}, kept by {', '.join(keepers)}")
     return found
 
 
@@ -67,12 +75,15 @@ def test_lineage_is_the_flow():
         return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
 
     assert parents("file_stats") >= {"param_data", "event_data"}
+    assert parents("timeline_records") == {"timeline_store"}  # where the records come from
     assert parents("published_json") == {"file_stats"}
     assert graph.get(dg.AssetKey("file_stats")).partitions_def == \
         graph.get(dg.AssetKey("param_data")).partitions_def
     roots = {k.to_user_string() for k in graph.get_all_asset_keys()
              if not graph.get(k).parent_keys}
     assert "file_stats" not in roots and "published_json" not in roots
+    assert producers(defs)[dg.AssetKey("timeline_store")] == [
+        "job timeline_logger_job, kept by timeline_keepalive_sensor, timeline_restart_sensor"]
 
 
 def descriptions(definitions: dg.Definitions) -> list[tuple[str, str]]:

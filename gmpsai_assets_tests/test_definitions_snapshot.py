@@ -1,6 +1,7 @@
 """One snapshot of the Dagster definitions: assets (deps, group, kinds, partitions, pool,
-automation), checks, jobs, schedules (cron, timezone), sensors and resources, compared with the
-committed gmpsai_assets_tests/snapshots/definitions.json. It changes only when a definition does.
+automation), checks (automation too), jobs, schedules (cron, timezone), sensors (an automation
+sensor's backfills too) and resources, compared with the committed
+gmpsai_assets_tests/snapshots/definitions.json. It changes only when a definition does.
 
 After changing a definition on purpose, refresh the file and review its diff:
 
@@ -45,13 +46,16 @@ def describe(defs: dg.Definitions) -> dict:
     """The definitions as plain data, sorted, without descriptions (wording is not shape)."""
     assets = {}
     for a in defs.assets or []:
-        for key, spec in a.specs_by_key.items():
+        # an AssetSpec (an asset no run materializes: the timeline logger's store) is its own spec
+        specs = a.specs_by_key if isinstance(a, dg.AssetsDefinition) else {a.key: a}
+        for key, spec in specs.items():
             assets[key.to_user_string()] = {
                 "deps": sorted(d.asset_key.to_user_string() for d in spec.deps),
                 "group": spec.group_name,
                 "kinds": sorted(spec.kinds),
                 "partitions": _partitions(spec.partitions_def),
-                "pool": a.op.pool if a.is_executable else None,
+                "pool": a.op.pool if isinstance(a, dg.AssetsDefinition) and a.is_executable
+                else None,
                 "automation": _condition(spec.automation_condition),
             }
     checks = {}
@@ -64,6 +68,7 @@ def describe(defs: dg.Definitions) -> dict:
                 "additional_deps": sorted(d.asset_key.to_user_string()
                                           for d in spec.additional_deps),
                 "partitions": _partitions(spec.partitions_def),
+                "automation": _condition(spec.automation_condition),
             }
     jobs = {}
     for j in defs.jobs or []:
@@ -81,7 +86,9 @@ def describe(defs: dg.Definitions) -> dict:
         s.name: {"type": type(s).__name__, "interval_s": s.minimum_interval_seconds,
                  "default_status": s.default_status.value,
                  "jobs": sorted(t.job_name for t in s.targets),
-                 "assets": str(s.asset_selection) if s.asset_selection else None}
+                 "assets": str(s.asset_selection) if s.asset_selection else None,
+                 **({"emit_backfills": s.emit_backfills}
+                    if isinstance(s, dg.AutomationConditionSensorDefinition) else {})}
         for s in defs.sensors or []
     }
     resources = {

@@ -113,3 +113,55 @@ def test_readme_names_only_real_definitions() -> None:
     assert len(table) >= 5 and named and checks_named
     missing = (set(table) - assets) | (named - others) | (checks_named - checks - assets)
     assert not missing, f"README names what the definitions do not have: {sorted(missing)}"
+
+
+# *Italic* words in the operator pages are what the Dagster UI shows: a button, tab or status.
+UI_WORDS = re.compile(r"(?<![*\w])\*([A-Z][^*]*?)\*(?![*\w])")
+UI_PAGES = [README, ROOT / "docs" / "operations.md", ROOT / "docs" / "timeline.md"]
+
+
+def test_ui_words_are_the_installed_dagster_uis() -> None:
+    """Every *Button* the runbooks name is a string of the installed Dagster UI (its web app's
+    JavaScript), so a renamed button ("Assets" became "Catalog") fails here, not for a
+    person."""
+    import dagster_webserver
+
+    app = Path(dagster_webserver.__file__).parent / "webapp" / "build"
+    ui = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in app.rglob("*.js"))
+    words = {" ".join(w.split()) for page in UI_PAGES
+             for w in UI_WORDS.findall(FENCE.sub("", page.read_text(encoding="utf-8")))}
+    assert {"Catalog", "Lineage", "Launchpad", "Launch Run", "Canceled",
+            "Backfill only failed and missing partitions within selection"} <= words
+    # a trailing "…" stands for what the UI fills in (`Launch runs to materialize …`)
+    missing = sorted(w for w in words if f'"{w.removesuffix("…").rstrip()}' not in ui)
+    assert not missing, f"not words of the Dagster UI: {missing}"
+
+
+def test_the_simulator_page_names_the_days_with_an_unlogged_device() -> None:
+    """docs/simulator.md says which simulated days fail checks on purpose (README points there)."""
+    import datetime as dt
+
+    from gmpsai_assets.sim.simulator import SimulatedBooster
+
+    text = " ".join((ROOT / "docs" / "simulator.md").read_text(encoding="utf-8").split())
+    booster = SimulatedBooster()
+    assert ("unlogged_device(datetime.date(2026, 11, 28))` gives `'B:IMINST'`" in text
+            and booster.unlogged_device(dt.date(2026, 11, 28)) == "B:IMINST")
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(365)]
+    assert "104 days of 2026 have one" in text
+    assert sum(booster.unlogged_device(d) is not None for d in days) == 104
+    named = {"2026-11-25": True, "2026-11-28": True, "2026-11-29": True, "2026-12-02": True,
+             "2026-12-03": True, "2026-11-26": False, "2026-11-27": False, "2026-11-30": False,
+             "2026-12-01": False, "2026-12-04": False}
+    assert {d: booster.unlogged_device(dt.date.fromisoformat(d)) is not None
+            for d in named} == named
+    from gmpsai_assets.quality import COMPLETENESS_WARN
+    from gmpsai_assets.window import day_window
+
+    def outage_share(day: dt.date) -> float:
+        w = day_window(day)
+        return sum(min(b, w.end) - max(a, w.start) for a, b in booster.outages(w)) / w.seconds
+
+    worst = max(outage_share(d) for d in days)
+    assert "at most 1.8 % of a day (2026)" in text and round(100 * worst, 1) == 1.8
+    assert 1 - worst > COMPLETENESS_WARN

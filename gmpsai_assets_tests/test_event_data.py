@@ -112,8 +112,9 @@ def test_bad_max_event_fails_the_run_with_a_clear_message(tmp_path, one_device):
 def test_schedule_asks_for_the_day_that_just_ended():
     schedule = defs.resolve_schedule_def("event_data_schedule")
     when = dt.datetime(2026, 11, 2, 2, 1, tzinfo=FERMILAB_TZ)
-    with dg.build_schedule_context(scheduled_execution_time=when,
-                                   repository_def=defs.get_repository_def()) as context:
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=when,
+            repository_def=defs.get_repository_def()) as context:
         data = schedule.evaluate_tick(context)
     [request] = data.run_requests
     assert request.partition_key == "2026-11-01"

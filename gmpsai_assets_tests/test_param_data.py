@@ -67,7 +67,7 @@ def test_schedule_runs_for_yesterday():
     schedule = defs.resolve_schedule_def("param_data_schedule")
     # both as context managers: a context left open leaks Dagster's per-instance global state
     with dg.instance_for_test() as instance, dg.build_schedule_context(
-        instance=instance,
+        instance=instance, repository_def=defs.get_repository_def(),
         scheduled_execution_time=dt.datetime(2026, 3, 11, 1, 0,
                                              tzinfo=dt.timezone(dt.timedelta(hours=-5))),
     ) as ctx:

@@ -23,7 +23,7 @@ from gmpsai_assets.defs import timeline as T
 from gmpsai_assets.defs.resources import DataLoggerResource, StorageResource, TimelineResource
 from gmpsai_assets.sim.timing import SimulatedTiming
 from gmpsai_assets.timeline.store import Supercycle, TimelineStore
-from gmpsai_assets.window import day_window
+from gmpsai_assets.window import day_window, format_local
 
 DAY = "2026-03-10"
 TIMING = SimulatedTiming(5)  # the real 60.0667 s supercycle
@@ -254,13 +254,23 @@ def test_keepalive_starts_the_logger_only_when_no_run_is_active(instance, monkey
 def test_a_terminated_logger_stays_stopped_until_launched_again(instance):
     live = _run(instance, dg.DagsterRunStatus.STARTED)
     _run(instance, dg.DagsterRunStatus.SUCCESS, {T.STEPPED_ASIDE_TAG: live.run_id})
-    instance.report_run_canceled(live)  # a person's Terminate
+    instance.report_run_canceled(live)  # canceled before its step could tag it
     data = _tick(T.timeline_keepalive_sensor, instance)
     assert data.run_requests == []
-    assert f"run {live.run_id} was terminated" in data.skip_message
+    assert f"run {live.run_id} was stopped by {T.CANCELED_HOW} at " in data.skip_message
     assert "launch timeline_logger_job" in data.skip_message
-    ended_clean = _run(instance, dg.DagsterRunStatus.SUCCESS, {T.STOPPED_TAG: "terminate"})
-    assert ended_clean.run_id in _tick(T.timeline_keepalive_sensor, instance).skip_message
+    # A person's Terminate of a logging run, as Dagster records it: the request, then the
+    # step's tag, then CANCELED (test_timeline_e2e does it for real). Who: how, never a name.
+    terminated = _run(instance, dg.DagsterRunStatus.STARTED)
+    instance.report_run_canceling(terminated)
+    asked = instance.get_records_for_run(terminated.run_id,
+                                         of_type=dg.DagsterEventType.RUN_CANCELING).records
+    instance.add_run_tags(terminated.run_id, {T.STOPPED_TAG: "terminate"})
+    instance.report_run_canceled(instance.get_run_by_id(terminated.run_id))
+    said = _tick(T.timeline_keepalive_sensor, instance).skip_message
+    assert said.startswith(f"stopped on purpose: run {terminated.run_id} was stopped by a "
+                           "Terminate in the Dagster UI or API (Dagster does not record who) at "
+                           f"{format_local(asked[0].timestamp)}; to resume, launch")
     resumed = _run(instance, dg.DagsterRunStatus.STARTED)  # the operator launched it
     assert resumed.run_id in _tick(T.timeline_keepalive_sensor, instance).skip_message
     instance.report_run_failed(resumed)  # ... and a crash after that restarts it again
@@ -300,6 +310,12 @@ def test_a_source_that_stays_down_fails_the_run(tmp_path, instance):
     run = instance.get_run_by_id(result.run_id)
     assert run.status == dg.DagsterRunStatus.FAILURE
     assert run.tags[T.PID_TAG] == str(os.getpid())  # where the keep-alive sensor looks
+    # The job observed its store as it began: the UI's lineage and catalog show who writes it.
+    (seen,) = instance.fetch_observations(T.timeline_store.key, limit=10).records
+    meta = seen.asset_observation.metadata
+    assert seen.run_id == result.run_id and meta["event"].value == "logging begins, source acl"
+    assert meta["path"].value == str(tmp_path / "timeline.duckdb")
+    assert meta["last_recorded"].value == "never"
 
 
 def test_a_second_run_steps_aside_for_a_live_one(tmp_path, instance):

@@ -1,7 +1,8 @@
 """End to end with the real Dagster daemon: the keep-alive sensor starts the timeline logger, we
 kill the run's process, and the restart sensor brings a new run that records again; terminated
-as from the UI, it stops cleanly and stays stopped (the keep-alive sensor's ticks say how to
-resume) until it is launched again with the documented command.
+as from the UI, it ends CANCELED and stays stopped (the keep-alive sensor's ticks and
+`gmpsai status` say who stopped it when, and how to resume) until it is launched again with the
+documented command.
 
 A temporary DAGSTER_HOME holds the repository's dagster.yaml; the code location is the repo's
 workspace.yaml, served by the daemon's own code server on loopback. Supercycles are 2 s
@@ -25,8 +26,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG, STOPPED_TAG
+from gmpsai_assets.defs.timeline import JOB_NAME, PID_TAG, STOPPED_TAG, TERMINATED_HOW
 from gmpsai_assets.timeline.store import TimelineStore
+from gmpsai_assets.window import format_local
 from harness.processes import stop_group, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,17 +100,21 @@ def test_daemon_keeps_the_logger_running_across_a_killed_run(daemon):
     assert len(runs) == 2, [(r.dagster_run.run_id, r.dagster_run.status) for r in runs]
     assert not any("dagster/parent_run_id" in r.dagster_run.tags for r in runs)  # no run retry
 
-    # Terminate it as the UI does: it stops cleanly and stays stopped, sensors on.
+    # Terminate it as the UI does: it ends CANCELED (not a green Success) and stays stopped,
+    # sensors on.
     instance.run_coordinator.cancel_run(second.run_id)
     stopped = wait_for("the terminated run ends",
                        lambda: (r := instance.get_run_by_id(second.run_id)).is_finished and r,
                        30, proc, log)
+    assert stopped.status == dg.DagsterRunStatus.CANCELED
     assert stopped.tags.get(STOPPED_TAG) == "terminate"
     events = instance.all_logs(second.run_id)
     said = [e.user_message for e in events if e.user_message]
     assert any("terminated on request" in m and "every recorded supercycle is committed" in m
                for m in said)
-    assert not [e for e in events if e.dagster_event and e.dagster_event.is_step_failure]
+    assert not instance.all_logs(second.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    (asked,) = instance.get_records_for_run(
+        second.run_id, of_type=dg.DagsterEventType.RUN_CANCELING).records
     terminated_at = time.time()
 
     def hints() -> list[str]:
@@ -121,14 +127,22 @@ def test_daemon_keeps_the_logger_running_across_a_killed_run(daemon):
 
     said = wait_for("two keep-alive ticks that leave it stopped and say how to resume",
                     lambda: len(hints()) >= 2 and hints(), 60, proc, log)
-    assert f"run {second.run_id} was terminated" in said[0]
+    when = format_local(asked.timestamp)
+    assert f"run {second.run_id} was stopped by {TERMINATED_HOW} at {when}" in said[0]
     assert _live_run(instance, not_id=second.run_id) is None
     assert len(instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME))) == 2
 
-    # Resume as the hint says.
+    # `gmpsai status`, as a monitor runs it, says who stopped it (how: Dagster has no user) when.
     env = {**os.environ, "DAGSTER_HOME": str(instance.root_directory),
-           "GMPSAI_DATA_DIR": str(data), "GMPSAI_SOURCE": "simulated",
-           "GMPSAI_SIM_SC_TICKS": str(SC_TICKS), "DAGSTER_DISABLE_TELEMETRY": "1"}
+           "GMPSAI_DATA_DIR": str(data), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    status = subprocess.run([str(BIN / "gmpsai"), "status"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert status.returncode in (1, 2), status.stdout + status.stderr  # (days are overdue too)
+    assert (f"  WARNING  timeline logger: STOPPED by {TERMINATED_HOW} at {when} "
+            f"(run {second.run_id}); last supercycle ") in status.stdout, status.stdout
+
+    # Resume as the hint says.
+    env = {**env, "GMPSAI_SOURCE": "simulated", "GMPSAI_SIM_SC_TICKS": str(SC_TICKS)}
     launched = subprocess.run(
         [str(BIN / "dagster"), "job", "launch", "-j", JOB_NAME, "-w", "workspace.yaml"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)

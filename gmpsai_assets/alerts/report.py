@@ -57,7 +57,7 @@ class LoggerFacts:
     running_since: float | None  # start of the live run; None when none is
     run_id: str | None
     last_recorded: float | None
-    stopped_by: str | None = None  # `gmpsai/stopped_by` of the run a person stopped
+    stopped_by: str | None = None  # how a person stopped the logger's run (never a name)
     stopped_at: float | None = None
     stopped_run: str | None = None
 

@@ -1,6 +1,7 @@
 """Backfill a range of local days: one Dagster run per day, in this process, skipping days whose
 daily assets are already materialized in $DAGSTER_HOME's instance unless --refetch is given.
 
+A day is complete by the rule of defs/days.py (the 01:00 and 02:01 schedules skip it too).
 A failed or incomplete day is reported and the next day goes on; the exit status is then 1. For a
 backfill run by the daemon instead (and watched in the UI), use the UI's Materialize dialog or
 `dagster job backfill -j param_data_job --from A --to B` (see README, "Operator guide").
@@ -49,24 +50,9 @@ def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range(n)]
 
 
-def complete_days(inst: object, days: list[dt.date]) -> set[dt.date]:
-    """Days on which every daily asset a re-run could make (DAILY_FROM_SOURCE: not the
-    timeline's export, which a re-run cannot recover) was materialized."""
-    import dagster as dg
-
-    from gmpsai_assets.definitions import DAILY_FROM_SOURCE
-    from gmpsai_assets.defs.partitions import daily_partitions
-
-    keys = [d.isoformat() for d in days]
-    done = set(keys)
-    for asset in DAILY_FROM_SOURCE:
-        status = inst.get_status_by_partition(asset.key, keys, daily_partitions)
-        done &= {k for k, s in (status or {}).items()
-                 if s == dg.AssetPartitionStatus.MATERIALIZED}
-    return {dt.date.fromisoformat(k) for k in done}
-
-
 def run(args: argparse.Namespace) -> int:
+    from gmpsai_assets.defs.days import complete_days  # Dagster: loaded by this command only
+
     days = days_between(parse_date(args.first), parse_date(args.last))
     inst = instance()
     skip = set() if args.refetch else complete_days(inst, days)

@@ -152,7 +152,7 @@ def check_facts(instance: dg.DagsterInstance, days: int, now: float) -> list[Che
 
 
 def logger_facts(instance: dg.DagsterInstance, settings: Settings) -> LoggerFacts:
-    from gmpsai_assets.defs.timeline import STOPPED_TAG, active_runs, stopped_by_operator
+    from gmpsai_assets.defs.timeline import active_runs, how_stopped, stopped_by_operator
     from gmpsai_assets.timeline.store import TimelineStore
 
     last = TimelineStore(settings.timeline_db_path, lock_timeout_s=10.0).last_recorded()
@@ -164,10 +164,8 @@ def logger_facts(instance: dg.DagsterInstance, settings: Settings) -> LoggerFact
     stopped = stopped_by_operator(instance)
     if stopped is None:
         return LoggerFacts(None, None, last)
-    record = instance.get_run_record_by_id(stopped.run_id)
-    at = (record.end_time or record.update_timestamp.timestamp()) if record else None
-    return LoggerFacts(None, None, last, stopped.tags.get(STOPPED_TAG, "cancel"), at,
-                       stopped.run_id)
+    how, at = how_stopped(instance, stopped)
+    return LoggerFacts(None, None, last, how, at, stopped.run_id)
 
 
 def disk_facts(settings: Settings) -> DiskFacts:

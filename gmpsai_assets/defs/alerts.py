@@ -49,6 +49,7 @@ from gmpsai_assets.defs.timeline import (
     RESUME_HINT,
     active_runs,
     stopped_by_operator,
+    stopped_line,
 )
 from gmpsai_assets.settings import Settings, SettingsError, read_setting
 from gmpsai_assets.timeline.store import TimelineStore, TimelineStoreError
@@ -241,7 +242,7 @@ def logger_reason(instance: dg.DagsterInstance, last: float | None) -> tuple[str
                 "is the DataLogger reachable?", run.run_id)
     stopped = stopped_by_operator(instance)
     if stopped is not None:
-        return (f"stopped on purpose: run {stopped.run_id} was terminated; {recorded}; "
+        return (f"stopped on purpose: {stopped_line(instance, stopped)}; {recorded}; "
                 f"{RESUME_HINT}", stopped.run_id)
     latest = instance.get_run_records(dg.RunsFilter(job_name=LOGGER_JOB), limit=1)
     if not latest:

@@ -6,6 +6,11 @@ backfilled is rebuilt too; it waits while either input of that day is missing or
 materialized, so a day whose two files land at different times is built once both are there.
 `automation_sensor` (defs/published_json.py) evaluates it, RUNNING by default.
 `gmpsai materialize-day` builds it in the same run as its inputs.
+
+Its checks are a check definition of their own (so the UI can run them again on a table), with
+the same condition: they are requested in the tick that requests the table, and the sensor puts
+a day's table and checks in one run (defs/published_json.py), the checks after the table. They
+run alone only to judge a table made by a run without them, never before the table exists.
 """
 
 from pathlib import Path

@@ -85,14 +85,5 @@ event_data_job = dg.define_asset_job(
     "event_data_job",
     selection=[event_data],
     description="Grab one local day of TCLK events (`event_data_schedule` runs it for "
-                "yesterday).",
-)
-
-event_data_schedule = dg.build_schedule_from_partitioned_job(
-    event_data_job,
-    name="event_data_schedule",
-    hour_of_day=2,
-    minute_of_hour=1,
-    description="02:01 America/Chicago: grab the TCLK events of the local day that just ended.",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+                "yesterday unless that day is complete).",
 )

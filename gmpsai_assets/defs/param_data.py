@@ -67,14 +67,5 @@ param_data_job = dg.define_asset_job(
     "param_data_job",
     selection=[param_data],
     description="Grab one local day of parameter data (`param_data_schedule` runs it for "
-                "yesterday).",
-)
-
-param_data_schedule = dg.build_schedule_from_partitioned_job(
-    param_data_job,
-    name="param_data_schedule",
-    hour_of_day=1,
-    minute_of_hour=0,
-    description="01:00 America/Chicago: grab the local day that just ended.",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+                "yesterday unless that day is complete).",
 )

@@ -66,17 +66,22 @@ def published_json(
     )
 
 
-# The one automation sensor: it evaluates every asset that has an automation condition.
+# The one automation sensor: it evaluates every asset and check that has an automation condition.
+# One run per day, never a backfill: a backfill takes only the assets, and the checks of
+# `cycle_table` (a check definition of their own) then went to check-only runs that started
+# before the table existed and failed. In a day's run the checks run after their asset.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "automation_sensor",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
+    emit_backfills=False,
     description=(
         "Evaluates the automation conditions: distils a day (`file_stats`) and builds its "
         "`cycle_table` (and judges it) once its `param_data` and `event_data` files exist or "
         "change, and re-publishes "
         "(`published_json`) once new statistics have landed and no `file_stats` run is in "
-        "progress."
+        "progress. One run per day, with the day's checks after their asset, even when many "
+        "days are due at once."
     ),
 )

@@ -1,5 +1,6 @@
 """The timeline logger under Dagster: an always-running job, two sensors that keep it running,
-and the daily `timeline_records` asset with its gap check and its schedule.
+the logger's store as an asset of its own (`timeline_store`, observed by the job), and the daily
+`timeline_records` asset exported from it, with its gap check and its schedule.
 
 Supervision: `timeline_logger_job` never ends by itself. If its run fails (source down longer than
 allowed, a crash noticed by the code server or by us), `timeline_restart_sensor` relaunches it
@@ -11,11 +12,13 @@ two ever start together. Runs failing soon after they start (a crash loop) are r
 exponential backoff. Both sensors default to running, so `make dev` brings the logger up by
 itself.
 
-Terminate means stop: a run terminated from the UI (or `dagster run terminate`) ends its step
-cleanly and is tagged `gmpsai/stopped_by=terminate` (a run cancelled before its step began is
-CANCELED), and the keep-alive sensor leaves the logger stopped, saying on each tick how to resume
-(launch `timeline_logger_job`). A run interrupted without a terminate request
-(the process killed, Ctrl-C) is a failure and restarts at once.
+Terminate means stop: a run a person terminates (the UI's Terminate, or the GraphQL API) is
+tagged `gmpsai/stopped_by=terminate`, logs how many supercycles it recorded, and ends CANCELED,
+Dagster's own stopped state, so the Runs list shows it stopped, not succeeded. The keep-alive
+sensor leaves the logger stopped, saying on each tick who stopped it when and how to resume
+(launch `timeline_logger_job`); `gmpsai status` and the logger's alert say the same. Dagster
+records no user with a termination, so "who" is how: never a name. A run interrupted without a
+terminate request (the process killed, Ctrl-C) is a failure and restarts at once.
 """
 
 import os
@@ -23,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
@@ -121,6 +125,30 @@ def restart_backoff(quick: int) -> float:
     return 0.0 if quick < 2 else min(MAX_BACKOFF_S, 60.0 * 2 ** (quick - 2))
 
 
+# How a person stopped a run, by what the run shows; Dagster records no user with it.
+TERMINATED_HOW = "a Terminate in the Dagster UI or API (Dagster does not record who)"
+CANCELED_HOW = ("a cancel before it began logging, in the Dagster UI or API (Dagster does not "
+                "record who)")
+
+
+def how_stopped(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, float | None]:
+    """How a person stopped `run`, and when they asked (the termination request; else the run's
+    end; None if neither is known)."""
+    how = TERMINATED_HOW if run.tags.get(STOPPED_TAG) == "terminate" else CANCELED_HOW
+    asked = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.RUN_CANCELING, limit=1).records
+    if asked:
+        return how, asked[0].timestamp
+    record = instance.get_run_record_by_id(run.run_id)
+    return how, (record.end_time or record.update_timestamp.timestamp()) if record else None
+
+
+def stopped_line(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
+    """One sentence for sensor ticks and alerts: which run was stopped, by what, when."""
+    how, at = how_stopped(instance, run)
+    return f"run {run.run_id} was stopped by {how} at {format_local(at) if at else '?'}"
+
+
 def stopped_by_operator(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
     """The run of the job that a person terminated, if that is how the latest run that logged
     (runs that stepped aside aside) ended; else None."""
@@ -142,6 +170,31 @@ def _older_live_run(instance: dg.DagsterInstance, run_id: str) -> str | None:
         if mine is None or rec.create_timestamp < mine.create_timestamp:
             return rec.dagster_run.run_id
     return None
+
+
+# ---- the store: an asset no run materializes ---------------------------------------------------
+
+timeline_store = dg.AssetSpec(
+    "timeline_store",
+    group_name="booster_data",
+    kinds={"duckdb"},
+    # Who writes it, for people (the asset's page) and for test_definitions' producer walk.
+    metadata={"written_by": JOB_NAME},
+    description=(
+        "The timeline logger's own DuckDB file, `<data dir>/timeline.duckdb` "
+        "(`GMPSAI_TIMELINE_DB`): every supercycle's start, length and Timeline Generator table, "
+        "written continuously by `timeline_logger_job` as the supercycles happen, never by a "
+        "materialization. The job records an observation of it when it begins logging and when "
+        "the timeline changes; its runs say whether it is logging now. A supercycle it did not "
+        "watch cannot be recorded later. `timeline_records` exports each day of it."
+    ),
+)
+
+
+def _observed(store_path: Path, what: str, **facts: str) -> dg.AssetObservation:
+    """An observation of the store, as the logger's run sees it."""
+    return dg.AssetObservation(asset_key=timeline_store.key, metadata={
+        "path": dg.MetadataValue.path(str(store_path)), "event": what, **facts})
 
 
 # ---- the job ---------------------------------------------------------------------------------
@@ -167,6 +220,10 @@ def record_timeline(
 
     def heartbeat(beat: Heartbeat) -> None:
         context.log.info(f"heartbeat: {beat.message}")
+        if beat.timeline_changed:
+            context.log_event(_observed(
+                store.path, "the timeline changed", timeline=beat.last_outcome.timeline_id,
+                from_supercycle=format_local(beat.last_start_utc)))
         other = _older_live_run(instance, run_id)
         if other:
             instance.add_run_tags(run_id, {STEPPED_ASIDE_TAG: other})
@@ -179,6 +236,9 @@ def record_timeline(
         stop=stop, heartbeat=heartbeat, log=context.log.warning,
     )
     context.log.info(f"logging the timeline of {source.source} into {store.path}")
+    last = store.last_recorded()
+    context.log_event(_observed(store.path, f"logging begins, source {source.source}",
+                                last_recorded=format_local(last) if last else "never"))
     try:
         timeline_logger.run()
     except SourceDown as exc:
@@ -193,12 +253,13 @@ def record_timeline(
                                 f"{timeline_logger.recorded} new supercycles; every recorded "
                                 "supercycle is committed")
             raise
-        # A person's terminate: end the step cleanly (no failure, no stack trace); the tag tells
-        # the keep-alive sensor to leave the logger stopped, whatever status Dagster then gives.
+        # A person's terminate: say so, tag the run (the keep-alive sensor leaves the logger
+        # stopped) and let the interrupt through, so Dagster ends the run CANCELED.
         instance.add_run_tags(run_id, {STOPPED_TAG: "terminate"})
         context.log.info(f"terminated on request after {timeline_logger.recorded} new "
                          f"supercycles; every recorded supercycle is committed. Logging stays "
                          f"stopped: {RESUME_HINT}")
+        raise
 
 
 @dg.job(
@@ -213,7 +274,7 @@ def record_timeline(
         "Runs until terminated: once per supercycle reads the supercycle length and time and "
         "the Timeline Generator's table and records them in `<data dir>/timeline.duckdb`. Kept "
         "running after crashes by `timeline_restart_sensor` and `timeline_keepalive_sensor`; a "
-        "Terminate stops it until it is launched again."
+        "Terminate stops it (the run ends Canceled) until it is launched again."
     ),
 )
 def timeline_logger_job() -> None:
@@ -262,7 +323,7 @@ def timeline_keepalive_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason(f"run {run.run_id} is {run.status.value}")
     stopped = stopped_by_operator(context.instance)
     if stopped is not None:
-        return dg.SkipReason(f"stopped on purpose: run {stopped.run_id} was terminated; "
+        return dg.SkipReason(f"stopped on purpose: {stopped_line(context.instance, stopped)}; "
                              f"{RESUME_HINT}")
     latest = context.instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=1)
     if latest and latest[0].dagster_run.status == dg.DagsterRunStatus.FAILURE:
@@ -309,6 +370,7 @@ def _summary_metadata(s: DaySummary) -> dict[str, object]:
 
 @dg.asset(
     partitions_def=daily_partitions,
+    deps=[timeline_store],
     group_name="booster_data",
     kinds={"parquet", "duckdb", "python"},
     output_required=False,  # a day before the logger ever ran is left missing, not materialized
