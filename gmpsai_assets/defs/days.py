@@ -10,6 +10,8 @@ a backfill already made complete is not fetched again. Launch the job for that d
 `gmpsai backfill --refetch`) to fetch it again on purpose.
 """
 
+from __future__ import annotations
+
 import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -43,7 +45,7 @@ def complete_days(instance: dg.DagsterInstance, days: Iterable[dt.date]) -> set[
     return {dt.date.fromisoformat(k) for k in done}
 
 
-def _grab_yesterday(job: "UnresolvedAssetJobDefinition", hour: int, minute: int,
+def _grab_yesterday(job: UnresolvedAssetJobDefinition, hour: int, minute: int,
                     description: str) -> dg.ScheduleDefinition:
     """A daily schedule (America/Chicago) of `job` for the local day that just ended, skipped
     with the reason when that day is complete."""
