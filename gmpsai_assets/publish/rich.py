@@ -317,10 +317,10 @@ def site_document(
         levels = dict.fromkeys(Level, 0)
         for d in ordered:
             day_outs = outages.get(d.file_name or "", [])
-            level, why = assess_day(d, limits, day_outs)
+            own = own_gaps(d, day_outs) if d.source == "distilled" else None
+            level, why = assess_day(d, limits, day_outs, own)
             levels[level] += 1
             line, lo, hi = typical(label.kind, d)
-            own = own_gaps(d, day_outs) if d.source == "distilled" else None
             values = {
                 "day": local_day(d.start_utc),
                 "start_local": _local_text(d.start_utc),

@@ -130,7 +130,14 @@ def day_outages(days: Sequence[DayFacts]) -> list[Outage]:
 
 
 def _overlap(a: float, b: float, outages: Sequence[Outage]) -> float:
-    return sum(max(0.0, min(b, o.end_utc) - max(a, o.start_utc)) for o in outages)
+    """How much of [a, b] the outages cover (they do not overlap one another)."""
+    total = 0.0
+    for o in outages:  # a plain loop: this runs for every gap of every device-day published
+        lo = o.start_utc if o.start_utc > a else a
+        hi = o.end_utc if o.end_utc < b else b
+        if hi > lo:
+            total += hi - lo
+    return total
 
 
 def _outside(a: float, b: float, outages: Sequence[Outage]) -> list[tuple[float, float]]:
@@ -172,15 +179,17 @@ def assess_day(
     d: DayFacts,
     limits: tuple[float, float] = COMPLETENESS_LIMITS,
     outages: Sequence[Outage] = (),
+    own: OwnGaps | None = None,
 ) -> tuple[Level, str]:
     """(level, why) of one device on one day, the day's `outages` (`day_outages` of its file)
-    taken out; `why` is what the page prints beside a highlighted day."""
+    taken out; `why` is what the page prints beside a highlighted day. `own`: `own_gaps` of
+    `d` and `outages`, when the caller has it already."""
     warn_below, error_below = limits
     if d.source == "none":  # publish/rich.fill_missing_days says which (NO_DATA_DAY, ...)
         return Level.UNKNOWN, d.reason or NO_DATA_DAY
     if d.source == "legacy":
         return Level.UNKNOWN, "imported old statistics: completeness not recorded"
-    own = own_gaps(d, outages)
+    own = own if own is not None else own_gaps(d, outages)
     bad, warn = [], []
     if d.status == DeviceStatus.PARTIAL:  # has data, but not all of it: never ok, never "no data"
         warn.append(f"device partial: {d.reason}" if d.reason else "device partial")
