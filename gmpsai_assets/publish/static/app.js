@@ -17,6 +17,7 @@
   const LEVEL_COLOUR = { ok: "#1f77b4", warn: "#e08a00", error: "#d62728", unknown: "#8c8c8c" };
   const LEVEL_TEXT = { ok: "ok", warn: "warning", error: "error", unknown: "not recorded" };
   const OUTAGE_COLOUR = "#7b3fa0";
+  const DAY_LINES_SHOWN = 100; // lines of the Days box; narrower dates show the rest
   const NO_DATA_FILL = "rgba(140,140,140,0.16)";
   const LOCAL = new Intl.DateTimeFormat("en-CA", {
     timeZone: "America/Chicago", year: "numeric", month: "2-digit", day: "2-digit",
@@ -24,7 +25,8 @@
   });
 
   const state = { site: null, first: null, last: null, from: null, to: null, cards: [],
-                  detail: null, details: null, outagesByDay: new Map(), noData: new Set() };
+                  detail: null, details: null, outagesByDay: new Map(), noData: new Set(),
+                  outageX: [] };
   const $ = (id) => document.getElementById(id);
 
   // ---- loading -------------------------------------------------------------------------
@@ -245,8 +247,8 @@
   // A DataLogger outage: a mark on the time axis where (and as long as) it was, the same on
   // every plot; the day list and the day's detail say what it was.
   function drawOutages(u) {
-    const out = state.site.outages;
-    if (!out || !out.start_local.length) return;
+    const xs = state.outageX;
+    if (!xs.length) return;
     const ctx = u.ctx;
     const bottom = u.bbox.top + u.bbox.height;
     const h = Math.max(6, 7 * devicePixelRatio);
@@ -254,9 +256,12 @@
     const hi = u.bbox.left + u.bbox.width;
     ctx.save();
     ctx.fillStyle = OUTAGE_COLOUR;
-    for (let k = 0; k < out.start_local.length; k++) {
-      const a = u.valToPos(xOf(out.start_local[k]), "x", true);
-      const b = u.valToPos(xOf(out.end_local[k]), "x", true);
+    const [min, max] = [u.scales.x.min, u.scales.x.max];
+    for (const [start, end] of xs) { // oldest first
+      if (end < min) continue;
+      if (start > max) break;
+      const a = u.valToPos(start, "x", true);
+      const b = u.valToPos(end, "x", true);
       if (b < lo || a > hi) continue;
       const mid = (a + b) / 2;
       const half = Math.max(h / 2, (b - a) / 2);
@@ -571,15 +576,22 @@
     }
     const noData = [...days].filter((d) => state.noData.has(d)).length;
     const list = $("day-events-list");
-    list.replaceChildren();
+    const items = [];
+    let more = 0;
     for (const day of [...days].sort().reverse()) {
       for (const line of dayLines(day)) {
+        if (items.length >= DAY_LINES_SHOWN) { more++; continue; }
         const li = el("li", state.noData.has(day) ? "no-data" : "outage");
         li.dataset.day = day;
         li.append(el("span", "day", day), document.createTextNode(" " + line));
-        list.append(li);
+        items.push(li);
       }
     }
+    if (more) {
+      items.push(el("li", "more", "… and " + more + " more line" + (more === 1 ? "" : "s") +
+        " before these: choose fewer days to list them"));
+    }
+    list.replaceChildren(...items);
     $("day-events-summary").textContent = days.size ?
       "Days: " + noData + " without data, " + outages + " DataLogger outage" +
         (outages === 1 ? "" : "s") + " (one mark on every time axis; no device's gap)" :
@@ -646,6 +658,7 @@
                   seconds: out.seconds[k], missing: out.missing[k], devices: out.devices[k] };
       if (!state.outagesByDay.has(out.day[k])) state.outagesByDay.set(out.day[k], []);
       state.outagesByDay.get(out.day[k]).push(o);
+      state.outageX.push([xOf(o.start_local), xOf(o.end_local)]);
     }
     showFreshness(site);
     const days = site.devices.flatMap((d) => d.days.day);
