@@ -5,7 +5,8 @@ Chromium.
     python -m benchmarks publish --quick    # 47 devices x 60 days
 
 A store of one parameter file per local day, 47 devices each, is built through the store's API
-(statistics from small real arrays: the numbers' values do not change the work). Each figure is
+(statistics from small real arrays: the numbers' values do not change the work), each day with
+three DataLogger outages in every device, as the simulator has most days. Each figure is
 set beside a floor measured in the same run:
 
 - reading what the publisher needs (pivoted legacy view + current view joined with files) beside
@@ -69,8 +70,12 @@ def build(db: Path, days: int) -> list[str]:
                   for i, d in enumerate(devices)] for _ in range(7)]
     for k in range(days):
         window = day_window(first + dt.timedelta(days=k))
-        # a week of different numbers, repeated: their values do not change the work
-        params = [replace(p, first_utc=window.start, last_utc=window.end - 400.0)
+        # a week of different numbers, repeated: their values do not change the work; and the
+        # simulator's usual day (sim/simulator.py): three DataLogger outages, in every device
+        spans = [[window.start + h * 3600.0, window.start + h * 3600.0 + 60.0]
+                 for h in (3, 11, 19)]
+        params = [replace(p, first_utc=window.start, last_utc=window.end - 400.0,
+                          gap_count=3, gap_seconds=180.0, gap_spans=spans)
                   for p in templates[k % 7]]
         name = data_file_name(PARAM_PREFIX, "MLrn", window, 1_700_000_000 + k)
         rec = store.FileRecord(name, f"/data/params/{name}", "params", "gmpsai-params/1", "new",

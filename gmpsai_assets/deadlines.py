@@ -87,6 +87,12 @@ def parse_deadlines(text: str) -> Deadlines:
     return Deadlines(tuple(table.items()))
 
 
+def due_at(day: dt.date, at: dt.time) -> float:
+    """The moment (epoch s) local day `day` is due for an asset whose deadline is `at`: `at` on
+    the day after it; from then on the day is overdue until it exists."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), at, tzinfo=_TZ).timestamp()
+
+
 def latest_deadline(at: dt.time, now: float) -> float:
     """The most recent moment (epoch s) at or before `now` when the local clock read `at`."""
     today = dt.datetime.fromtimestamp(now, _TZ).date()

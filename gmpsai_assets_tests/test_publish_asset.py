@@ -72,6 +72,14 @@ def test_publishes_what_file_stats_distilled(chain):
     assert meta["legacy_json"].value == str(site / "Old.json")
     assert meta["devices"].value == 2
     assert meta["serve"].value == f"gmpsai serve-site --dir {site}"
+    # the page's counts: the day's one DataLogger outage (23:46:41, 6.4 s) is in both devices,
+    # but two devices cannot tell it from theirs (OUTAGE_MIN_DEVICES): a warning of each
+    said = {k: meta[k].value for k in (
+        "data_as_of", "overdue", "days_without_data", "datalogger_outages", "days_with_problems",
+        "days_with_warnings", "devices_with_errors", "devices_with_errors_or_warnings")}
+    assert said == {"data_as_of": DAY, "overdue": True, "days_without_data": 0,
+                    "datalogger_outages": 0, "days_with_problems": 0, "days_with_warnings": 2,
+                    "devices_with_errors": 0, "devices_with_errors_or_warnings": 2}
     doc = json.loads((site / "gmpsai-site.json").read_text())
     details = json.loads((site / "gmpsai-days.json").read_text())  # fetched after the plots
     truth = {p.device: p for p in distill_file(path).params}

@@ -18,6 +18,7 @@ from gmpsai_assets.publish.rich import (
     typical,
     y_range,
 )
+from gmpsai_assets.quality.days import NO_DATA_DAY
 from gmpsai_assets.stats import store
 from gmpsai_assets_tests.test_publish_support import (
     DAYS,
@@ -45,7 +46,7 @@ def doc_and_store(tmp_path):
 
 def test_every_number_matches_the_database(doc_and_store):
     doc, small = doc_and_store
-    assert doc["format"] == "gmpsai-site/2"
+    assert doc["format"] == "gmpsai-site/3"
     assert [d["name"] for d in doc["devices"]] == list(DEVICES)
     for dev in doc["devices"]:
         cols = dev["days"]
@@ -72,15 +73,21 @@ def test_problem_days_are_highlighted_with_a_reason(doc_and_store):
         for day in DAYS:
             i = cols["day"].index(day)
             assert cols["level"][i] == LEVELS[(dev["name"], day)], (dev["name"], day)
+        # a day no device has data for is no device's error: the day is without data, once
         lost = cols["day"].index(MISSING_DAY)
         assert (cols["level"][lost], cols["source"][lost], cols["file"][lost]) == (
-            "error", "none", None)
-        assert cols["problem"][lost] == "no statistics for this day"
+            "unknown", "none", None)
+        assert cols["problem"][lost] == NO_DATA_DAY
+    assert doc["no_data_days"] == [MISSING_DAY]
+    assert doc["outages"]["day"] == []  # I:IB's empty day and B:VIMIN's gap: 2 of 3 devices
     vimin = doc["devices"][0]["days"]
     assert vimin["problem"][1] == "1 gap (2.0 s missing)"
+    assert (vimin["own_gap_count"][1], vimin["outage_gaps"][1]) == (1, 0)
+    # samples 299 and 330 either side (at 15 Hz: 19.93 s and 22.0 s after midnight)
+    assert vimin["own_gap_spans"][1] == [["2026-03-02 00:00:19.9", "2026-03-02 00:00:22.0"]]
     iib = doc["devices"][1]["days"]
     assert iib["problem"][1] == "device empty: No values"
-    assert doc["devices"][1]["counts"] == {"ok": 2, "warn": 0, "error": 2, "unknown": 0}
+    assert doc["devices"][1]["counts"] == {"ok": 2, "warn": 0, "error": 1, "unknown": 1}
 
 
 def test_device_names_stay_plain_data(doc_and_store):
@@ -185,7 +192,8 @@ def test_imported_old_statistics_fill_in_where_nothing_was_distilled(tmp_path):
     assert cols["day"][:3] == ["2026-02-27", "2026-02-28", "2026-03-01"]
     assert (cols["source"][0], cols["level"][0], cols["file"][0]) == ("legacy", "unknown", None)
     assert (cols["mode"][0], cols["std"][0], cols["min"][0], cols["max"][0]) == (50, 51, 52, 53)
-    assert cols["level"][1] == "error"  # nothing at all on 02-28
+    assert (cols["level"][1], cols["problem"][1]) == ("unknown", NO_DATA_DAY)  # none 02-28
+    assert doc["no_data_days"] == ["2026-02-28", MISSING_DAY]
     distilled = small.expected[("B:VIMIN", "2026-03-01")]
     assert (cols["source"][2], cols["mode"][2]) == ("distilled", pytest.approx(distilled.mode))
 
@@ -202,3 +210,62 @@ def test_split_document_keeps_every_column_once(doc_and_store):
         assert more["name"] == full["name"] == over["name"]
         assert {**over["days"], **more["days"]} == full["days"]
         assert not set(over["days"]) & set(more["days"])
+
+
+def test_data_as_of_and_when_it_is_overdue(doc_and_store):
+    """The newest day with data is 2026-03-04; the next one is due by the page's 05:30 deadline
+    the day after it: 2026-03-06 05:30 CST = 11:30 UTC (daylight time starts 03-08)."""
+    import calendar
+    import datetime as dt
+
+    from gmpsai_assets.publish.rich import freshness
+
+    doc, _ = doc_and_store
+    due = calendar.timegm((2026, 3, 6, 11, 30, 0))
+    assert doc["freshness"] == {
+        "data_as_of": "2026-03-04", "asset": "published_json", "deadline": "05:30",
+        "next_day": "2026-03-05", "overdue_utc": due, "overdue_local": "2026-03-06 05:30 CST",
+        "overdue": False}  # generated 2026-03-05 02:40 CST
+    assert freshness("2026-03-04", dt.time(5, 30), due - 1)["overdue"] is False
+    assert freshness("2026-03-04", dt.time(5, 30), due)["overdue"] is True
+    assert freshness("2026-03-04", dt.time(2, 0), 0.0)["overdue_local"] == "2026-03-06 02:00 CST"
+    assert freshness(None, dt.time(5, 30), due) is None
+
+
+def test_an_outage_is_said_once_for_the_day_and_devices_are_judged_on_their_own():
+    """Four devices of one file lose 10:00:00..10:05:00 local; B:C also has a gap of its own.
+    The document holds one outage; only B:C has a warning; the summary lines say so."""
+    from gmpsai_assets.publish.rich import day_lines
+    from gmpsai_assets.window import local_midnight, parse_date
+
+    start = local_midnight(parse_date("2026-03-02"))
+    a, b = start + 36000.0, start + 36300.0
+
+    def dev(name: str, spans: list[list[float]]) -> DayStats:
+        lost = sum(y - x for x, y in spans)
+        rows = round((86400.0 - lost) * 15)
+        return DayStats(name, start, start + 86400.0, file_name="p.h5", file_path="/p.h5",
+                        rows=rows, expected_rows=1296000, completeness=rows / 1296000,
+                        gap_count=len(spans), gap_seconds=lost - 0.0667 * len(spans),
+                        gap_spans=spans, nan_count=0, inf_count=0, nonincreasing=0, p50=1.0)
+
+    rows = [dev("B:A", [[a, b]]), dev("B:B", [[a - 0.01, b + 0.01]]),
+            dev("B:C", [[a, b], [start + 50000.0, start + 50600.0]]), dev("B:D", [[a, b]])]
+    doc = site_document(rows, ["B:A", "B:B", "B:C", "B:D"], generated_utc=start + 86400.0)
+    assert doc["outages"] == {
+        "day": ["2026-03-02"], "start_local": ["2026-03-02 10:00:00"],
+        "end_local": ["2026-03-02 10:05:00"], "start_utc": [a], "end_utc": [b],
+        "seconds": [300.0], "missing": [4], "devices": [4], "node": [None]}
+    levels = {d["name"]: (d["days"]["level"][0], d["days"]["problem"][0]) for d in doc["devices"]}
+    assert levels == {"B:A": ("ok", ""), "B:B": ("ok", ""), "B:D": ("ok", ""),
+                      "B:C": ("warn", "1 gap (10.0 min missing)")}
+    c = doc["devices"][2]["days"]
+    assert (c["gap_count"][0], c["own_gap_count"][0], c["outage_gaps"][0]) == (2, 1, 1)
+    assert c["own_gap_spans"][0] == [["2026-03-02 13:53:20.0", "2026-03-02 14:03:20.0"]]
+    assert c["own_completeness"][0] == pytest.approx(
+        (86400.0 - 900.0) * 15 / (1296000 * (1 - 300.0 / 86400.0)))
+    overview, _ = split_document(doc)
+    assert day_lines(overview, "2026-03-02") == [
+        "DataLogger outage 10:00:00–10:05:00 (5.0 min): no samples from 4 of 4 devices",
+        "1 device with warnings: B:C"]
+    assert day_lines(overview, "2026-03-03") == ["not on the page"]

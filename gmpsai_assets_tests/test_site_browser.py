@@ -2,8 +2,10 @@
 loopback and opened from disk, with no console error and no CSP report; one plot per device,
 the error/warning filter and the detail panel that follows it, the date range, a day's detail;
 device names as text; a screenshot that is not blank; on a simulated day, the line and band
-of B:VIMIN inside the day's [p01, p99]. Also the old figure JSON drawn by the bundled
-plotly.js, as the existing site does."""
+of B:VIMIN inside the day's [p01, p99]; a simulated week with days never fetched, the
+simulator's DataLogger outages and one device not logged one day, shown as exactly that one
+device problem, each outage once, and "data as of" judged by the browser's clock. Also the old
+figure JSON drawn by the bundled plotly.js, as the existing site does."""
 
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ import pytest
 
 from gmpsai_assets.cli.serve_site import make_server
 from gmpsai_assets.publish.site import publish_from_store
+from gmpsai_assets.quality.days import NO_DATA_DAY
 from gmpsai_assets.settings import Settings
 from gmpsai_assets_tests.chromium import launch, needs_chromium
-from gmpsai_assets_tests.test_publish_support import DEVICES, EVIL, build_store
+from gmpsai_assets_tests.test_publish_support import DEVICES, EVIL, MISSING_DAY, build_store
 
 pytestmark = needs_chromium
 
@@ -64,8 +67,11 @@ def browser():
 class Page:
     """A page that records every console error, page error, dialog and CSP report."""
 
-    def __init__(self, browser, url: str, details: bool = True) -> None:
+    def __init__(self, browser, url: str, details: bool = True,
+                 now: dt.datetime | None = None) -> None:
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        if now is not None:  # the browser's own clock, which judges "data as of"
+            self.page.clock.set_fixed_time(now)
         self.problems: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror {e}"))
@@ -132,9 +138,16 @@ def test_served_page_draws_filters_ranges_and_details(published, browser, tmp_pa
     for summary in page.locator("details.days summary").all():
         summary.click()
     assert page.locator("article.device").first.locator("tbody tr").count() == 4
-    # B:VIMIN: the lost 03-03 is an error, the 2 s gap of 03-02 only a warning
-    assert "(1 with errors, 1 with warnings)" in page.locator(
+    # B:VIMIN: the 2 s gap of 03-02 is a warning; the lost 03-03 is a day without data, said
+    # once for the day, no device's error
+    assert "(0 with errors, 1 with warnings)" in page.locator(
         "details.days summary").first.text_content()
+    assert page.locator("#day-events-list li").all_text_contents() == [
+        f"{MISSING_DAY} {NO_DATA_DAY}"]
+    assert page.text_content("#day-events-summary").startswith(
+        "Days: 1 without data, 0 DataLogger outages")
+    assert page.eval_on_selector_all("#filter option", "os => os.map(o => o.textContent)") == [
+        "all devices", "devices with errors (1)", "devices with errors or warnings (2)"]
 
     # the date range moves every x axis and the tables follow
     before = p.x_range(0)
@@ -352,3 +365,146 @@ def test_line_and_band_of_a_reading_lie_in_the_days_p01_p99(simulated_day, brows
     old = json.loads((site / "StatsHistoryBoringHolyMoly.json").read_text())
     mode = next(t for t in old["data"] if t["name"] == "B:VIMIN mode")
     assert mode["y"] == [pytest.approx(v.min())]  # unchanged for the old site
+
+
+WEEK = ("2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28",
+        "2026-11-29")
+NOT_FETCHED = ("2026-11-24", "2026-11-25")
+# a reading with units (the simulator knows B:LINFRQ's, mHz), a reading, a status word, and
+# B:IMINST, which the simulator does not log on 2026-11-28 (its one real problem of the week)
+WEEK_DEVICES = ("B:VIMIN", "B:LINFRQ", "B|GMPSSC", "B:IMINST")
+PROBLEM = ("B:IMINST", "2026-11-28")
+
+
+@pytest.fixture(scope="module")
+def simulated_week(tmp_path_factory) -> tuple[Path, dict[str, list[tuple[float, float]]]]:
+    """A week of four simulated devices as an operator would leave it: five days grabbed and
+    distilled as the assets do it, two never fetched. Returns the site and the simulator's
+    own DataLogger outages of each fetched day (every day of the simulator has some)."""
+    from gmpsai_assets.ingest.params import grab_params
+    from gmpsai_assets.sim.simulator import SimulatedBooster
+    from gmpsai_assets.stats.distill import distill_into_store
+    from gmpsai_assets.window import day_window
+
+    root = tmp_path_factory.mktemp("simweek")
+    settings = Settings.from_env({"GMPSAI_DATA_DIR": str(root)})
+    sim = SimulatedBooster()
+    outages = {}
+    try:
+        for day in WEEK:
+            if day in NOT_FETCHED:
+                continue
+            assert sim.unlogged_device(dt.date.fromisoformat(day)) not in set(
+                WEEK_DEVICES) - {PROBLEM[0]}  # the one problem is the one planted
+            window = day_window(day)
+            outages[day] = sim.outages(window)
+            grabbed = grab_params(sim, list(WEEK_DEVICES), window, settings.params_dir,
+                                  settings.drafts_dir)
+            assert distill_into_store(grabbed.path, settings.stats_db_path).ok
+    finally:
+        sim.close()
+    assert sim.unlogged_device(dt.date.fromisoformat(PROBLEM[1])) == PROBLEM[0]
+    result, _ = publish_from_store(settings)
+    return result.directory, outages
+
+
+def test_a_week_with_unfetched_days_shows_its_one_device_problem_once(simulated_week, browser):
+    """What an operator sees of the week: one device with errors (the device not logged on one
+    day), no device with warnings (every gap of the week is a DataLogger outage), the two days
+    never fetched as days without data, each outage of the simulator once in the day list and as
+    a mark on the time axis, "data as of" the newest day, the y axis in units where known."""
+    from playwright.sync_api import expect
+
+    from gmpsai_assets.window import FERMILAB_TZ, to_local
+
+    site, outages = simulated_week
+    p = Page(browser, (site / "index.html").as_uri(),
+             now=dt.datetime(2026, 11, 30, 12, 0, tzinfo=FERMILAB_TZ))
+    page = p.page
+    assert page.eval_on_selector_all("#filter option", "os => os.map(o => o.textContent)") == [
+        "all devices", "devices with errors (1)", "devices with errors or warnings (1)"]
+    page.select_option("#filter", "warn")
+    assert p.visible_devices() == [PROBLEM[0]]
+    card = page.locator("article.device", has_text=PROBLEM[0])
+    assert "7 days shown · 1 with errors · 0 with warnings" in card.locator(
+        ".summary").text_content()
+    card.locator("details.days summary").click()
+    row = card.locator("tbody tr.lv-error")
+    expect(card.locator("tbody tr")).to_have_count(len(WEEK))  # the table is built when opened
+    assert row.count() == 1 and row.locator("td").first.text_content() == PROBLEM[1]
+    assert "device empty" in row.locator("td.problem").text_content()
+    page.select_option("#filter", "all")
+
+    # the week's own events: two days without data and every outage, each once, newest first
+    expected = [f"{day} {NO_DATA_DAY}" for day in reversed(NOT_FETCHED)]
+    lines = page.locator("#day-events-list li").all_text_contents()
+    assert [line for line in lines if "no data" in line] == expected
+    told = [line for line in lines if "DataLogger outage" in line]
+    assert len(told) == sum(len(v) for v in outages.values()) == 16
+    for day, spans in outages.items():
+        for a, _end in spans:  # each within a tick of the simulator's (last sample before it)
+            start = to_local(a).strftime("%H:%M:%S")
+            mine = [line for line in told if line.startswith(f"{day} DataLogger outage ")]
+            assert any(abs(_clock_s(line.split()[3].split("–")[0]) - _clock_s(start)) <= 1
+                       for line in mine), (day, start, mine)
+            assert all(line.endswith("no samples from 4 of 4 devices") for line in mine)
+    assert page.text_content("#day-events-summary").startswith(
+        "Days: 2 without data, 16 DataLogger outages")
+
+    # "data as of": the newest day, due tomorrow 05:30 by the browser's clock
+    assert page.text_content("#freshness") == (
+        "Data as of 2026-11-29; 2026-11-30 is due by 2026-12-01 05:30 CST.")
+    assert page.get_attribute("#freshness", "class") == "fresh"
+
+    # a mark on the time axis where the week's longest outage was, a grey column on a day
+    # without data and none on a day with data
+    a, b = max((span for spans in outages.values() for span in spans), key=lambda s: s[1] - s[0])
+    longest = [to_local(t).strftime("%Y-%m-%d %H:%M:%S") for t in (a, b)]
+    vimin = page.locator(".plot").first
+    colours = vimin.evaluate("""(e, args) => {
+        const u = e.uplot, r = devicePixelRatio;
+        const at = (x, y) => [...u.ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data];
+        const xOf = (t) => Date.parse(t.replace(' ', 'T') + 'Z') / 1000;
+        const bottom = u.bbox.top + u.bbox.height;
+        const mid = (u.valToPos(xOf(args[0]), 'x', true) + u.valToPos(xOf(args[1]), 'x', true)) / 2;
+        const noData = u.valToPos(xOf(args[2] + ' 12:00:00'), 'x', true);
+        return {mark: at(mid, bottom - 2 * r), noData: at(noData, u.bbox.top + 3 * r),
+                ok: at(u.valToPos(xOf('2026-11-26 12:00:00'), 'x', true), u.bbox.top + 3 * r)};
+    }""", [*longest, NOT_FETCHED[0]])
+    assert colours["mark"][:3] == [0x7b, 0x3f, 0xa0], colours  # the outage colour
+    assert colours["noData"][3] > 0 and colours["ok"][3] == 0, colours  # grey there, not here
+    labels = page.evaluate("() => [...document.querySelectorAll('article.device')].map("
+                           "a => [a.querySelector('.name').textContent,"
+                           " a.querySelector('.plot').uplot.axes[1].label ?? null])")
+    assert dict(labels) == {"B:VIMIN": None, "B:LINFRQ": "mHz", "B|GMPSSC": None,
+                            "B:IMINST": None}  # only B:LINFRQ's units are known
+
+    # a day's detail says the outage once, and that the device's gaps were the outage's
+    card = page.locator("article.device").first
+    card.locator("details.days summary").click()
+    expect(card.locator("tbody tr")).to_have_count(len(WEEK))
+    card.locator("tbody tr", has_text="2026-11-27").click()
+    expect(page.locator("#detail-title")).to_have_text("B:VIMIN — 2026-11-27")
+    assert page.locator("#detail-day li").all_text_contents() == [
+        line.split(" ", 1)[1] for line in told if line.startswith("2026-11-27")]
+    detail = page.text_content("#detail-list")
+    assert "Gaps2 (2 in the DataLogger outage, 0 its own)" in detail
+    assert page.text_content("#detail-problem") == "ok"
+    assert p.clean() == []
+    page.close()
+
+    # the same page a day and a half later: the newest day is past its deadline, and the page
+    # says so loudly by the browser's own clock, whatever it said when it was published
+    late = Page(browser, (site / "index.html").as_uri(),
+                now=dt.datetime(2026, 12, 1, 6, 0, tzinfo=FERMILAB_TZ))
+    assert late.page.get_attribute("#freshness", "class") == "overdue"
+    assert late.page.text_content("#freshness") == (
+        "Data as of 2026-11-29. OVERDUE: 2026-11-30 was due by 2026-12-01 05:30 CST "
+        "(the published_json deadline) and is not here.")
+    assert late.clean() == []
+    late.page.close()
+
+
+def _clock_s(text: str) -> int:
+    h, m, s = (int(x) for x in text.split(":"))
+    return 3600 * h + 60 * m + s

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gmpsai_assets.acnet.tclk import NOMINAL_TICK_S
-from gmpsai_assets.stats.compute import event_stats, param_stats, summarize
+from gmpsai_assets.stats.compute import event_stats, gap_spans, param_stats, summarize
 from gmpsai_assets.window import Window
 
 T0 = 1_583_816_400.0  # 2020-03-10 00:00 America/Chicago
@@ -71,6 +71,22 @@ def test_gaps_at_the_window_edges_count() -> None:
     assert s.gap_count == 3
     inner, left, right = 6 / 15 - 0.002, 10.001 - 1 / 15, 5.0 - 0.001
     assert s.gap_seconds == pytest.approx(inner + left + right, abs=1e-6)
+
+
+def test_gap_spans_are_where_the_counted_gaps_lie() -> None:
+    """The spans of the gaps `gap_count` counts: the samples either side of an interior gap,
+    the window's edge for an edge gap; the longest ones kept, in time order."""
+    t, v, _ = _series()
+    wide = Window(T0 - 10.0, T0 + 40 * NOMINAL_TICK_S + 5.0)
+    s = param_stats("B:VIMIN", t, v, wide, gap_ticks=3)
+    assert s.gap_spans == [[wide.start, t[0]], [t[9], t[10]], [t[-1], wide.end]]
+    assert len(s.gap_spans) == s.gap_count
+    assert gap_spans(t, wide, 3, keep=2) == [[wide.start, t[0]], [t[-1], wide.end]]
+    assert param_stats("B:VIMIN", t, v, wide, gap_ticks=8).gap_spans == [
+        [wide.start, t[0]], [t[-1], wide.end]]
+    w = Window(T0, T0 + 60.0)
+    assert gap_spans(np.empty(0), w, 3) == [[w.start, w.end]]  # no sample: all of it
+    assert gap_spans(np.array([T0, np.nan, T0 + 1.0]), None, 3) == []  # NaN makes no gap
 
 
 def test_empty_device_is_one_window_long_gap() -> None:

@@ -226,6 +226,32 @@ def test_result_files_written_before_version_3_read_as_null(tmp_path: Path) -> N
         assert con.execute("SELECT count(*) FROM ACNETparameterStats").fetchone()[0] == 16
 
 
+def test_gap_spans_are_stored_and_older_results_read_them_as_null(tmp_path: Path) -> None:
+    """Version 4 keeps where each device's gaps lie; a result file written before it has no
+    such column and reads NULL (unknown, never "no gaps")."""
+    db = tmp_path / "s.duckdb"
+    t = W.start + np.concatenate([np.arange(20), np.arange(40, 60)]) / 15.0
+    old, new = _record("MLParamData_100_a.h5", 100.0), _record(
+        "MLParamData_200_b.h5", 200.0, window=Window(W.end, W.end + 86400.0))
+    store.replace_file(db, old, _stats("B:VIMIN", 1.0))
+    store.replace_file(db, new, [param_stats("B:VIMIN", t + 86400.0, np.ones(40),
+                                             Window(W.end, W.end + 86400.0))])
+    path = store._result_path(store.results_dir(db), "param_stats", old.name)
+    before = ", ".join(f'"{c}"' for c in ["file_name", *store.PARAM_COLUMNS]
+                       if c not in store._PARAM_COLUMNS_V4)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT {before} FROM read_parquet('{path}')) TO '{path}.v3' "
+                "(FORMAT parquet)")
+    con.close()
+    Path(f"{path}.v3").replace(path)
+    with store.reader(db) as con:
+        rows = con.execute("SELECT file_name, gap_count, gap_spans FROM param_stats_current "
+                           "ORDER BY 1").fetchall()
+    day2 = W.end  # the second file's window starts where the first one's ends
+    assert rows == [(old.name, 1, None), (new.name, 2, [
+        [day2 + 19 / 15.0, day2 + 40 / 15.0], [day2 + 59 / 15.0, day2 + 86400.0]])]
+
+
 def test_a_version_1_store_is_migrated_to_results_with_every_row_once(tmp_path: Path) -> None:
     """A store written by the previous release (rows in DuckDB tables) keeps its rows."""
     db = tmp_path / "old.duckdb"

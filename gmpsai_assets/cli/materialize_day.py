@@ -138,14 +138,23 @@ def _why_not(inst: dg.DagsterInstance, run_id: str, step: str) -> str:
 
 # ---- publishing ------------------------------------------------------------------------------
 
+# The page's counts (published_json's metadata): days_with_* count device-days, devices_with_*
+# devices, as the page's Show filter does; a day's outages and days without data are the day's.
+PUBLISH_KEYS = ("devices", "device_days", "data_as_of", "days_without_data",
+                "datalogger_outages", "days_with_problems", "days_with_warnings",
+                "devices_with_errors", "devices_with_errors_or_warnings")
 
-def publish_step(inst: dg.DagsterInstance) -> bool:
+
+def publish_step(inst: dg.DagsterInstance, day: dt.date | None = None) -> bool:
     """Publish the page (published_json) whatever the day's outcome: the page then shows what is
-    missing. Prints where the page is and how to serve it."""
+    missing. Prints the page's counts and what it says of `day` (each DataLogger outage once,
+    the devices with a problem of their own), where the page is and how to serve it."""
     import dagster as dg
 
     from gmpsai_assets.defs.published_json import published_json
     from gmpsai_assets.defs.resources import build_resources
+    from gmpsai_assets.publish.rich import day_lines
+    from gmpsai_assets.publish.site import published_document
 
     print("\npublishing")
     published = dg.materialize(
@@ -157,8 +166,15 @@ def publish_step(inst: dg.DagsterInstance) -> bool:
         meta = {k: v.value for k, v in
                 event.step_materialization_data.materialization.metadata.items()}
         print(f"  published_json: {meta['path']}")
-        for key in ("devices", "device_days", "days_with_problems", "days_with_warnings"):
-            print(f"      {key:18s} {meta[key]}")
+        for key in PUBLISH_KEYS:
+            late = "  OVERDUE: the next day is past its deadline" if (
+                key == "data_as_of" and meta.get("overdue")) else ""
+            print(f"      {key:31s} {meta[key]}{late}")
+        doc = published_document(Path(str(meta["path"])).parent)
+        if day is not None and doc is not None:
+            print(f"  {day.isoformat()} on the page:")
+            for line in day_lines(doc, day.isoformat()):
+                print(f"      {line}")
         print(f"\npage:  {Path(str(meta['path'])).resolve().as_uri()}")
         print(f"serve: {meta['serve']}   (then open http://127.0.0.1:8000/)")
     for line in failure_lines(published):
@@ -174,6 +190,6 @@ def run(args: argparse.Namespace) -> int:
     inst = instance()
     result = run_day(day, inst)
     print_day(day, result, inst)
-    published = publish_step(inst)
+    published = publish_step(inst, day)
     done = result.success and published and not incomplete_lines(result)
     return 0 if done else EXIT_FAILED

@@ -57,8 +57,16 @@ def published_json(
             "database": dg.MetadataValue.path(str(settings.stats_db_path)),
             "devices": result.devices,
             "device_days": result.days,
+            # what the page says (quality/days.py): each day's own events once, then the
+            # device-days and devices with a problem of their own
+            "data_as_of": result.data_as_of or "",
+            "overdue": result.overdue,
+            "days_without_data": result.no_data_days,
+            "datalogger_outages": result.outages,
             "days_with_problems": result.bad_days,
             "days_with_warnings": result.warn_days,
+            "devices_with_errors": result.devices_with_errors,
+            "devices_with_errors_or_warnings": result.devices_with_errors_or_warnings,
             "bytes_written": result.bytes,
             "files_written": dg.MetadataValue.json(result.written),
             "serve": f"gmpsai serve-site --dir {result.directory}",

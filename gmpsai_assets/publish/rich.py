@@ -6,8 +6,14 @@ testable without a database. Columnar per device (one list per field, index = da
 few years of 47 devices is ~10^5 day rows and repeating every key would double the file. File
 names and paths appear once, in `files`, and days refer to them by index.
 
-Whether a day is a problem is decided by `quality.days.assess_day`, once, so the page, the asset
-metadata and the tests agree, with the completeness limits the param_data checks use.
+Whether a day is a problem is decided by `quality.days`, once, so the page, the asset metadata
+and the tests agree, with the completeness limits the param_data checks use: first the day (no
+data at all; DataLogger outages, `day_outages` of each data file), written once into the
+document (`no_data_days`, `outages`), then each device on what is its own (`assess_day`).
+
+"Data as of" is the newest day with data; the page says loudly when the next day is past the
+`published_json` deadline (deadlines.py). The moment it becomes overdue is written into the
+document (`freshness.overdue_utc`), so a browser still tells it when publishing has stopped.
 
 What the line and band mean is decided here, per kind of device (`typical`), and written into
 the document as `typical`, `band_lo` and `band_hi`, so the page only draws: the old mode is the
@@ -21,15 +27,31 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 
+from gmpsai_assets.deadlines import DEFAULTS, due_at
 from gmpsai_assets.publish.figure import finite
 from gmpsai_assets.publish.labels import label_of
 from gmpsai_assets.quality import COMPLETENESS_LIMITS, Level
-from gmpsai_assets.quality.days import assess_day
+from gmpsai_assets.quality.days import (
+    NO_DATA_DAY,
+    NOT_IN_FILE,
+    Outage,
+    assess_day,
+    day_outages,
+    duration,
+    own_gaps,
+)
 from gmpsai_assets.samples import DeviceInfo
 from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import FERMILAB_TZ, to_local
 
-FORMAT = "gmpsai-site/2"  # 2: line and band columns; published as overview + details
+# 2: line and band columns; published as overview + details. 3: days without data and
+# DataLogger outages once per day (`no_data_days`, `outages`), each device's own gaps and
+# completeness, "data as of" and its deadline (`freshness`).
+FORMAT = "gmpsai-site/3"
+# The deadline "data as of" is judged by: the page's own (deadlines.py).
+PAGE_ASSET = "published_json"
+# Own gap spans written per device-day for the day's details (the store keeps more).
+OWN_SPANS_SHOWN = 10
 # What the page needs to draw its first screen; the rest of each day's figures are published
 # apart (split_document) and fetched after it: five years of 47 devices are ~40 MB in all.
 OVERVIEW_FIELDS = ("start_local", "level", "source", "typical", "band_lo", "band_hi", "min",
@@ -74,13 +96,20 @@ class DayStats:
     last_utc: float | None = None
     interval_mode: float | None = None
     interval_max: float | None = None
+    gap_spans: list[list[float]] | None = None  # None: distilled before the store kept them
 
 
 STAT_FIELDS = [f.name for f in fields(DayStats)][3:]  # everything after device/start/end
-# Per-day lists written for each device, in this order (file_name/file_path become `file`).
+# What the day's outages leave a device (quality.days.own_gaps): its own gaps and completeness,
+# how many of its gaps were the outages', and where its own gaps lie (local time texts).
+OWN_FIELDS = ["own_gap_count", "own_gap_seconds", "own_completeness", "outage_gaps",
+              "own_gap_spans"]
+# Per-day lists written for each device, in this order (file_name/file_path become `file`;
+# gap_spans become the day's `outages` and each device's `own_gap_spans`).
 DAY_FIELDS = ["day", "start_local", "start_utc", "end_utc", "file", "level", "problem",
               "typical", "band_lo", "band_hi",
-              *[f for f in STAT_FIELDS if f not in ("file_name", "file_path")]]
+              *[f for f in STAT_FIELDS if f not in ("file_name", "file_path", "gap_spans")],
+              *OWN_FIELDS]
 
 
 @dataclass(frozen=True)
@@ -156,8 +185,10 @@ def y_range(days: Sequence[DayStats], kind: str = "reading") -> tuple[list[float
 
 def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[DayStats]:
     """Add a `none` row for each local day between the first and last day of the whole data
-    set on which a device has no statistics: a day the DataLogger or the grabber lost is the most
-    important thing for the page to show, and an absent row shows nothing."""
+    set on which a device has no statistics, so each plot breaks its line there and each table
+    lists the day. Why, in the row's reason: no device has statistics that day (NO_DATA_DAY:
+    a day without data, shown once, no device's error), or others do (NOT_IN_FILE: the grab
+    records every device it asks for, failed or empty ones too, so this one was not asked)."""
     if not days:
         return []
     first = min(dt.date.fromisoformat(local_day(d.start_utc)) for d in days)
@@ -165,6 +196,7 @@ def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[
     have: dict[str, set[str]] = {dev: set() for dev in devices}
     for d in days:
         have.setdefault(d.device, set()).add(local_day(d.start_utc))
+    with_data = set().union(*have.values())
     out = list(days)
     for dev in devices:
         day = first
@@ -173,10 +205,69 @@ def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[
                 start = dt.datetime(day.year, day.month, day.day, tzinfo=FERMILAB_TZ)
                 nxt = day + dt.timedelta(days=1)
                 end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=FERMILAB_TZ)
+                why = NOT_IN_FILE if day.isoformat() in with_data else NO_DATA_DAY
                 out.append(DayStats(dev, start.timestamp(), end.timestamp(), source="none",
-                                    status="missing"))
+                                    status="missing", reason=why))
             day += dt.timedelta(days=1)
     return out
+
+
+def no_data_days(rows: Sequence[DayStats]) -> list[str]:
+    """The local days between the first and the last with data on which no device has any."""
+    days = {local_day(d.start_utc) for d in rows}
+    with_data = {local_day(d.start_utc) for d in rows if d.source != "none"}
+    return sorted(days - with_data)
+
+
+def file_outages(rows: Iterable[DayStats]) -> dict[str, list[Outage]]:
+    """The DataLogger outages of each data file (by name) among `rows`, only files with some."""
+    by_file: dict[str, list[DayStats]] = {}
+    for d in rows:
+        if d.file_name is not None:
+            by_file.setdefault(d.file_name, []).append(d)
+    found = {name: day_outages(ds) for name, ds in by_file.items()}
+    return {name: o for name, o in found.items() if o}
+
+
+def _local_text(epoch: float, tenths: bool = False) -> str:
+    """Local wall time as text; `tenths` for spans shorter than a second (a device's gaps)."""
+    t = to_local(epoch)
+    text = t.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{t.microsecond // 100_000}" if tenths else text
+
+
+def outage_columns(outages: Mapping[str, Sequence[Outage]],
+                   nodes: Mapping[str, str | None]) -> dict[str, list]:
+    """The document's `outages`: one entry per outage, columnar, oldest first; local times as
+    texts (the page places them on its local time axis, see app.js xOf)."""
+    items = sorted(((o, name) for name, os in outages.items() for o in os),
+                   key=lambda item: item[0].start_utc)
+    return {
+        "day": [local_day(o.start_utc) for o, _ in items],
+        "start_local": [_local_text(o.start_utc) for o, _ in items],
+        "end_local": [_local_text(o.end_utc) for o, _ in items],
+        "start_utc": [o.start_utc for o, _ in items],
+        "end_utc": [o.end_utc for o, _ in items],
+        "seconds": [round(o.seconds, 3) for o, _ in items],
+        "missing": [o.missing for o, _ in items],
+        "devices": [o.devices for o, _ in items],
+        "node": [nodes.get(name) for _, name in items],
+    }
+
+
+def freshness(newest: str | None, deadline: dt.time, now: float) -> dict | None:
+    """"Data as of" the newest day with data, and when it is no longer enough: the next day is
+    due by `deadline` (local) the day after it (deadlines.due_at). `overdue` is as of `now`;
+    a browser compares `overdue_utc` with its own clock."""
+    if newest is None:
+        return None
+    nxt = dt.date.fromisoformat(newest) + dt.timedelta(days=1)
+    due = due_at(nxt, deadline)
+    return {
+        "data_as_of": newest, "asset": PAGE_ASSET, "deadline": deadline.strftime("%H:%M"),
+        "next_day": nxt.isoformat(), "overdue_utc": due,
+        "overdue_local": to_local(due).strftime("%Y-%m-%d %H:%M %Z"), "overdue": now >= due,
+    }
 
 
 def device_order(listed: Sequence[str], present: Iterable[str]) -> list[str]:
@@ -198,11 +289,15 @@ def site_document(
     limits: tuple[float, float] = COMPLETENESS_LIMITS,
     problems: Sequence[str] = (),
     device_info: Mapping[str, DeviceInfo] | None = None,
+    deadline: dt.time | None = None,
 ) -> dict:
     """The page's JSON document for `devices` (in that order) from their day rows, the store's
     own `problems` (publish/load.store_problems), shown under the page's title, and
-    `device_info`, what the parameter files record of each device (labels.label_of)."""
+    `device_info`, what the parameter files record of each device (labels.label_of).
+    `deadline`: the page's (`published_json`) local deadline, for "data as of" (deadlines.py
+    defaults when None); judged as of `generated_utc`."""
     rows = fill_missing_days(devices, [d for d in days if d.device in set(devices)])
+    outages = file_outages(rows)
     files: list[dict] = []
     file_index: dict[str, int] = {}
     by_device: dict[str, list[DayStats]] = {dev: [] for dev in devices}
@@ -221,14 +316,22 @@ def site_document(
         columns: dict[str, list] = {name: [] for name in DAY_FIELDS}
         levels = dict.fromkeys(Level, 0)
         for d in ordered:
-            level, why = assess_day(d, limits)
+            day_outs = outages.get(d.file_name or "", [])
+            own = own_gaps(d, day_outs) if d.source == "distilled" else None
+            level, why = assess_day(d, limits, day_outs, own)
             levels[level] += 1
             line, lo, hi = typical(label.kind, d)
             values = {
                 "day": local_day(d.start_utc),
-                "start_local": to_local(d.start_utc).strftime("%Y-%m-%d %H:%M:%S"),
+                "start_local": _local_text(d.start_utc),
                 "file": file_index.get(d.file_name) if d.file_name else None,
                 "level": level, "problem": why, "typical": line, "band_lo": lo, "band_hi": hi,
+                "own_gap_count": own.count if own else None,
+                "own_gap_seconds": own.seconds if own else None,
+                "own_completeness": own.completeness if own else None,
+                "outage_gaps": own.in_outages if own else None,
+                "own_gap_spans": [[_local_text(a, True), _local_text(b, True)]
+                                  for a, b in own.spans[:OWN_SPANS_SHOWN]] if own else None,
             }
             for name in DAY_FIELDS:
                 value = values[name] if name in values else getattr(d, name)
@@ -239,6 +342,8 @@ def site_document(
             "typical_label": rule.line, "band_label": rule.band, "old_label": OLD_STATS,
             "counts": levels, "days": columns,
         })
+    with_data = [d for d in rows if d.source != "none"]
+    newest = max((local_day(d.start_utc) for d in with_data), default=None)
     return {
         "format": FORMAT,
         "generated_utc": generated_utc,
@@ -246,6 +351,9 @@ def site_document(
         "timezone": "America/Chicago",
         "completeness_limits": {"warn": limits[0], "error": limits[1]},
         "problems": list(problems),
+        "freshness": freshness(newest, deadline or DEFAULTS.of(PAGE_ASSET), generated_utc),
+        "no_data_days": no_data_days(rows),
+        "outages": outage_columns(outages, {f["name"]: f["node"] for f in files}),
         "files": files,
         "devices": out_devices,
     }
@@ -265,3 +373,40 @@ def split_document(doc: dict) -> tuple[dict, dict]:
             {"name": dev["name"],
              "days": {k: v for k, v in days.items() if k not in OVERVIEW_FIELDS}})
     return overview, details
+
+
+def outage_text(start_local: str, end_local: str, seconds: float, missing: int,
+                devices: int) -> str:
+    """One outage as the page's day line says it (app.js outageText says the same)."""
+    return (f"DataLogger outage {start_local[11:]}–{end_local[11:]} ({duration(seconds)}): "
+            f"no samples from {missing} of {devices} devices")
+
+
+def day_lines(doc: Mapping, day: str) -> list[str]:
+    """What a site document (as published: the overview, `split_document`) says of local `day`:
+    no data, or its DataLogger outages, each once, then the devices with an error or a warning
+    that day, each with the level; "no device error or warning" when none."""
+    if day in doc.get("no_data_days", []):
+        return [NO_DATA_DAY]
+    out = doc.get("outages") or {}
+    lines = [outage_text(a, b, sec, m, n) for d, a, b, sec, m, n in zip(
+        out.get("day", []), out.get("start_local", []), out.get("end_local", []),
+        out.get("seconds", []), out.get("missing", []), out.get("devices", []), strict=True)
+        if d == day]
+    found = False
+    for level, word in ((Level.ERROR, "error"), (Level.WARN, "warning")):
+        names = [dev["name"] for dev in doc.get("devices", [])
+                 for start, lv in zip(dev["days"]["start_local"], dev["days"]["level"],
+                                      strict=True)
+                 if start.startswith(day) and lv == level]
+        if names:
+            found = True
+            lines.append(f"{len(names)} device{'s' if len(names) != 1 else ''} with {word}s: "
+                         + ", ".join(names))
+    if not found and any(dev["days"]["start_local"] and any(
+            s.startswith(day) for s in dev["days"]["start_local"]) for dev in doc.get(
+            "devices", [])):
+        lines.append("no device error or warning")
+    elif not found:
+        lines.append("not on the page")
+    return lines

@@ -35,7 +35,12 @@ from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.publish.figure import legacy_figure
 from gmpsai_assets.publish.load import StoreSnapshot, read_store
-from gmpsai_assets.publish.rich import device_order, site_document, split_document
+from gmpsai_assets.publish.rich import (
+    PAGE_ASSET,
+    device_order,
+    site_document,
+    split_document,
+)
 from gmpsai_assets.quality import Level
 from gmpsai_assets.settings import Settings
 from gmpsai_assets.stats.store import StoreMissingError
@@ -62,15 +67,23 @@ class VendorMissingError(RuntimeError):
 
 @dataclass(frozen=True)
 class SiteResult:
+    """What a publication wrote and what its page says, in the page's own counts."""
+
     directory: Path
     index: Path
     legacy_json: Path
     devices: int
     days: int  # device-days shown
-    bad_days: int
-    warn_days: int
+    bad_days: int  # device-days with an error
+    warn_days: int  # device-days with a warning
     bytes: int  # of the files this publication wrote
     written: list[str] = field(default_factory=list)  # names (re)written, unchanged ones not
+    devices_with_errors: int = 0  # the page's "devices with errors (N)"
+    devices_with_errors_or_warnings: int = 0  # its "devices with errors or warnings (N)"
+    no_data_days: int = 0  # days between the first and the newest without any data
+    outages: int = 0  # DataLogger outages, each once
+    data_as_of: str | None = None  # the newest day with data
+    overdue: bool = False  # the day after it is past the page's deadline (deadlines.py)
 
 
 def plotly_js() -> Path:
@@ -153,15 +166,33 @@ def publish_site(
             written.append(name)
             total += len(data)
     levels = [lv for d in document["devices"] for lv in d["days"]["level"]]
+    per_device = [set(d["days"]["level"]) for d in document["devices"]]
+    fresh = document.get("freshness") or {}
     return SiteResult(
         directory=out_dir, index=out_dir / "index.html", legacy_json=out_dir / json_name,
         devices=len(document["devices"]), days=len(levels), bad_days=levels.count(Level.ERROR),
         warn_days=levels.count(Level.WARN), bytes=total, written=written,
+        devices_with_errors=sum(Level.ERROR in lv for lv in per_device),
+        devices_with_errors_or_warnings=sum(bool({Level.ERROR, Level.WARN} & lv)
+                                            for lv in per_device),
+        no_data_days=len(document.get("no_data_days", [])),
+        outages=len(document.get("outages", {}).get("day", [])),
+        data_as_of=fresh.get("data_as_of"), overdue=bool(fresh.get("overdue")),
     )
 
 
 class PublishRefusedError(RuntimeError):
     """Publishing would replace a page that shows statistics with one that shows none."""
+
+
+def published_document(out_dir: Path) -> dict | None:
+    """The page's first-screen document as published in `out_dir` (None: none, or unreadable),
+    so what is said of the page (`gmpsai materialize-day`) is what the page says."""
+    try:
+        doc = json.loads((out_dir / SITE_JSON).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def published_devices(out_dir: Path) -> int:
@@ -201,6 +232,7 @@ def publish_from_store(
     document = site_document(
         snapshot.days, devices, time.time() if now is None else now,
         settings.completeness_limits, snapshot.problems, snapshot.device_info,
+        settings.deadlines.of(PAGE_ASSET),
     )
     figure = legacy_figure(devices, snapshot.points)
     result = publish_site(out_dir, settings.drafts_dir, figure, document,

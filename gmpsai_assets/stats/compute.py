@@ -31,6 +31,10 @@ from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window
 
 DEFAULT_GAP_TICKS = 3.0  # an interval longer than 3 ticks (0.2 s) means samples went missing
+# Where a device-file's longest gaps lie (`gap_spans`): enough for the DataLogger outages of a
+# day (the page finds them as spans missing in nearly every device, quality/days.py), bounded
+# for a device logged far below 15 Hz, whose every interval is a gap.
+GAP_SPANS_KEPT = 100
 PERCENTILES = (1.0, 5.0, 50.0, 95.0, 99.0)
 
 
@@ -90,6 +94,10 @@ class ParamStats:
     gap_seconds: float
     expected_rows: int | None  # 15 Hz ticks the window should hold
     completeness: float | None  # rows / expected_rows
+    # [start, end] (UTC s) of the GAP_SPANS_KEPT longest gaps, in time order: the last sample
+    # before and the first after (the window's edge for a gap at an edge); None where unknown
+    # (statistics distilled before the store kept them, store schema version 4)
+    gap_spans: list[list[float]] | None = None
 
     def row(self) -> dict[str, object]:
         return asdict(self)
@@ -198,6 +206,27 @@ def gaps(
     return count, seconds
 
 
+def gap_spans(
+    t: np.ndarray, window: Window | None, gap_ticks: float, keep: int = GAP_SPANS_KEPT
+) -> list[list[float]]:
+    """[start, end] of the gaps `gaps` counts (the same intervals, the same edges), the `keep`
+    longest of them in time order."""
+    limit = gap_ticks * NOMINAL_TICK_S
+    if window is not None and t.size == 0:
+        return [[window.start, window.end]]
+    spans: list[tuple[float, float]] = []
+    if window is not None and float(t[0]) - window.start > limit:
+        spans.append((window.start, float(t[0])))
+    with np.errstate(invalid="ignore"):  # a NaN timestamp makes no gap, as in `gaps`
+        at = np.nonzero(np.diff(t) > limit)[0]
+    spans.extend(zip(t[at].tolist(), t[at + 1].tolist(), strict=True))
+    if window is not None and window.end - float(t[-1]) > limit:
+        spans.append((float(t[-1]), window.end))
+    if len(spans) > keep:
+        spans = sorted(sorted(spans, key=lambda s: s[0] - s[1])[:keep])
+    return [[a, b] for a, b in spans]
+
+
 def param_stats(
     device: str,
     utc_seconds: np.ndarray,
@@ -230,6 +259,7 @@ def param_stats(
         interval_mode=ds.mode, nonincreasing=nonincreasing + out_of_order,
         gap_count=gap_count, gap_seconds=gap_seconds,
         expected_rows=expected, completeness=rows / expected if expected else None,
+        gap_spans=gap_spans(t, window, gap_ticks),
     )
 
 

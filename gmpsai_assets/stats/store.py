@@ -16,9 +16,10 @@ Schema version in `schema_version`, created and migrated by `ensure_schema`. Vie
                         "superseded" is derived: a newer ok file has the same kind, node, window
     param_stats         one row per (file, device) of ok files: see stats/compute.ParamStats;
                         version 3 added p05, p95, distinct_values, mode_share and value_changes
-                        (what the page draws): results written before it hold NULL there (the
-                        views read result files by column name) until their file is distilled
-                        again
+                        (what the page draws), version 4 gap_spans (where the longest gaps
+                        lie: the page's DataLogger outages): results written before them hold
+                        NULL there (the views read result files by column name) until their
+                        file is distilled again
     event_stats         one row per (file, event) of ok files: see stats/compute.EventStats
 
 Table:
@@ -118,16 +119,18 @@ class FileRecord:
 
 
 PARAM_COLUMNS = [f.name for f in fields(ParamStats)]
-# Columns version 3 added to param_stats; version 1 created its table without them.
+# Columns versions 3 and 4 added to param_stats; version 1 created its table without them.
 _PARAM_COLUMNS_V3 = ["p05", "p95", "distinct_values", "mode_share", "value_changes"]
-_PARAM_COLUMNS_V1 = [c for c in PARAM_COLUMNS if c not in _PARAM_COLUMNS_V3]
+_PARAM_COLUMNS_V4 = ["gap_spans"]
+_PARAM_COLUMNS_V1 = [c for c in PARAM_COLUMNS
+                     if c not in _PARAM_COLUMNS_V3 and c not in _PARAM_COLUMNS_V4]
 EVENT_COLUMNS = [f.name for f in fields(EventStats)]
 FILE_COLUMNS = [f.name for f in fields(FileRecord)]
 
 _PARAM_TYPES = {"device": "VARCHAR", "status": "VARCHAR", "reason": "VARCHAR", "rows": "BIGINT",
                 "nan_count": "BIGINT", "inf_count": "BIGINT", "nonincreasing": "BIGINT",
                 "gap_count": "BIGINT", "expected_rows": "BIGINT", "distinct_values": "BIGINT",
-                "value_changes": "BIGINT"}
+                "value_changes": "BIGINT", "gap_spans": "DOUBLE[][]"}
 _EVENT_TYPES = {"event": "VARCHAR", "code": "INTEGER", "count": "BIGINT",
                 "nonincreasing": "BIGINT"}
 
@@ -321,8 +324,8 @@ def _tables_to_results(con: duckdb.DuckDBPyConnection, results: Path) -> None:
 
 
 def _empty_results_with_every_column(con: duckdb.DuckDBPyConnection, results: Path) -> None:
-    """Migration 3: the empty result files hold every column, so the views have them all even
-    before any file is distilled again (older result files read them as NULL)."""
+    """Migrations 3 and 4: the empty result files hold every column, so the views have them all
+    even before any file is distilled again (older result files read them as NULL)."""
     for table in RESULTS:
         _write_result(results, table, None, [])
 
@@ -363,6 +366,8 @@ FROM event_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'o
     (2, "distilled statistics move to per-file Parquet results; their tables become views",
      (_tables_to_results,)),
     (3, "param_stats: p05, p95, distinct values, mode share, value changes (the page)",
+     (_empty_results_with_every_column,)),
+    (4, "param_stats: gap spans (the page's DataLogger outages)",
      (_empty_results_with_every_column,)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]

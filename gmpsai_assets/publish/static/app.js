@@ -1,6 +1,9 @@
 // GMPS statistics history: one plot (uPlot) and one per-day table per device, from
 // gmpsai-site.json. The line and band of each day come ready in the data (typical, band_lo,
-// band_hi: publish/rich.py decides what they mean per kind of device); this file only draws.
+// band_hi: publish/rich.py decides what they mean per kind of device), and so do the verdicts
+// (quality/days.py): days without data and DataLogger outages are the day's, said once here
+// (the day list, a grey column and a mark on each time axis), never an error of each device.
+// This file only draws, and compares "data as of" with its deadline by the browser's clock.
 // Every string from the data (device names, reasons, file paths) goes into the page through
 // textContent, never as HTML; uPlot draws on a canvas and is given no device name.
 "use strict";
@@ -13,13 +16,17 @@
   const DAY_MS = 86400000;
   const LEVEL_COLOUR = { ok: "#1f77b4", warn: "#e08a00", error: "#d62728", unknown: "#8c8c8c" };
   const LEVEL_TEXT = { ok: "ok", warn: "warning", error: "error", unknown: "not recorded" };
+  const OUTAGE_COLOUR = "#7b3fa0";
+  const DAY_LINES_SHOWN = 100; // lines of the Days box; narrower dates show the rest
+  const NO_DATA_FILL = "rgba(140,140,140,0.16)";
   const LOCAL = new Intl.DateTimeFormat("en-CA", {
     timeZone: "America/Chicago", year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short",
   });
 
   const state = { site: null, first: null, last: null, from: null, to: null, cards: [],
-                  detail: null, details: null };
+                  detail: null, details: null, outagesByDay: new Map(), noData: new Set(),
+                  outageX: [] };
   const $ = (id) => document.getElementById(id);
 
   // ---- loading -------------------------------------------------------------------------
@@ -98,6 +105,31 @@
     return epoch === null || epoch === undefined ? "—" : LOCAL.format(new Date(epoch * 1000));
   }
 
+  function withUnits(dev, text) {
+    return dev.units && text !== "—" && !isStatus(dev) ? text + " " + dev.units : text;
+  }
+
+  // One DataLogger outage, as publish/rich.py outage_text says it.
+  function outageText(o) {
+    return "DataLogger outage " + o.start_local.slice(11) + "–" + o.end_local.slice(11) +
+      " (" + durationShort(o.seconds) + "): no samples from " + o.missing + " of " +
+      o.devices + " devices";
+  }
+
+  // quality/days.py duration: one decimal of s, min or h
+  function durationShort(s) {
+    if (s < 120) return s.toFixed(1) + " s";
+    if (s < 7200) return (s / 60).toFixed(1) + " min";
+    return (s / 3600).toFixed(1) + " h";
+  }
+
+  // The day's own events (no data; its outages), each once.
+  function dayLines(day) {
+    if (state.noData.has(day)) return [NO_DATA];
+    return (state.outagesByDay.get(day) || []).map(outageText);
+  }
+  const NO_DATA = "no data: the day was not fetched, or not distilled yet";
+
   // Dates as "YYYY-MM-DD" strings; arithmetic in UTC so the browser's own zone never matters.
   function dayMs(day) { return Date.parse(day + "T00:00:00Z"); }
   function isoDay(ms) { return new Date(ms).toISOString().slice(0, 10); }
@@ -143,6 +175,7 @@
       label: lv, stroke: LEVEL_COLOUR[lv], fill: LEVEL_COLOUR[lv], paths: () => null,
       points: { show: true, size: 6, width: 1, stroke: LEVEL_COLOUR[lv], fill: LEVEL_COLOUR[lv] },
     });
+    // the units where the files or labels.py know them; never a guessed one
     const yAxis = { size: status ? 100 : 80, label: dev.units || undefined };
     if (status) yAxis.values = (u, splits) => splits.map(hex);
     // whole days only: a short range would otherwise be ticked in hours
@@ -170,7 +203,8 @@
                     fill: "#fff" } },
       ],
       bands: [{ series: [1, 2], fill: "rgba(31,119,180,0.22)" }],
-      hooks: { setCursor: [(u) => readout(c, u.cursor.idx)], draw: [drawBandBars] },
+      hooks: { setCursor: [(u) => readout(c, u.cursor.idx)], drawClear: [drawNoData],
+               draw: [drawBandBars, drawOutages] },
     };
   }
 
@@ -191,6 +225,56 @@
     ctx.restore();
   }
 
+  // A day without data: a grey column over the day (its local midnight to the next, where
+  // the outage marks of the days beside it also fall), under everything else.
+  function drawNoData(u) {
+    if (!state.noData.size) return;
+    const ctx = u.ctx;
+    const top = u.bbox.top;
+    const height = u.bbox.height;
+    ctx.save();
+    ctx.fillStyle = NO_DATA_FILL;
+    for (const day of state.noData) {
+      const x0 = u.valToPos(dayMs(day) / 1000, "x", true);
+      const x1 = u.valToPos(dayMs(day) / 1000 + 86400, "x", true);
+      const left = Math.max(x0, u.bbox.left);
+      const right = Math.min(x1, u.bbox.left + u.bbox.width);
+      if (right > left) ctx.fillRect(left, top, right - left, height);
+    }
+    ctx.restore();
+  }
+
+  // A DataLogger outage: a mark on the time axis where (and as long as) it was, the same on
+  // every plot; the day list and the day's detail say what it was.
+  function drawOutages(u) {
+    const xs = state.outageX;
+    if (!xs.length) return;
+    const ctx = u.ctx;
+    const bottom = u.bbox.top + u.bbox.height;
+    const h = Math.max(6, 7 * devicePixelRatio);
+    const lo = u.bbox.left;
+    const hi = u.bbox.left + u.bbox.width;
+    ctx.save();
+    ctx.fillStyle = OUTAGE_COLOUR;
+    const [min, max] = [u.scales.x.min, u.scales.x.max];
+    for (const [start, end] of xs) { // oldest first
+      if (end < min) continue;
+      if (start > max) break;
+      const a = u.valToPos(start, "x", true);
+      const b = u.valToPos(end, "x", true);
+      if (b < lo || a > hi) continue;
+      const mid = (a + b) / 2;
+      const half = Math.max(h / 2, (b - a) / 2);
+      ctx.beginPath();
+      ctx.moveTo(mid - half, bottom);
+      ctx.lineTo(mid + half, bottom);
+      ctx.lineTo(mid, bottom - h);
+      ctx.closePath();
+      ctx.fill();
+    }
+    ctx.restore();
+  }
+
   // The chosen days, half a day of margin each side, in the plot's x units.
   function xRange() {
     return [dayMs(state.from) / 1000 - 43200, dayMs(state.to) / 1000 + 43200];
@@ -202,20 +286,29 @@
     const dev = c.dev;
     const d = dev.days;
     const parts = [d.day[i]];
+    if (state.noData.has(d.day[i])) {
+      c.readout.textContent = d.day[i] + " · " + NO_DATA;
+      return;
+    }
     if (d.typical[i] === null) parts.push("no statistics");
     else if (d.source[i] === "legacy") parts.push("old mode " + value(dev, d.typical[i]));
-    else parts.push(dev.typical_label + " " + value(dev, d.typical[i]));
+    else parts.push(dev.typical_label + " " + withUnits(dev, value(dev, d.typical[i])));
     if (d.band_lo[i] !== null) {
       parts.push((d.source[i] === "legacy" ? "mode ± std " : dev.band_label + " ") +
-        num(d.band_lo[i]) + " … " + num(d.band_hi[i]));
+        num(d.band_lo[i]) + " … " + withUnits(dev, num(d.band_hi[i])));
     }
     if (isStatus(dev) && d.mode_share && d.mode_share[i] !== null) {
       parts.push(pct(d.mode_share[i]) + " of the day, " + num(d.distinct_values[i]) +
         " states, " + num(d.value_changes[i]) + " changes");
     } else if (d.min[i] !== null) {
-      parts.push("min " + num(d.min[i]) + " · max " + num(d.max[i]));
+      parts.push("min " + num(d.min[i]) + " · max " + withUnits(dev, num(d.max[i])));
     }
     parts.push((d.problem && d.problem[i]) || LEVEL_TEXT[d.level[i]]);
+    const outs = state.outagesByDay.get(d.day[i]);
+    if (outs) {
+      parts.push("DataLogger outage" + (outs.length > 1 ? "s " : " ") +
+        outs.map((o) => durationShort(o.seconds)).join(", "));
+    }
     c.readout.textContent = parts.join(" · ");
   }
 
@@ -246,7 +339,8 @@
     sum.append(sumCount);
     const table = el("table");
     const head = el("tr");
-    for (const t of ["Day", "Completeness", "Samples", "Gaps", "Missing time", "Status"]) {
+    for (const t of ["Day", "Completeness", "Samples", "Gaps of its own", "Missing time",
+                     "Status"]) {
       head.append(el("th", null, t));
     }
     const thead = el("thead");
@@ -297,12 +391,24 @@
         el("td", "n", pct(d.completeness[i])),
         el("td", "n", d.rows[i] === null ? "—" : num(d.rows[i]) +
           (d.expected_rows[i] ? " / " + num(d.expected_rows[i]) : "")),
-        el("td", "n", d.gap_count[i] === null ? "—" : num(d.gap_count[i])),
-        el("td", "n", duration(d.gap_seconds[i])),
+        el("td", "n", gapsText(d, i)),
+        el("td", "n", duration(ownOr(d.own_gap_seconds, d.gap_seconds, i))),
         el("td", "problem", d.problem[i] || LEVEL_TEXT[d.level[i]]),
       );
       c.body.append(tr);
     }
+  }
+
+  // A device's own figure where the page computed one (quality/days.py own_gaps), else the
+  // store's (a day distilled before the store kept gap spans).
+  function ownOr(own, all, i) { return own && own[i] !== null ? own[i] : all[i]; }
+
+  // Its own gaps, and those that were the day's DataLogger outages apart.
+  function gapsText(d, i) {
+    if (d.gap_count[i] === null) return "—";
+    const own = num(ownOr(d.own_gap_count, d.gap_count, i));
+    const out = d.outage_gaps && d.outage_gaps[i];
+    return out ? own + " (+" + num(out) + " in outage)" : own;
   }
 
   function refreshCard(c) {
@@ -350,7 +456,13 @@
     $("detail-title").textContent = dev.name + " — " + d.day[i];
     $("detail-problem").textContent = d.problem[i] || LEVEL_TEXT[d.level[i]];
     $("detail-problem").className = "lv lv-" + d.level[i];
+    const dayList = $("detail-day");
+    dayList.replaceChildren(...(state.outagesByDay.get(d.day[i]) || []).map(
+      (o) => el("li", null, outageText(o))));
+    dayList.hidden = !dayList.children.length;
     const legacy = d.source[i] === "legacy";
+    const ownSpans = (d.own_gap_spans && d.own_gap_spans[i]) || [];
+    const outageGaps = d.outage_gaps ? d.outage_gaps[i] : null;
     const items = [
       ["Window start", localTime(d.start_utc[i])],
       ["Window end", localTime(d.end_utc[i])],
@@ -361,19 +473,29 @@
       ["Device status", d.status[i] + (d.reason[i] ? ": " + d.reason[i] : "")],
       ["Samples", num(d.rows[i]) + (d.expected_rows[i] ? " of " + num(d.expected_rows[i]) +
         " expected" : "")],
-      ["Completeness", pct(d.completeness[i])],
-      ["Gaps", num(d.gap_count[i])],
-      ["Missing time", duration(d.gap_seconds[i])],
+      ["Completeness", pct(d.completeness[i]) + (outageGaps ? " (outside the outage: " +
+        pct(d.own_completeness[i]) + ")" : "")],
+      ["Gaps", num(d.gap_count[i]) + (outageGaps ? " (" + num(outageGaps) +
+        " in the DataLogger outage, " + num(d.own_gap_count[i]) + " its own)" : "")],
+      ["Missing time", duration(d.gap_seconds[i]) + (outageGaps ? " (its own " +
+        duration(d.own_gap_seconds[i]) + ")" : "")],
+      ["Its own gaps", ownSpans.length ? ownSpans.map((s) => s[0].slice(11) + "–" +
+        s[1].slice(11)).join(", ") + (d.own_gap_count[i] > ownSpans.length ? ", …" : "") :
+        "—"],
       ["Non-finite values", d.nan_count[i] === null ? "—" :
         num((d.nan_count[i] || 0) + (d.inf_count[i] || 0))],
       ["Non-increasing steps", num(d.nonincreasing[i])],
-      [legacy ? "line (old mode)" : "line (" + dev.typical_label + ")", value(dev, d.typical[i])],
-      ["band", d.band_lo[i] === null ? "—" : num(d.band_lo[i]) + " … " + num(d.band_hi[i]) +
+      [legacy ? "line (old mode)" : "line (" + dev.typical_label + ")",
+        withUnits(dev, value(dev, d.typical[i]))],
+      ["band", d.band_lo[i] === null ? "—" : num(d.band_lo[i]) + " … " +
+        withUnits(dev, num(d.band_hi[i])) +
         (legacy ? " (mode ± std)" : " (" + dev.band_label + ")")],
-      ["min", value(dev, d.min[i])], ["p01", num(d.p01[i])], ["p05", num(d.p05[i])],
-      ["median", num(d.p50[i])], ["mean", num(d.mean[i])], ["p95", num(d.p95[i])],
-      ["p99", num(d.p99[i])], ["max", value(dev, d.max[i])], ["std", num(d.std[i])],
-      ["mode", value(dev, d.mode[i])], ["mode's share", pct(d.mode_share[i])],
+      ["min", withUnits(dev, value(dev, d.min[i]))], ["p01", withUnits(dev, num(d.p01[i]))],
+      ["p05", withUnits(dev, num(d.p05[i]))], ["median", withUnits(dev, num(d.p50[i]))],
+      ["mean", withUnits(dev, num(d.mean[i]))], ["p95", withUnits(dev, num(d.p95[i]))],
+      ["p99", withUnits(dev, num(d.p99[i]))], ["max", withUnits(dev, value(dev, d.max[i]))],
+      ["std", withUnits(dev, num(d.std[i]))],
+      ["mode", withUnits(dev, value(dev, d.mode[i]))], ["mode's share", pct(d.mode_share[i])],
       ["Distinct values", num(d.distinct_values[i])], ["Value changes", num(d.value_changes[i])],
       ["First sample", localTime(d.first_utc[i])], ["Last sample", localTime(d.last_utc[i])],
       ["Usual interval", d.interval_mode[i] === null ? "—" : num(d.interval_mode[i]) + " s"],
@@ -438,7 +560,62 @@
     $("from").value = from;
     $("to").value = to;
     for (const c of state.cards) refreshCard(c);
+    showDayEvents();
     applyFilter();
+  }
+
+  // ---- the days' own events ---------------------------------------------------------------
+
+  // Days without data and DataLogger outages in the chosen range, newest first, each once.
+  function showDayEvents() {
+    const days = new Set();
+    for (const day of state.noData) if (day >= state.from && day <= state.to) days.add(day);
+    let outages = 0;
+    for (const [day, list] of state.outagesByDay) {
+      if (day >= state.from && day <= state.to) { days.add(day); outages += list.length; }
+    }
+    const noData = [...days].filter((d) => state.noData.has(d)).length;
+    const list = $("day-events-list");
+    const items = [];
+    let more = 0;
+    for (const day of [...days].sort().reverse()) {
+      for (const line of dayLines(day)) {
+        if (items.length >= DAY_LINES_SHOWN) { more++; continue; }
+        const li = el("li", state.noData.has(day) ? "no-data" : "outage");
+        li.dataset.day = day;
+        li.append(el("span", "day", day), document.createTextNode(" " + line));
+        items.push(li);
+      }
+    }
+    if (more) {
+      items.push(el("li", "more", "… and " + more + " more line" + (more === 1 ? "" : "s") +
+        " before these: choose fewer days to list them"));
+    }
+    list.replaceChildren(...items);
+    $("day-events-summary").textContent = days.size ?
+      "Days: " + noData + " without data, " + outages + " DataLogger outage" +
+        (outages === 1 ? "" : "s") + " (one mark on every time axis; no device's gap)" :
+      "Days: every day in range has data, no DataLogger outage";
+    $("day-events").hidden = false;
+  }
+
+  // "Data as of" the newest day with data, loud once the next day is past its deadline: by
+  // this browser's clock, so the page says so even when publishing has stopped.
+  function showFreshness(site) {
+    const f = site.freshness;
+    const box = $("freshness");
+    if (!f) {
+      box.textContent = "No data yet.";
+      box.className = "overdue";
+      return;
+    }
+    const overdue = Date.now() / 1000 >= f.overdue_utc;
+    box.textContent = "Data as of " + f.data_as_of + (overdue ?
+      ". OVERDUE: " + f.next_day + " was due by " + f.overdue_local + " (the " + f.asset +
+        " deadline) and is not here." :
+      "; " + f.next_day + " is due by " + f.overdue_local + ".");
+    box.className = overdue ? "overdue" : "fresh";
+    document.body.dataset.overdue = overdue ? "1" : "0";
   }
 
   function quickRange(days) {
@@ -474,6 +651,16 @@
   function start(site) {
     state.site = site;
     for (const dev of site.devices) dev.days.day = dev.days.start_local.map((t) => t.slice(0, 10));
+    state.noData = new Set(site.no_data_days || []);
+    const out = site.outages || { day: [] };
+    for (let k = 0; k < out.day.length; k++) {
+      const o = { start_local: out.start_local[k], end_local: out.end_local[k],
+                  seconds: out.seconds[k], missing: out.missing[k], devices: out.devices[k] };
+      if (!state.outagesByDay.has(out.day[k])) state.outagesByDay.set(out.day[k], []);
+      state.outagesByDay.get(out.day[k]).push(o);
+      state.outageX.push([xOf(o.start_local), xOf(o.end_local)]);
+    }
+    showFreshness(site);
     const days = site.devices.flatMap((d) => d.days.day);
     const status = $("status");
     status.textContent = site.devices.length + " devices, statistics published " +
