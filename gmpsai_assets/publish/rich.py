@@ -42,7 +42,7 @@ from gmpsai_assets.quality.days import (
 )
 from gmpsai_assets.samples import DeviceInfo
 from gmpsai_assets.status import DeviceStatus
-from gmpsai_assets.window import FERMILAB_TZ, to_local
+from gmpsai_assets.window import day_window, to_local
 
 # 2: line and band columns; published as overview + details. 3: days without data and
 # DataLogger outages once per day (`no_data_days`, `outages`), each device's own gaps and
@@ -202,11 +202,9 @@ def fill_missing_days(devices: Sequence[str], days: Sequence[DayStats]) -> list[
         day = first
         while day <= last:
             if day.isoformat() not in have[dev]:
-                start = dt.datetime(day.year, day.month, day.day, tzinfo=FERMILAB_TZ)
-                nxt = day + dt.timedelta(days=1)
-                end = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=FERMILAB_TZ)
+                window = day_window(day)
                 why = NOT_IN_FILE if day.isoformat() in with_data else NO_DATA_DAY
-                out.append(DayStats(dev, start.timestamp(), end.timestamp(), source="none",
+                out.append(DayStats(dev, window.start, window.end, source="none",
                                     status="missing", reason=why))
             day += dt.timedelta(days=1)
     return out
