@@ -44,7 +44,7 @@ _OURS = textwrap.dedent("""
 
 _FLOOR = textwrap.dedent("""
     import json, os, time
-    import h5py, numpy as np, polars as pl
+    import h5py, hdf5plugin, numpy as np, polars as pl  # hdf5plugin: the files' Blosc2 filter
     began = time.perf_counter()
     with h5py.File({events!r}) as f:
         ticks = f["Event0c"]["utc_seconds"][()]

@@ -46,7 +46,7 @@ _FLOOR = textwrap.dedent("""
     generate = time.perf_counter() - began
     out = os.path.join(tempfile.mkdtemp(), "floor.h5")
     began = time.perf_counter()
-    filt = {{"compression": "gzip", "compression_opts": 1, "shuffle": True}}
+    from gmpsai_assets.files.h5common import COMPRESSION as filt
     with h5py.File(out, "w") as f:
         for a in arrays:
             g = f.create_group(f"Event{{a.event:02x}}")

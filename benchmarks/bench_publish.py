@@ -10,7 +10,11 @@ three DataLogger outages in every device, as the simulator has most days. Each f
 set beside a floor measured in the same run:
 
 - reading what the publisher needs (pivoted legacy view + current view joined with files) beside
-  a plain scan of the same rows;
+  a plain scan of both views (target, issue 25: at most 5 s at five years);
+- a plain `SELECT *` over `param_stats_current` beside reading the same rows from one Parquet
+  file (target: at most 2 s), and one compaction of the whole store (stats/store.py) beside
+  writing those rows as one Parquet file; building the store (replace_file per day, compacting
+  as it goes) must take minutes (13 before issue 25);
 - building both documents beside json.dumps of the same rows as plain dicts;
 - publishing (serialize + one draft-and-rename per file) beside writing the same bytes in place;
 - the page in headless Chromium, served over loopback, until the plots of the first screen are
@@ -35,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 from benchmarks.common import Row, median_seconds, print_table
@@ -83,6 +88,19 @@ def build(db: Path, days: int) -> list[str]:
                                "", time.time(), 0.0)
         store.replace_file(db, rec, params)
     return devices
+
+
+def select_current(db: Path) -> int:
+    with store.reader(db) as con:
+        return len(con.execute("SELECT * FROM param_stats_current").fetchall())
+
+
+def one_parquet(path: Path) -> int:
+    con = duckdb.connect()
+    try:
+        return len(con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall())
+    finally:
+        con.close()
 
 
 def scan(db: Path) -> int:
@@ -149,14 +167,43 @@ def main() -> None:
         db = root / "gmpsai.duckdb"
         began = time.perf_counter()
         devices = build(db, days)
-        print(f"store: {len(devices)} devices x {days} days built in "
-              f"{time.perf_counter() - began:.1f} s")
+        built = time.perf_counter() - began
+        print(f"store: {len(devices)} devices x {days} days built in {built:.1f} s "
+              f"(target: minutes; {store._loose_records(store.results_dir(db))} data files' "
+              "results loose, the rest compacted)")
         rows: list[Row] = []
 
         snap = read_store(db)
         rows.append(Row("read store (figure + page queries)",
                         median_seconds(lambda: read_store(db)),
-                        median_seconds(lambda: scan(db)), floor_name="plain scan of both views"))
+                        median_seconds(lambda: scan(db)), floor_name="plain scan of both views",
+                        target="<= 5 s"))
+        flat = root / "current.parquet"
+        with store.reader(db) as con:
+            con.execute(f"COPY (SELECT * FROM param_stats_current) TO '{flat}' (FORMAT parquet)")
+        rows.append(Row("SELECT * FROM param_stats_current",
+                        median_seconds(lambda: select_current(db)),
+                        median_seconds(lambda: one_parquet(flat)),
+                        floor_name="same rows, one Parquet file", target="<= 2 s"))
+
+        def copy_flat() -> None:
+            with store.reader(db) as con:
+                con.execute(f"COPY (SELECT * FROM param_stats_current) TO '{flat}' "
+                            "(FORMAT parquet)")
+
+        def compact_month() -> None:  # a month's 64 data files loose again, then compacting
+            results = store.results_dir(db)
+            keys = sorted(p.stem for p in (results / store.COMPACTED / store.SOURCES /
+                                           "data_files").glob("*.parquet"))[:store.COMPACT_AFTER]
+            for table in store.RESULTS:
+                for key in keys:
+                    source = results / store.COMPACTED / store.SOURCES / table / f"{key}.parquet"
+                    store._restore(source, results / table / source.name)
+            store.compact(db, wait=True)
+
+        rows.append(Row(f"compact {store.COMPACT_AFTER} loose into the segment",
+                        median_seconds(compact_month), median_seconds(copy_flat),
+                        floor_name="param_stats_current to one Parquet file"))
 
         def documents() -> tuple[dict, dict]:
             return (site_document(snap.days, devices, time.time()),

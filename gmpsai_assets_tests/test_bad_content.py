@@ -84,7 +84,7 @@ PARAM_PROBLEMS: dict[str, tuple[Mutate, str]] = {
     "2-D values": (_two_columns, "device B:VIMIN: the dataset 'value' has shape (1800, 2); it "
                                  "must be one column (1-D)"),
     "no devices attribute": (_no_devices, "the file attribute 'devices' is missing (every "
-                                          "gmpsai-params/2 file has it)"),
+                                          "gmpsai-params/3 file has it)"),
     "NaN time": (_nan_time, "device B:VIMIN: 1 of 1800 times are not finite numbers (NaN or "
                             "infinity; the first at row 5)"),
     "unequal lengths": (_short_values, "device B:VIMIN: 'utc_seconds' has 1800 rows but 'value' "

@@ -64,7 +64,7 @@ def test_parameter_file_declaration_fields(tmp_path: Path, sim: SimulatedBooster
     assert result.record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert (body["namespace"], body["name"], body["parents"]) == ("booster", path.name, [])
     meta = body["metadata"]
-    assert meta["gmpsai.kind"] == "params" and meta["gmpsai.format"] == "gmpsai-params/2"
+    assert meta["gmpsai.kind"] == "params" and meta["gmpsai.format"] == "gmpsai-params/3"
     assert meta["gmpsai.window_start_local"] == "2020-03-10+12:00:00"
     assert meta["gmpsai.window_stop_local"] == "2020-03-10+12:02:00"
     assert (meta["gmpsai.window_start_utc"], meta["gmpsai.window_stop_utc"]) == (

@@ -23,8 +23,8 @@ def test_distill_stores_good_files_and_reports_bad_ones(
     code = main(["distill", str(corrupt), str(good), str(events), "--db", str(db), "-v"])
     out, err = capsys.readouterr()
     assert code == 1
-    assert f"{good.name}: ok (gmpsai-params/2, 3 devices" in out
-    assert f"{events.name}: ok (gmpsai-events/2, 2 events" in out
+    assert f"{good.name}: ok (gmpsai-params/3, 3 devices" in out
+    assert f"{events.name}: ok (gmpsai-events/3, 2 events" in out
     assert f"{corrupt.name}: FAILED (corrupt: not an HDF5 file" in out
     assert "  B:VIMIN: ok, 1800 rows" in err  # -v: a line per device
     with store.reader(db) as con:

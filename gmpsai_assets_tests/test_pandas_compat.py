@@ -17,9 +17,10 @@ import tables
 from gmpsai_assets.acnet.datalogger import DataLoggerUnavailable, Samples
 from gmpsai_assets.acnet.devices import PROPERTY_BY_QUALIFIER, load_device_list
 from gmpsai_assets.acnet.tclk import event_group
-from gmpsai_assets.files import eventfile, paramfile
+from gmpsai_assets.dataset import build_cycle_table
+from gmpsai_assets.files import eventfile, h5common, paramfile
 from gmpsai_assets.files.datafile import open_data_file
-from gmpsai_assets.files.h5common import provenance_attrs, string_array
+from gmpsai_assets.files.h5common import GZIP_COMPRESSION, provenance_attrs, string_array
 from gmpsai_assets.ingest.events import grab_events
 from gmpsai_assets.ingest.params import grab_params
 from gmpsai_assets.sim.simulator import SimulatedBooster
@@ -117,8 +118,8 @@ def _write_v1_params(path: Path, arrays: dict[str, tuple[np.ndarray, np.ndarray]
     with h5py.File(path, "w") as f:
         for device, (t, v) in arrays.items():
             g = f.create_group(device)
-            g.create_dataset("utc_seconds", data=t, **paramfile.COMPRESSION)
-            g.create_dataset("value", data=v, **paramfile.COMPRESSION)
+            g.create_dataset("utc_seconds", data=t, **GZIP_COMPRESSION)
+            g.create_dataset("value", data=v, **GZIP_COMPRESSION)
             g.attrs.update(device=device, status="ok", rows=t.size, reason="")
         f.attrs.update({
             **provenance_attrs("gmpsai-params/1", MINUTE, "MLrn", "simulated", 1.0),
@@ -154,6 +155,39 @@ def test_files_of_the_first_h5py_layout_are_still_read(tmp_path: Path) -> None:
     for path, fmt in ((params, "gmpsai-params/1"), (events, "gmpsai-events/1")):
         result = distill_file(path)
         assert result.ok and result.record.format == fmt
+
+
+def test_files_of_the_gzip_layout_are_still_read_everywhere(tmp_path: Path, monkeypatch) -> None:
+    """`gmpsai-params/2` and `gmpsai-events/2`, written by the writers of that release (gzip-1
+    with shuffle, those format words): the consumers' loop, the platform's reader, the
+    distiller and the cycle table read the same samples as from today's files."""
+    monkeypatch.setattr(h5common, "COMPRESSION", GZIP_COMPRESSION)
+    monkeypatch.setattr(paramfile, "FORMAT", "gmpsai-params/2")
+    monkeypatch.setattr(eventfile, "FORMAT", "gmpsai-events/2")
+    sim = SimulatedBooster()
+    p = grab_params(sim, ["B:VIMIN", "B:IMINER"], MINUTE, tmp_path / "p", tmp_path / "d").path
+    e = grab_events(sim, MINUTE, tmp_path / "e", tmp_path / "d", max_event=0x1D).path
+    monkeypatch.undo()
+    with h5py.File(p, "r") as f:
+        assert f.attrs["format"] == "gmpsai-params/2"
+        assert f["B:VIMIN"]["value"].compression == "gzip" and f["B:VIMIN"]["value"].shuffle
+    frames = consumers_loop(p)
+    got = {ds.name: ds for ds in open_data_file(p).datasets()}
+    for device in ("B:VIMIN", "B:IMINER"):
+        want = sim.fetch(device, MINUTE)
+        np.testing.assert_array_equal(frames[device]["value"].to_numpy(), want.values)
+        np.testing.assert_array_equal(got[device].utc_seconds, want.utc_seconds)
+        np.testing.assert_array_equal(got[device].values, want.values)
+    ticks = sim.event_occurrences(0x0C, MINUTE)
+    np.testing.assert_array_equal(consumers_loop(e)["Event0c"]["epoch"].to_numpy(),
+                                  ticks.utc_seconds)
+    for path, fmt in ((p, "gmpsai-params/2"), (e, "gmpsai-events/2")):
+        result = distill_file(path)
+        assert result.ok and result.record.format == fmt
+    table = build_cycle_table(p, e)
+    assert table.frame.height == ticks.utc_seconds.size
+    assert table.report.devices["B:VIMIN"].filled == len(sim.fetch("B:VIMIN", MINUTE))
+    assert table.report.resets_unavailable == {}
 
 
 # ---- times against the file's own window ------------------------------------------------------

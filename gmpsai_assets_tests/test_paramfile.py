@@ -31,6 +31,7 @@ from gmpsai_assets.files.paramfile import (
 from gmpsai_assets.ingest.params import NoDataError, grab_params
 from gmpsai_assets.samples import Samples
 from gmpsai_assets.window import Window, day_window, parse_local_datetime
+from gmpsai_assets_tests.h5filters import blosc2_shuffle
 
 W = Window(day_window("2026-03-10").start + 3600, day_window("2026-03-10").start + 3660)
 DEVICES = ["B:VIMIN", "B:NOTLOG", "I:IB"]
@@ -68,11 +69,12 @@ def test_round_trip_attributes_and_outcomes(sim, tmp_path):
     assert _listing(tmp_path / "drafts") == []
 
 
-def test_plain_h5py_reads_layout_with_gzip_shuffle(sim, tmp_path):
+def test_plain_h5py_reads_layout_with_blosc2_shuffle(sim, tmp_path):
     path = grab_params(sim, ["B:VIMIN"], W, tmp_path, tmp_path / "d").path
     with h5py.File(path, "r") as f:
         ds = f["B:VIMIN"]["value"]
-        assert ds.compression == "gzip" and ds.shuffle and ds.chunks
+        assert blosc2_shuffle(ds) and ds.chunks
+        assert blosc2_shuffle(f["B:VIMIN"]["axis1"])  # pandas' row index too
         assert f["B:VIMIN"].attrs["status"] == "ok"
         assert json.loads(f.attrs["device_outcomes"])["B:VIMIN"]["rows"] == ds.shape[0]
     assert oct(path.stat().st_mode & 0o777) != oct(0o600)

@@ -47,7 +47,7 @@ def _event_file(directory: Path) -> Path:
 def test_new_parameter_file_statistics(tmp_path: Path, sim: SimulatedBooster) -> None:
     path = _param_file(tmp_path, sim)
     result = distill_file(path)
-    assert result.ok and result.record.format == "gmpsai-params/2"
+    assert result.ok and result.record.format == "gmpsai-params/3"
     assert result.record.window_start_utc == WINDOW.start and result.record.node == "MLrn"
     assert len(result.record.sha256) == 64
     by = {p.device: p for p in result.params}

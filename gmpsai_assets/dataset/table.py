@@ -160,7 +160,7 @@ def read_day_events(path: Path) -> DayEvents:
     wanted = {event_group(c): c for c in (CLOCK_15HZ, *RESETS)}
     found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     unavailable: dict[int, str] = {}
-    if info.format == eventfile.FORMAT:
+    if info.format in eventfile.FORMATS:
         outcomes = eventfile.read_event_attrs(path)["event_outcomes"]
         for code in wanted.values():
             record = outcomes.get(code)

@@ -284,7 +284,8 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make the names in directory `path` durable (a rename into or out of it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -341,7 +342,7 @@ def publish(draft: Path, final: Path, replace: bool = True) -> Path:
             incoming.unlink(missing_ok=True)
             raise
         draft.unlink()
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return final
 
 

@@ -1,6 +1,6 @@
 """HDF5 event-data files: one group per TCLK event that occurred, `Event0c` style.
 
-Layout (format `gmpsai-events/2`), read per event with `pandas.read_hdf(path, "Event0c")` or
+Layout (format `gmpsai-events/3`), read per event with `pandas.read_hdf(path, "Event0c")` or
 with plain h5py:
 
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
@@ -18,7 +18,8 @@ with plain h5py:
                            `utc_seconds` (both utc_seconds: true UTC, unlike the old files'
                            `epoch`), hard links to the datasets above
 
-`gmpsai-events/1` (the same without the pandas view) was written before and is read alike.
+Written before and read alike: `gmpsai-events/2` (gzip level 1 and shuffle instead of Blosc2)
+and `gmpsai-events/1` (gzip, without the pandas view).
 
 Only events with occurrences get a group (the old EventDataGrabber skipped the others); every
 event asked for has an outcome, so an empty event and a failed request stay distinguishable.
@@ -60,8 +61,9 @@ from gmpsai_assets.samples import EventOccurrences
 from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window
 
-FORMAT = "gmpsai-events/2"
-FORMATS = ("gmpsai-events/1", FORMAT)  # every layout of ours this module reads, oldest first
+FORMAT = "gmpsai-events/3"
+# every layout of ours this module reads, oldest first
+FORMATS = ("gmpsai-events/1", "gmpsai-events/2", FORMAT)
 # pandas column -> dataset: the old files' `SCmicrosec` and `epoch` names, and `utc_seconds`
 # as in parameter files
 PANDAS_COLUMNS = (("SCmicrosec", "sc_seconds"), ("epoch", "utc_seconds"),

@@ -19,6 +19,13 @@ h5py-named dataset (`utc_seconds`, `value`, ...), so both names reach the same b
 extra storage is `axis1`, the row numbers 0..N-1 the old files' index held, which compresses
 to about 0.3% of a column. Attributes are written as str (variable length): PyTables hands
 fixed-length byte attributes to pandas undecoded, which pandas 3 rejects.
+
+Why Blosc2 (BloscLZ with byte shuffle): pandas reads through PyTables, whose own HDF5 inflates gzip
+at a fraction of what the old grabbers' uncompressed tables cost to read (6-17x slower in
+`make bench`), while PyTables carries Blosc2 built in and reads it about as fast as an
+uncompressed table, at about a fifth of its size (docs/formats.md has the table,
+`benchmarks/bench_params.py` measures it). h5py needs the filter from `hdf5plugin`, imported
+here, so every reader of this package (and anyone who imports it) has it.
 """
 
 from __future__ import annotations
@@ -30,13 +37,22 @@ from pathlib import Path
 from typing import Any, Self
 
 import h5py
+import hdf5plugin
 import numpy as np
 
 from gmpsai_assets import __version__
 from gmpsai_assets.window import Window
 
 CHUNK_ROWS = 65536
-COMPRESSION: dict[str, Any] = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+# The filter of every dataset written now (gmpsai-params/3, gmpsai-events/3): Blosc2 with its
+# own codec (BloscLZ) at its default level 5, byte shuffle. Chosen from the candidates of
+# benchmarks/bench_params.py (docs/formats.md, "Compression").
+COMPRESSION: dict[str, Any] = dict(hdf5plugin.Blosc2(cname="blosclz", clevel=5,
+                                                      filters=hdf5plugin.Blosc2.SHUFFLE))
+# The filter of the layouts before it (gmpsai-*/1 and /2), which every reader still reads:
+# gzip level 1 with shuffle, built into every HDF5 build.
+GZIP_COMPRESSION: dict[str, Any] = {"compression": "gzip", "compression_opts": 1,
+                                    "shuffle": True}
 LIBVER = ("earliest", "v110")  # readable by older HDF5 builds (MATLAB, PyTables)
 
 

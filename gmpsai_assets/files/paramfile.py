@@ -1,6 +1,6 @@
 """HDF5 parameter-data files: one group per device with `utc_seconds` and `value` datasets.
 
-Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, DEVICE)`
+Layout (format `gmpsai-params/3`), read per device with `pandas.read_hdf(path, DEVICE)`
 (columns `utc_seconds`, `value`, as the old grabbers' files) or with plain h5py:
 
     /                    attrs: format, window_start_utc, window_end_utc, window_start_local,
@@ -21,13 +21,13 @@ Layout (format `gmpsai-params/2`), read per device with `pandas.read_hdf(path, D
                            pandas' view: block0_values and block1_values are hard links to
                            utc_seconds and value, axis1 the row numbers
 
-`gmpsai-params/1` (the same without the pandas view) was written before; it is read the same
-way by this module and by files/datafile.py.
+Written before, and read the same way by this module and by files/datafile.py:
+`gmpsai-params/2` (the same layout, every dataset compressed with gzip level 1 and shuffle) and
+`gmpsai-params/1` (gzip as /2, without the pandas view).
 
-Datasets are chunked and compressed with gzip level 1 plus the shuffle filter: built into every
-HDF5 build (h5py, PyTables, MATLAB, h5dump), and on simulated days about 2.5x smaller than
-uncompressed and ~12% smaller than lzf+shuffle for ~2x lzf's write time (see README,
-"Compression", and `make bench`).
+Datasets are chunked and compressed with Blosc2 (BloscLZ, byte shuffle; h5common.COMPRESSION):
+pandas reads them through PyTables about as fast as the old grabbers' uncompressed tables, at
+about a fifth of their size; plain h5py needs `import hdf5plugin` (docs/formats.md).
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ from gmpsai_assets.samples import DeviceInfo, Samples
 from gmpsai_assets.status import DeviceStatus, describe_missing, device_status
 from gmpsai_assets.window import Window
 
-FORMAT = "gmpsai-params/2"
-FORMATS = ("gmpsai-params/1", FORMAT)  # every layout of ours this module reads, oldest first
+FORMAT = "gmpsai-params/3"
+# every layout of ours this module reads, oldest first
+FORMATS = ("gmpsai-params/1", "gmpsai-params/2", FORMAT)
 COLUMNS = ("utc_seconds", "value")  # dataset names, and the pandas columns
 __all__ = [
     "CHUNK_ROWS",

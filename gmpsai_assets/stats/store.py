@@ -7,6 +7,10 @@ machines on shared storage. Each distilled file instead gets its own three small
 (its record, its parameter rows, its event rows), written to a temporary name and renamed into
 place, so any number of processes on any number of machines distil at once without a lock, and
 readers see a file's result whole or not at all (docs/production.md has the measurements).
+Every COMPACT_AFTER data files, a writer compacts these loose results into one segment per
+table (<results>/compacted/, `compact` below), so reads open a few files, not thousands; the
+views take a data file's rows from its loose results when it has them, else from the newest
+segment.
 
 Schema version in `schema_version`, created and migrated by `ensure_schema`. Views:
 
@@ -62,11 +66,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -78,7 +85,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from gmpsai_assets import duckdb_util
-from gmpsai_assets.files.drafts import publish
+from gmpsai_assets.files.drafts import fsync_dir, publish
 from gmpsai_assets.stats.compute import EventStats, ParamStats
 
 DEFAULT_BUSY_TIMEOUT_S = 600.0  # a writer holds the lock for well under a second
@@ -149,19 +156,20 @@ _OLD_STATS = ("mode", "std", "min", "max")
 
 
 def _legacy_view() -> str:
-    parts = []
-    for prefix, col in (("", "{}"), ("Interval_", "interval_{}")):
-        for stat in _OLD_STATS:
-            parts.append(
-                f"SELECT window_start_utc AS epochUTCsec, '{prefix}' || device AS paramname, "
-                f"'{stat}' AS statname, \"{col.format(stat)}\" AS statval "
-                f"FROM param_stats_current WHERE \"{col.format(stat)}\" IS NOT NULL"
-            )
-    distilled = "\n    UNION ALL ".join(parts)
+    """The old long format over one scan of param_stats_current (an UNPIVOT, which drops the
+    NULL statistics as the old table had no row for them), then the imported rows no distilled
+    row has the key of."""
+    columns = [c for prefix in ("", "interval_") for c in (prefix + s for s in _OLD_STATS)]
+    listed = ", ".join(f'"{c}"' for c in columns)
     return f"""
 CREATE OR REPLACE VIEW ACNETparameterStats AS
-WITH distilled AS (
-    {distilled}
+WITH distilled AS MATERIALIZED (
+    SELECT epochUTCsec,
+           CASE WHEN starts_with(col, 'interval_') THEN 'Interval_' || device ELSE device END
+               AS paramname,
+           replace(col, 'interval_', '') AS statname, statval
+    FROM (SELECT window_start_utc AS epochUTCsec, device, {listed} FROM param_stats_current)
+    UNPIVOT (statval FOR col IN ({listed}))
 )
 SELECT epochUTCsec, paramname, statname, statval FROM distilled
 UNION ALL
@@ -186,6 +194,15 @@ RESULTS: dict[str, tuple[list[str], str]] = {
 }
 EMPTY = "_empty.parquet"  # zero rows with the columns: a glob over no results still reads
 QUARANTINE = "quarantine"  # <results>/quarantine/<entry>/: results moved aside, outside the glob
+# <results>/compacted/<table>/seg-<ns>-<random>.parquet: the rows of many loose results in one
+# file (the views read the newest); <results>/compacted/sources/<table>/<key>.parquet: the
+# loose results a segment holds, moved out of the views' glob (compaction, below).
+COMPACTED = "compacted"
+SOURCES = "sources"
+SEGMENT_PREFIX = "seg-"
+# Loose data-file records that make `replace_file` compact (when no other process is): at two
+# files a day, a compaction a month; a backfill or an archive import compacts as it goes.
+COMPACT_AFTER = 64
 TEMP_SUFFIX = ".tmp"  # a result file being written: .<final name>.<random>.tmp beside it
 # A result file's temporary lives for the milliseconds between its write and its rename: one
 # untouched this long belongs to a writer that died (killed, its container gone). The one rule
@@ -208,9 +225,56 @@ def _sql_text(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _glob(results: Path, table: str) -> str:
-    # By name: result files written before a column was added read it as NULL (version 3).
-    return f"read_parquet({_sql_text(results / table / '*.parquet')}, union_by_name = true)"
+_scratch_local = threading.local()
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """The in-memory DuckDB connection of this thread and process for the store's own reads
+    and writes of result files, kept: opening one costs about 20 ms, more than writing a
+    result file. Its table `t` is dropped by `_release` after each use."""
+    con = getattr(_scratch_local, "con", None)
+    if con is None or _scratch_local.pid != os.getpid():
+        con = duckdb.connect()
+        _scratch_local.con, _scratch_local.pid = con, os.getpid()
+    return con
+
+
+def _release(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE IF EXISTS t")
+
+
+# The column that is NULL only in a marker row: the one row a result of no statistics holds
+# (a failed file's param_stats, a parameter file's event_stats), so that every result file of
+# a data file has a row naming it and overrides its compacted rows within a single read.
+MARKER_COLUMN = {"param_stats": "device", "event_stats": "event"}
+
+
+def _key_column(table: str) -> str:
+    return "name" if table == "data_files" else "file_name"
+
+
+def _current(results: Path, table: str, markers: bool = False) -> str:
+    """SQL (a parenthesized query) of a result table's current rows: every loose result file's
+    and, for the data files that have none, the newest segment's (compaction, below). One
+    read_parquet over both directories, loose first, so the files a query reads are listed
+    once: a data file whose results a compaction or a writer moves meanwhile is read from one
+    place, never from both or neither. Marker rows are left out unless `markers`. By name:
+    result files written before a column was added read it as NULL (version 3)."""
+    loose = _sql_text(results / table / "*.parquet")
+    segments = _sql_text(results / COMPACTED / table / "*.parquet")
+    prefix = _sql_text(f"{results / COMPACTED}/")
+    key = _key_column(table)
+    rows = f"""WITH r AS MATERIALIZED (
+    SELECT *, starts_with(filename, {prefix}) AS _compacted
+    FROM read_parquet([{loose}, {segments}], union_by_name = true, filename = true))
+SELECT * EXCLUDE (filename, _compacted) FROM r WHERE NOT _compacted
+UNION ALL
+SELECT * EXCLUDE (filename, _compacted) FROM r
+WHERE _compacted AND filename = (SELECT max(filename) FROM r WHERE _compacted)
+  AND "{key}" NOT IN (SELECT "{key}" FROM r WHERE NOT _compacted)"""
+    if markers or table not in MARKER_COLUMN:
+        return f"({rows})"
+    return f'(SELECT * FROM ({rows}) WHERE "{MARKER_COLUMN[table]}" IS NOT NULL)'
 
 
 def _temp_path(target: Path) -> Path:
@@ -225,12 +289,13 @@ def _write_hidden(target: Path, table: str, rows: Sequence[Sequence[object]]) ->
     columns, ddl = RESULTS[table]
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(target)
-    con = duckdb.connect()
+    con = _scratch()
     try:
-        con.execute(f"CREATE TABLE t (\n    {ddl}\n)")
-        if rows:
-            marks = ", ".join("?" for _ in columns)
-            con.executemany(f"INSERT INTO t VALUES ({marks})", [list(r) for r in rows])
+        con.execute(f"CREATE OR REPLACE TABLE t (\n    {ddl}\n)")
+        if rows:  # one statement: DuckDB's executemany prepares a statement per row
+            marks = "(" + ", ".join("?" for _ in columns) + ")"
+            con.execute(f"INSERT INTO t VALUES {', '.join(marks for _ in rows)}",
+                        [v for r in rows for v in r])
         con.execute(f"COPY t TO {_sql_text(tmp)} (FORMAT parquet)")
         problem = _shape_problem(tmp)
         if problem is None:
@@ -243,7 +308,7 @@ def _write_hidden(target: Path, table: str, rows: Sequence[Sequence[object]]) ->
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        con.close()
+        _release(con)
     return tmp
 
 
@@ -267,8 +332,9 @@ def _write_result(results: Path, table: str, name: str | None,
 
 def _ensure_results(results: Path) -> None:
     for table in RESULTS:
-        if not (results / table / EMPTY).exists():
-            _write_result(results, table, None, [])
+        for empty in (results / table / EMPTY, results / COMPACTED / table / EMPTY):
+            if not empty.exists():
+                _place_result(_write_hidden(empty, table, []), empty)
 
 
 def _views(results: Path) -> tuple[str, ...]:
@@ -276,7 +342,7 @@ def _views(results: Path) -> tuple[str, ...]:
     group = "kind, node, window_start_utc, window_end_utc"
     return (
         f"""CREATE OR REPLACE VIEW data_files AS
-WITH r AS (SELECT * FROM {_glob(results, "data_files")}),
+WITH r AS (SELECT * FROM {_current(results, "data_files")}),
 newest AS (
     SELECT DISTINCT {group}, first_value(name) OVER (
         PARTITION BY {group} ORDER BY created_utc DESC NULLS LAST, name DESC) AS newest
@@ -291,7 +357,7 @@ FROM r LEFT JOIN newest n
   ON n.kind = r.kind AND n.node IS NOT DISTINCT FROM r.node
  AND n.window_start_utc = r.window_start_utc AND n.window_end_utc = r.window_end_utc""",
         *(f"""CREATE OR REPLACE VIEW {table} AS
-SELECT s.* FROM {_glob(results, table)} s
+SELECT s.* FROM {_current(results, table)} s
 WHERE s.file_name IN (SELECT name FROM data_files WHERE status = 'ok')"""
           for table in ("param_stats", "event_stats")),
         """CREATE OR REPLACE VIEW param_stats_current AS
@@ -369,6 +435,7 @@ FROM event_stats s JOIN data_files f ON f.name = s.file_name WHERE f.status = 'o
      (_empty_results_with_every_column,)),
     (4, "param_stats: gap spans (the page's DataLogger outages)",
      (_empty_results_with_every_column,)),
+    (5, "compacted results: views read loose results first, then the newest segment", ()),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -429,18 +496,20 @@ def _find_bad(results: Path, exc: duckdb.Error) -> tuple[list[tuple[Path, str]],
     """The result files to blame for `exc`, with why, and whether its message named any. The
     files it names; when it names none, every result file: first by shape (12 bytes each),
     then, if none is to blame, by reading each (what one query over the views costs anyway)."""
-    con = duckdb.connect()
+    con = _scratch()
     try:
         pattern = re.escape(str(results)) + r"/[^'\"\s]+?\.parquet"
         named = [p for p in dict.fromkeys(Path(m) for m in re.findall(pattern, str(exc)))
-                 if p.parent.parent == results and p.parent.name in RESULTS]
+                 if p.parent.parent in (results, results / COMPACTED)
+                 and p.parent.name in RESULTS]
         if named:
             return [(p, why) for p in named if (why := _read_problem(p, con))], True
-        files = [p for table in RESULTS for p in sorted((results / table).glob("*.parquet"))]
+        files = [p for table in RESULTS for d in (results / table, results / COMPACTED / table)
+                 for p in sorted(d.glob("*.parquet"))]
         bad = [(p, why) for p in files if (why := _shape_problem(p))]
         return bad or [(p, why) for p in files if (why := _read_problem(p, con))], False
     finally:
-        con.close()
+        _release(con)
 
 
 def heal_on_read(results: Path, run: Callable[[], R]) -> R:
@@ -461,7 +530,11 @@ def heal_on_read(results: Path, run: Callable[[], R]) -> R:
             bad, named = _find_bad(results, exc)
             if not bad:  # a file it names reads now (replaced, or moved aside by another)
                 changed += 1
-                if not named or changed > _MAX_CHANGED_RETRIES:
+                # A bare error naming no file is what DuckDB's Thrift decoder raises when a
+                # file is replaced between its footer's read and its pages' (a writer or a
+                # compaction at that instant): every file reads now, so read again.
+                replaced = named or type(exc) is duckdb.Error
+                if not replaced or changed > _MAX_CHANGED_RETRIES:
                     raise
             for path, why in bad:
                 if path in healed:  # moved aside or written again, and still at fault
@@ -512,6 +585,9 @@ def quarantine(results: Path, bad: Path, problem: str) -> None:
     entry, and one killed midway is finished by the next. `_empty.parquet` holds no data: it
     is written again instead. StoreError, naming the file, when it cannot be moved."""
     table, key = bad.parent.name, bad.stem
+    if bad.parent.parent == results / COMPACTED:
+        _quarantine_segment(results, bad, problem)
+        return
     try:
         if bad.name == EMPTY:
             _write_result(results, table, None, [])
@@ -542,7 +618,7 @@ def quarantine(results: Path, bad: Path, problem: str) -> None:
 
 def _name_in(entry: Path, bad_table: str) -> tuple[str | None, str | None]:
     """The data file's name and path, from whichever of its moved results still reads."""
-    con = duckdb.connect()
+    con = _scratch()
     try:
         for table, cols in (("data_files", "name, path"), ("param_stats", "file_name, NULL"),
                             ("event_stats", "file_name, NULL")):
@@ -557,7 +633,7 @@ def _name_in(entry: Path, bad_table: str) -> tuple[str | None, str | None]:
             if row:
                 return row[0], row[1]
     finally:
-        con.close()
+        _release(con)
     return None, None
 
 
@@ -581,7 +657,9 @@ def quarantined(db_path: str | Path) -> list[Quarantined]:
             directory=d, key=key, table=why.get("table") or "/".join(moved) or "?",
             problem=why.get("problem") or "reason not recorded", name=why.get("name"),
             path=why.get("path"), quarantined_utc=why.get("quarantined_utc"),
-            resolved=(results / "data_files" / f"{key}.parquet").exists(),
+            resolved=bool(why.get("segment")) or any(
+                (home / f"{key}.parquet").exists()
+                for home in (results / "data_files", results / COMPACTED / SOURCES / "data_files")),
         ))
     return out
 
@@ -590,6 +668,266 @@ def unresolved_quarantine(db_path: str | Path) -> list[Quarantined]:
     """The quarantined data files not distilled again yet: what the page and file_stats'
     metadata report."""
     return [q for q in quarantined(db_path) if not q.resolved]
+
+
+# ---- compaction: many loose results into one segment per table ------------------------------
+#
+# Every distilled file leaves three small "loose" result files; five years of them are
+# thousands, and a query that lists and opens every one takes tens of seconds. A compaction
+# writes a table's current rows (`_current`) into one new segment, places it (fsync, rename),
+# then moves each loose file it read into sources/ (outside the views' glob), and removes the
+# older segment. The views read loose files first and the newest segment for the data files
+# that have no loose result, so at every step a data file's rows are read once: from its loose
+# file until it is moved, then from the segment. Writers never wait: they write loose results
+# as before (a loose result overrides the segment), and only compactions take a lock
+# (`_compaction_lock`: POSIX lockf, released by the kernel when its holder dies).
+#
+# Killed at any moment (kill -9), a compaction loses nothing and counts nothing twice: a
+# segment is whole or absent; before the rename, nothing changed; after it, each moved loose
+# file's rows are in the segment, and a loose file not yet moved still wins over them. The next
+# compaction finishes the work (`_reconcile`): older segments removed, and any source that is
+# not what the segment holds (a result a writer replaced in the instant between its read and
+# its move, which is put back at once unless the compaction dies right then) becomes loose
+# again. A segment that does not read is quarantined like a loose result, and every source of
+# its table becomes loose again (`_quarantine_segment`): nothing needs distilling again.
+
+_MANIFEST = "gmpsai_sources"  # a segment's key-value metadata: {key: identity of its source}
+_LOCK = ".lock"
+_locks_held = threading.local()  # results directories whose lock this thread holds
+_process_lock = threading.Lock()  # lockf locks belong to the process: threads queue here
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one compaction did."""
+
+    moved: dict[str, int]  # table -> loose results moved into its new segment
+    restored: int  # sources made loose again (a previous compaction's unfinished work)
+    seconds: float
+
+
+def _loose_records(results: Path) -> int:
+    """Loose data-file records (not yet in a segment)."""
+    try:
+        return sum(1 for e in os.scandir(results / "data_files")
+                   if e.name.endswith(".parquet") and e.name != EMPTY)
+    except FileNotFoundError:
+        return 0
+
+
+def _identity(st: os.stat_result) -> str:
+    """What tells one version of a result file from another: a writer replaces a result by
+    renaming a new file over it, so its inode changes (and its size and time, as a rule)."""
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+@contextmanager
+def _compaction_lock(results: Path, wait: bool) -> Iterator[bool]:
+    """Hold the store's compaction lock for the block (yield True), or yield False at once
+    when another process holds it and `wait` is False. Re-entrant within a thread (a
+    compaction that quarantines a segment it reads)."""
+    held: set[Path] = getattr(_locks_held, "results", set())
+    if results in held:
+        yield True
+        return
+    if not _process_lock.acquire(blocking=wait):
+        yield False
+        return
+    try:
+        path = results / COMPACTED / _LOCK
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+                yield False
+                return
+            _locks_held.results = held | {results}
+            try:
+                yield True
+            finally:
+                _locks_held.results = held
+        finally:
+            os.close(fd)  # releases the lock
+    finally:
+        _process_lock.release()
+
+
+def _segments(results: Path, table: str) -> list[Path]:
+    """A table's segments, oldest first (their names start with the nanosecond they began)."""
+    return sorted((results / COMPACTED / table).glob(f"{SEGMENT_PREFIX}*.parquet"))
+
+
+def _manifest(segment: Path) -> dict[str, str]:
+    """The sources a segment holds: key -> identity (heal_on_read runs the caller's read)."""
+    con = _scratch()
+    try:
+        row = con.execute("SELECT value FROM parquet_kv_metadata(?) WHERE key = ?",
+                          [str(segment), _MANIFEST.encode()]).fetchone()
+    finally:
+        _release(con)
+    return json.loads(row[0]) if row else {}
+
+
+def compact(db_path: str | Path, wait: bool = False) -> Compaction | None:
+    """Move the store's loose results into one segment per table (see above); None when
+    another process is compacting and `wait` is False. Crash-safe at every step."""
+    results = results_dir(db_path)
+    began = time.monotonic()
+    with _compaction_lock(results, wait) as held:
+        if not held:
+            return None
+        _ensure_results(results)
+        restored = _reconcile(results)
+        moved = {table: _compact_table(results, table) for table in RESULTS}
+    return Compaction(moved, restored, round(time.monotonic() - began, 3))
+
+
+def _reconcile(results: Path) -> int:
+    """Finish what a killed compaction left: older segments removed, and every source the
+    newest segment does not hold as it is (or at all) made loose again. Returns how many."""
+    restored = 0
+    for table in RESULTS:
+        segments = _segments(results, table)
+        for old in segments[:-1]:
+            old.unlink(missing_ok=True)
+        holds = heal_on_read(results, lambda s=segments: _manifest(s[-1]) if s and
+                             s[-1].exists() else {})
+        for source in sorted((results / COMPACTED / SOURCES / table).glob("*.parquet")):
+            try:
+                same = holds.get(source.stem) == _identity(source.stat())
+            except FileNotFoundError:
+                continue
+            if not same:
+                restored += _restore(source, results / table / source.name)
+    return restored
+
+
+def _restore(source: Path, loose: Path) -> int:
+    """Make a source loose again unless a loose result (newer) is there; 1 if it was."""
+    try:
+        os.link(source, loose)
+        done = 1
+    except FileExistsError:
+        done = 0
+    except FileNotFoundError:
+        return 0
+    source.unlink(missing_ok=True)
+    fsync_dir(loose.parent)
+    return done
+
+
+def _compact_table(results: Path, table: str) -> int:
+    """One table's compaction: write and place the new segment, move the loose results it
+    read into sources/, remove the older segment. Returns how many were moved."""
+    loose_dir, seg_dir = results / table, results / COMPACTED / table
+    listed: dict[str, str] = {}
+    for entry in os.scandir(loose_dir):
+        if entry.name.endswith(".parquet") and entry.name != EMPTY:
+            with contextlib.suppress(FileNotFoundError):
+                listed[entry.name.removesuffix(".parquet")] = _identity(entry.stat())
+    if not listed:
+        return 0
+    older = _segments(results, table)
+    target = seg_dir / f"{SEGMENT_PREFIX}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
+    held = heal_on_read(results, lambda: _manifest(older[-1])) if older else {}
+    manifest = {**held, **listed}
+    tmp = heal_on_read(results, lambda: _write_segment(results, table, target, manifest))
+    _place_result(tmp, target)
+    sources = results / COMPACTED / SOURCES / table
+    sources.mkdir(parents=True, exist_ok=True)
+    moved = sum(_move_to_sources(loose_dir / f"{key}.parquet", sources / f"{key}.parquet",
+                                 identity) for key, identity in listed.items())
+    fsync_dir(sources)
+    fsync_dir(loose_dir)
+    for old in older:
+        old.unlink(missing_ok=True)
+    fsync_dir(seg_dir)
+    return moved
+
+
+def _write_segment(results: Path, table: str, target: Path, manifest: dict[str, str]) -> Path:
+    """The table's current rows, marker rows included, as a hidden Parquet file beside
+    `target` with its manifest, read back before it is placed (as `_write_hidden`)."""
+    _, ddl = RESULTS[table]
+    tmp = _temp_path(target)
+    con = _scratch()
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE t (\n    {ddl}\n)")
+        con.execute(f"INSERT INTO t BY NAME SELECT * FROM {_current(results, table, True)}")
+        (n,) = con.execute("SELECT count(*) FROM t").fetchone()
+        meta = _sql_text(json.dumps(manifest, sort_keys=True))
+        con.execute(f"COPY t TO {_sql_text(tmp)} (FORMAT parquet, KV_METADATA "
+                    f"{{{_MANIFEST}: {meta}}})")
+        problem = _shape_problem(tmp)
+        if problem is None:
+            (got,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)",
+                                 [str(tmp)]).fetchone()
+            problem = None if got == n else f"{got} rows read back, {n} written"
+        if problem is not None:
+            raise StoreError(f"segment {tmp} does not read back: {problem}")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _release(con)
+    return tmp
+
+
+def _move_to_sources(loose: Path, source: Path, identity: str) -> int:
+    """Move a compacted loose result into sources/; 1 if it was the version the segment read.
+    A writer may have replaced it since: then it is put back (unless an even newer one is
+    there already), and stays loose, overriding the segment."""
+    try:
+        os.rename(loose, source)
+    except FileNotFoundError:  # quarantined meanwhile
+        return 0
+    try:
+        same = _identity(source.stat()) == identity
+    except FileNotFoundError:
+        return 0
+    if same:
+        return 1
+    _restore(source, loose)
+    return 0
+
+
+def _quarantine_segment(results: Path, bad: Path, problem: str) -> None:
+    """A segment that does not read: moved into <results>/quarantine/<entry>/ with
+    quarantine.json, and every source of its table made loose again, so the views read them
+    (slowly, until the next compaction) and no data file needs distilling again. Under the
+    compaction lock, so no compaction moves sources meanwhile."""
+    table = bad.parent.name
+    with _compaction_lock(results, wait=True):
+        if bad.name == EMPTY:
+            _place_result(_write_hidden(bad, table, []), bad)
+            return
+        try:
+            st = bad.stat()
+            stamp = dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            entry = results / QUARANTINE / f"{stamp}-{bad.stem}-{st.st_ino}"
+            entry.mkdir(parents=True, exist_ok=True)
+            os.rename(bad, entry / f"{table}.parquet")
+        except FileNotFoundError:
+            return  # moved aside by another reader meanwhile
+        except OSError as exc:
+            raise StoreError(
+                f"segment {bad} does not read ({problem}) and cannot be moved aside "
+                f"({exc.strerror or exc}): every view over it fails until it is moved out of "
+                f"{bad.parent}") from None
+        restored = sum(_restore(source, results / table / source.name) for source in
+                       sorted((results / COMPACTED / SOURCES / table).glob("*.parquet")))
+        reason = {"key": bad.stem, "table": table, "problem": problem, "name": None,
+                  "path": None, "segment": True, "restored": restored,
+                  "quarantined_utc": time.time(),
+                  "by": f"{socket.gethostname()} pid {os.getpid()}"}
+        target = entry / _REASON
+        tmp = _temp_path(target)
+        tmp.write_text(json.dumps(reason, indent=1) + "\n", encoding="utf-8")
+        _place_result(tmp, target)
 
 
 # ---- temporary files of writers that died ---------------------------------------------------
@@ -760,12 +1098,22 @@ def ensure_store(
     """Create or migrate the DuckDB file when it is missing or older than this software: the
     one moment a results writer takes the file's lock (briefly, once per upgrade)."""
     path = Path(db_path)
-    if path.exists():
+    try:
+        seen = (str(path.resolve()), path.stat().st_ino)
+    except FileNotFoundError:
+        seen = None
+    if seen in _up_to_date:  # a schema version never goes down: once seen, no need to look
+        return
+    if seen is not None:
         with reader(path, timeout_s=timeout_s, on_wait=on_wait) as con:
             if schema_version(con) >= SCHEMA_VERSION:
+                _up_to_date.add(seen)
                 return
     with writer(path, timeout_s=timeout_s, on_wait=on_wait):
         pass
+
+
+_up_to_date: set[tuple[str, int]] = set()  # (DuckDB file, inode) known at SCHEMA_VERSION
 
 
 def replace_file(
@@ -782,8 +1130,10 @@ def replace_file(
     ensure_store(db_path, timeout_s=timeout_s)
     results = results_dir(db_path)
     # Converted up front: a bad value fails here, before anything of this file is replaced.
-    param_rows = [[record.name, *(p.row()[c] for c in PARAM_COLUMNS)] for p in params]
-    event_rows = [[record.name, *(e.row()[c] for c in EVENT_COLUMNS)] for e in events]
+    param_rows = [[record.name, *(r[c] for c in PARAM_COLUMNS)]
+                  for r in (p.row() for p in params)] or [_marker(record.name, PARAM_COLUMNS)]
+    event_rows = [[record.name, *(r[c] for c in EVENT_COLUMNS)]
+                  for r in (e.row() for e in events)] or [_marker(record.name, EVENT_COLUMNS)]
     staged = []
     try:
         for table, rows in (("param_stats", param_rows), ("event_stats", event_rows)):
@@ -797,23 +1147,31 @@ def replace_file(
         raise
     rec = asdict(record)
     _write_result(results, "data_files", record.name, [[rec[c] for c in FILE_COLUMNS]])
-    return _superseded_by(results, record) if record.status == "ok" else []
+    superseded = _superseded_by(results, record) if record.status == "ok" else []
+    if _loose_records(results) >= COMPACT_AFTER:
+        compact(db_path)  # unless another process is compacting: then it takes these along
+    return superseded
+
+
+def _marker(name: str, columns: Sequence[str]) -> list[object]:
+    """The one row of a result without statistics: the data file's name, the rest NULL."""
+    return [name, *(None for _ in columns)]
 
 
 def _superseded_by(results: Path, record: FileRecord) -> list[str]:
     """The other ok files with this kind, node and window, when this one is the newest."""
     if record.window_start_utc is None or record.kind is None:
         return []
-    con = duckdb.connect()
+    con = _scratch()
     try:
         same = heal_on_read(results, lambda: con.execute(
-            f"""SELECT name FROM {_glob(results, "data_files")}
+            f"""SELECT name FROM {_current(results, "data_files")}
                WHERE status = 'ok' AND kind = ? AND node IS NOT DISTINCT FROM ?
                  AND window_start_utc = ? AND window_end_utc = ?
                ORDER BY created_utc DESC NULLS LAST, name DESC""",
             [record.kind, record.node, record.window_start_utc, record.window_end_utc],
         ).fetchall())
     finally:
-        con.close()
+        _release(con)
     names = [r[0] for r in same]
     return names[1:] if names and names[0] == record.name else []
