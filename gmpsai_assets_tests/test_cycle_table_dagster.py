@@ -3,6 +3,7 @@ and `gmpsai dataset` on the tables it writes."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from gmpsai_assets.cli import main
 from gmpsai_assets.dataset import read_report
+from gmpsai_assets.dataset.table import METADATA_KEY
 from gmpsai_assets.defs.cycle_table import cycle_table, cycle_table_checks
 from gmpsai_assets.defs.event_data import event_data
 from gmpsai_assets.defs.param_data import param_data
@@ -101,6 +103,57 @@ def test_filled_share_fails_when_a_device_column_is_lost(built, tmp_path, monkey
         assert evaluations["rows_match_0c"].passed
     finally:
         path.write_bytes(keep.read_bytes())
+
+
+def _judge_altered(built, tmp_path, monkeypatch, alter) -> dict:
+    """The checks alone on the day's table as `alter(frame, metadata)` rewrites it (then put
+    back): a partitioned check cannot run without its asset, so it is invoked directly."""
+    root = built["root"]
+    monkeypatch.setenv("GMPSAI_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("GMPSAI_PARAM_LIST", str(root / "list.txt"))
+    path = root / "data" / "cycles" / f"CycleTable_{DAY}.parquet"
+    keep = tmp_path / "keep.parquet"
+    keep.write_bytes(path.read_bytes())
+    try:
+        frame, meta = alter(pl.read_parquet(path), pl.read_parquet_metadata(path))
+        frame.write_parquet(path, metadata=meta)
+        with dg.build_op_context(resources=build_resources(), partition_key=DAY) as context:
+            return {e.check_name: e for e in cycle_table_checks(context)}
+    finally:
+        path.write_bytes(keep.read_bytes())
+
+
+def test_rows_match_0c_fails_when_a_cycle_row_is_lost(built, tmp_path, monkeypatch):
+    got = _judge_altered(built, tmp_path, monkeypatch, lambda f, m: (f.slice(1), m))
+    assert not got["rows_match_0c"].passed
+    assert got["rows_match_0c"].metadata["rows"].value + 1 == (
+        got["rows_match_0c"].metadata["ticks_0c"].value)
+    assert got["ticks_increasing"].passed
+
+
+def test_ticks_increasing_fails_when_two_rows_are_swapped(built, tmp_path, monkeypatch):
+    def swap(f: pl.DataFrame, m: dict) -> tuple[pl.DataFrame, dict]:
+        order = list(range(f.height))
+        order[10], order[11] = 11, 10
+        return f[order], m
+
+    got = _judge_altered(built, tmp_path, monkeypatch, swap)
+    assert not got["ticks_increasing"].passed
+    assert got["ticks_increasing"].description == "1 rows not after the row before"
+    assert got["rows_match_0c"].passed
+
+
+def test_resets_known_warns_when_a_reset_event_was_not_read(built, tmp_path, monkeypatch):
+    def unavailable(f: pl.DataFrame, m: dict) -> tuple[pl.DataFrame, dict]:
+        key = METADATA_KEY  # where write_cycle_table puts the report
+        report = json.loads(m[key])
+        report["resets_unavailable"] = {"$13": "failed after 5 attempt(s)"}
+        return f, {**m, key: json.dumps(report)}
+
+    got = _judge_altered(built, tmp_path, monkeypatch, unavailable)
+    assert not got["resets_known"].passed
+    assert got["resets_known"].severity == dg.AssetCheckSeverity.WARN
+    assert "$13" in got["resets_known"].description
 
 
 def test_cli_extracts_resamples_and_refuses_bad_input(built, tmp_path, monkeypatch, capsys):
