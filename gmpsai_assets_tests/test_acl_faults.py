@@ -182,7 +182,7 @@ def test_out_of_order_samples_are_counted_into_the_file_and_fail_the_check(
         monkeypatch.setenv(name, value)
     listing = tmp_path / "list.txt"
     listing.write_text("MLrn B:VIMIN\nMLrn I:IB\n")
-    code, _, err = run_cli("grab-params", "--startat", WINDOW.acl_bounds()[0], "--minutes", "5",
+    code, out, err = run_cli("grab-params", "--startat", WINDOW.acl_bounds()[0], "--minutes", "5",
                            "--paramfile", str(listing), "--outdir", str(tmp_path / "o"),
                              "--draftdir", str(tmp_path / "d"))
     assert code == 0, err
@@ -194,6 +194,9 @@ def test_out_of_order_samples_are_counted_into_the_file_and_fail_the_check(
         vimin = dict(f["B:VIMIN"].attrs)
         assert f["I:IB"].attrs["out_of_order"] == 0
     assert vimin["out_of_order"] == steps and vimin["status"] == "ok"
+    records = read_param_attrs(path)["device_outcomes"]  # also in the outcomes and the summary
+    assert (records["B:VIMIN"].out_of_order, records["I:IB"].out_of_order) == (steps, 0)
+    assert f"B:VIMIN {steps} step(s) back" in out + err
     assert vimin["reason"] == (f"{steps} step(s) back in time as the source delivered the "
                                "samples; sorted by time in this file (out_of_order)")
     for device in ("B:VIMIN", "I:IB"):

@@ -51,6 +51,8 @@ def param_data(
             # device -> spans (`start/end`, UTC) the gateway kept saying `No values` for
             "devices_partial": dg.MetadataValue.json(missing),
             "devices_empty": dg.MetadataValue.json(result.devices_with(DeviceStatus.EMPTY)),
+            # device -> steps back in time as the source delivered them (sorted in the file)
+            "devices_out_of_order": dg.MetadataValue.json(result.out_of_order()),
             "devices_failed": dg.MetadataValue.json(
                 {d: result.records[d].reason for d in failed}
             ),

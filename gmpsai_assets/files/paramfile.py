@@ -94,6 +94,7 @@ class DeviceRecord:
     missing_utc: tuple[tuple[float, float], ...] = ()  # spans a partial device lacks
     description: str = ""  # what the source said the device is ("": nothing)
     units: str = ""  # its engineering units ("": not said)
+    out_of_order: int = 0  # steps back in time the source delivered (sorted in the file)
 
     @property
     def info(self) -> DeviceInfo:
@@ -124,7 +125,8 @@ class ParamFileWriter(H5FileWriter):
         reason = str(error) if error else "; ".join(
             ([describe_missing(missing)] if missing else [])
             + ([describe_out_of_order(samples.out_of_order)] if samples.out_of_order else []))
-        record = DeviceRecord(device, status, len(samples), reason, missing)
+        record = DeviceRecord(device, status, len(samples), reason, missing,
+                              out_of_order=samples.out_of_order)
         # h5py stores a plain str, not a subclass: the attribute holds the word
         group.attrs.update(device=device, status=str(record.status), rows=record.rows,
                            reason=reason, out_of_order=np.int64(samples.out_of_order))
@@ -150,8 +152,8 @@ class ParamFileWriter(H5FileWriter):
                 {d: {"status": r.status, "rows": r.rows, "reason": r.reason,
                      **({"missing_utc": [list(m) for m in r.missing_utc]} if r.missing_utc
                         else {}),
-                     **{k: v for k, v in (("description", r.description), ("units", r.units))
-                        if v}}
+                     **{k: v for k, v in (("description", r.description), ("units", r.units),
+                                          ("out_of_order", r.out_of_order)) if v}}
                  for d, r in self.records.items()}
             ),
         }
@@ -189,16 +191,19 @@ def _device_record(device: str, rec: object) -> DeviceRecord:
     what = f"device_outcomes of {device}"
     if not isinstance(rec, dict) or not isinstance(rec.get("status"), str) or not isinstance(
         rec.get("rows"), int) or not all(
-            isinstance(rec.get(k, ""), str) for k in ("reason", "description", "units")):
+            isinstance(rec.get(k, ""), str) for k in ("reason", "description", "units")
+        ) or not isinstance(rec.get("out_of_order", 0), int):
         raise MalformedFile(f"the file attribute {what} is {rec!r}, not {{status: word, "
-                            "rows: count, reason: text, description: text, units: text}")
+                            "rows: count, reason: text, description: text, units: text, "
+                            "out_of_order: count}")
     try:
         spans = tuple((float(a), float(b)) for a, b in rec.get("missing_utc", ()))
     except (TypeError, ValueError):
         raise MalformedFile(f"the file attribute {what} has missing_utc "
                             f"{rec.get('missing_utc')!r}, not [start, end] pairs") from None
     return DeviceRecord(device, rec["status"], rec["rows"], rec.get("reason", ""), spans,
-                        rec.get("description", ""), rec.get("units", ""))
+                        rec.get("description", ""), rec.get("units", ""),
+                        rec.get("out_of_order", 0))
 
 
 def read_param_device(path: str | Path, device: str) -> Samples:

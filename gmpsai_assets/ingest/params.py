@@ -55,6 +55,11 @@ class GrabResult:
         return {d: [format_span(s) for s in self.records[d].missing_utc]
                 for d in self.devices_with(DeviceStatus.PARTIAL)}
 
+    def out_of_order(self) -> dict[str, int]:
+        """Devices the source delivered out of time order -> its steps back (sorted in the file,
+        judged by `timestamps_increasing`)."""
+        return {d: r.out_of_order for d, r in self.records.items() if r.out_of_order}
+
     def summary(self) -> str:
         """`47 ok, 1 partial: B:VIMIN missing 2026-...Z/2026-...Z, 0 empty, 0 failed`."""
         parts = []
@@ -65,6 +70,9 @@ class GrabResult:
                          for d, spans in self.missing_spans().items()]
             listed = status in (DeviceStatus.PARTIAL, DeviceStatus.FAILED) and names
             parts.append(f"{len(names)} {status}" + (f": {', '.join(names)}" if listed else ""))
+        if steps := self.out_of_order():
+            parts.append("out of time order as delivered (sorted): " + ", ".join(
+                f"{d} {n} step(s) back" for d, n in steps.items()))
         return ", ".join(parts)
 
 
