@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from gmpsai_assets.acnet.tclk import event_group, event_label, known_events
+from gmpsai_assets.acnet.tclk import (
+    BOOSTER_RESETS,
+    CLOCK_15HZ,
+    NULL_RESET,
+    PREPULSE_RESET,
+    event_group,
+    event_label,
+)
 from gmpsai_assets.dataset.matching import (
     DEFAULT_TOLERANCE_TICKS,
     TICK_S,
@@ -41,12 +48,7 @@ from gmpsai_assets.window import Window, day_window, to_local
 FORMAT = "gmpsai-cycles/1"
 PREFIX = "CycleTable"
 METADATA_KEY = "gmpsai"
-CLOCK_15HZ = 0x0C
-NULL_RESET, PREPULSE_RESET = 0x11, 0x12
-# The Booster resets are the events the team's TCLK list calls so ($11 null cycle, $12 prepulse,
-# $13..$1D beam cycles except $18, and $1A/$1B, which are the parasitic beam permit/inhibit).
-RESETS = tuple(sorted(code for code, text in known_events().items()
-                      if "Booster Reset" in text and 0x11 <= code <= 0x1D))
+RESETS = BOOSTER_RESETS  # acnet/tclk.py: what the team's TCLK list calls a Booster reset
 BEAM_RESETS = frozenset(RESETS) - {NULL_RESET, PREPULSE_RESET}
 RESET_WITHIN_S = 0.5 * TICK_S  # a reset follows its cycle's $0C by ~18 ms
 # Fixed columns, before the device columns.
