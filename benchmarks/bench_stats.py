@@ -13,7 +13,6 @@ Figures, each beside a floor measured in the same run:
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import Row, print_table
+from benchmarks.common import Row, interleaved_medians, print_table
 from gmpsai_assets.acnet.devices import load_device_list
 from gmpsai_assets.files import legacy
 from gmpsai_assets.ingest.params import grab_params
@@ -46,16 +45,6 @@ def _cpu(fn: Callable[[], object]) -> float:
     began = time.process_time()
     fn()
     return time.process_time() - began
-
-
-def _medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Median time of each function, the functions interleaved round by round so that a shared
-    machine's changing load falls on all of them alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, out in zip(fns, times, strict=True):
-            out.append(_seconds(fn))
-    return [statistics.median(t) for t in times]
 
 
 def _bare_h5py(path: Path) -> None:
@@ -103,7 +92,7 @@ def main() -> None:
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
         db = tmp / "gmpsai.duckdb"
-        floor, ours, stored = _medians([
+        floor, ours, stored = interleaved_medians([
             lambda: _bare_h5py(new_file),
             lambda: distill_file(new_file, checksum=False),
             lambda: distill_into_store(new_file, db),
@@ -111,7 +100,7 @@ def main() -> None:
         cpu_floor, cpu_ours = (_cpu(lambda: _bare_h5py(new_file)),
                                _cpu(lambda: distill_file(new_file, checksum=False)))
         kept: dict[str, dict[str, tuple[float, ...]]] = {}
-        old, ours_old = _medians([
+        old, ours_old = interleaved_medians([
             lambda: kept.update(reference=_old_approach(old_file)),
             lambda: distill_file(old_file, checksum=False),
         ], old_repeat)

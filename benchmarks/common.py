@@ -22,6 +22,18 @@ def median_seconds(fn: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(fns: list[Callable[[], object]], repeat: int = 9) -> list[float]:
+    """Median wall time of each function, the functions run in turn round after round, so
+    that a shared machine's changing load falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, times, strict=True):
+            began = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - began)
+    return [statistics.median(t) for t in times]
+
+
 def run_child(code: str) -> dict:
     """Run Python `code` in a fresh process; it prints one JSON line, to which we add that
     child's own peak resident memory (MB), as the kernel reports it when the child is reaped

@@ -268,3 +268,22 @@ def test_a_timeline_row_that_cannot_be_read_fails_the_reply(row: str, why: str) 
 def test_timeline_error_text() -> None:
     with pytest.raises(GatewayErrorText):
         parse_timeline_table(b"TLG service unavailable\n")
+
+
+@pytest.mark.parametrize("bad", [b"nan", b"inf", b"-inf"])
+def test_a_time_that_is_no_finite_number_is_a_malformed_line(bad: bytes) -> None:
+    """Read fast as a float, such a time must still send the batch the line-by-line way."""
+    _, _, body = _data(50)
+    lines = body.splitlines(keepends=True)
+    lines[20] = bad + b" 1.5\n"
+    with pytest.raises(MalformedReply, match="1 malformed line"):
+        parse_logger_reply(b"".join(lines)).check("test")
+
+
+def test_huge_finite_times_whose_sum_overflows_are_kept_exactly() -> None:
+    """The fast path's finiteness test sums the times; an overflowing sum only takes the
+    line-by-line way, which keeps every (finite) row."""
+    t = np.array([1.7e308, 1.7e308, 1.0])
+    body = b"".join(b"%r %r\n" % (float(x), float(i)) for i, x in enumerate(t))
+    cols = _ok(body)
+    assert np.array_equal(cols["utc_seconds"], t) and cols["value"].tolist() == [0.0, 1.0, 2.0]

@@ -175,6 +175,16 @@ class AclDataLogger:
         if reply.empty_marker:
             return None
         t, v = reply.columns["utc_seconds"], reply.columns["value"]
+        # The request's bounds are rounded outwards to whole seconds: only the first and last
+        # samples may fall outside. In time order (as a rule) they are cut off by slicing,
+        # uncopied; otherwise every sample is tested.
+        lo, hi = (int(i) for i in np.searchsorted(t, (piece.start, piece.end)))
+        inside = t[lo:hi]
+        sliced = not (np.any(t[:lo] >= piece.start) or np.any(t[hi:] < piece.end)) and (
+            not inside.size or (inside[0] >= piece.start and inside[-1] < piece.end
+                                and not np.any(inside[1:] < inside[:-1])))
+        if sliced:
+            return Samples(device, inside, v[lo:hi])
         keep = (t >= piece.start) & (t < piece.end)
         return Samples(device, t[keep], v[keep])
 

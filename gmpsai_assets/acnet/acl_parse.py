@@ -45,7 +45,7 @@ from gmpsai_assets.acnet.tclk import (
 NO_VALUES = "No values"
 NO_OCCURRENCES = "No occurrences of event"
 
-BATCH_BYTES = 4 << 20  # parse in batches of about this many bytes of complete lines
+BATCH_BYTES = 16 << 20  # parse in batches of about this many bytes of complete lines
 HEAD_LIMIT = 64 << 10  # look this far for the start of an HTML-wrapped body
 MAX_EXAMPLES = 3  # rejected lines quoted in an error message
 MAX_TEXT_LINES = 20  # non-data lines kept to quote a gateway error text
@@ -114,19 +114,23 @@ class _Unwrapper:
             return b""
         if not self.html:
             return data
+        # An end tag starts with `<`, which no data line holds: the chunk passes uncopied
+        # unless it has one, and only a `<` near its end is held back (the tag may be split).
         buf = self._carry + data if self._carry else data
-        m = _END_RE.search(buf) if b"</" in buf else None
+        self._carry = b""
+        lt = buf.find(b"<")
+        if lt < 0:
+            return buf
+        m = _END_RE.search(buf, lt)
         if m:
             self.closed = True
             self._keep_tail(buf[m.start():])
-            self._carry = b""
             return buf[: m.start()]
-        if final:
-            self._carry = b""
+        last = buf.rfind(b"<")
+        if final or last < len(buf) - _END_CARRY:
             return buf
-        cut = max(0, len(buf) - _END_CARRY)
-        self._carry = buf[cut:]
-        return buf[:cut]
+        self._carry = buf[last:]
+        return buf[:last]
 
     def _decide(self, final: bool) -> bytes | None:
         """Once enough of the head is here: plain text, or where the HTML body starts."""
@@ -215,6 +219,7 @@ class _TableParser:
     def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
         self._unwrap = _Unwrapper()
         self._pieces: list[bytes] = []  # body bytes not parsed yet (joined once per batch)
+        self._started = False  # a body byte other than a line end was seen
         self._pending = 0
         self._batch_bytes = batch_bytes
         self._in_header = self.header_by_form
@@ -228,19 +233,32 @@ class _TableParser:
 
     def feed(self, data: bytes) -> None:
         body = self._unwrap.feed(data)
+        if body and not self._started:  # line ends before the first line (after `<pre>`) are
+            body = body.lstrip(b"\r\n")  # stripped here, in a small piece, not in a batch
+            self._started = bool(body)
         if body:
             self._pieces.append(body)
             self._pending += len(body)
         if self._pending >= self._batch_bytes:
-            joined = b"".join(self._pieces)
-            cut = joined.rfind(b"\n") + 1
-            if not cut:  # a batch without one line end: not a line reply, and no end to wait for
-                self._reject(joined[:60].decode("utf-8", "replace"), "endless line: ")
-                self._pieces, self._pending = [], 0
-                return
-            self._pieces = [joined[cut:]] if cut < len(joined) else []
-            self._pending = len(joined) - cut
-            self._batch(joined[:cut] if cut < len(joined) else joined)
+            self._complete_lines()
+
+    def _complete_lines(self) -> None:
+        """Parse the complete lines held, copied once: the pieces up to the one with the last
+        line end are joined, and only that piece is cut."""
+        pieces = self._pieces
+        i = len(pieces) - 1
+        while i >= 0 and (cut := pieces[i].rfind(b"\n") + 1) == 0:
+            i -= 1
+        if i < 0:  # a batch without one line end: not a line reply, and no end to wait for
+            joined = b"".join(pieces)
+            self._reject(joined[:60].decode("utf-8", "replace"), "endless line: ")
+            self._pieces, self._pending = [], 0
+            return
+        last = pieces[i]
+        rest = [last[cut:]] if cut < len(last) else []
+        self._pieces = rest + pieces[i + 1:]
+        self._pending = sum(len(p) for p in self._pieces)
+        self._batch(b"".join([*pieces[:i], last if not rest else last[:cut]]))
 
     def finish(self) -> TableReply:
         self._pieces.append(self._unwrap.feed(b"", final=True))
@@ -258,8 +276,8 @@ class _TableParser:
                 truncated = rest.decode("utf-8", "replace")
             else:
                 self._batch(rest + b"\n")  # a message without a newline (`No values`, an error)
-        columns = {
-            n: np.concatenate(p) if p else np.empty(0, self._dtype(n))
+        columns = {  # one part (a reply of one batch) is taken as it is, not copied
+            n: (p[0] if len(p) == 1 else np.concatenate(p)) if p else np.empty(0, self._dtype(n))
             for n, p in self._parts.items()
         }
         return TableReply(
@@ -274,7 +292,8 @@ class _TableParser:
             batch = self._skip_header(batch)
         if not batch:
             return
-        batch = batch.lstrip(b"\r\n")  # as after `<pre>`: nothing to account for
+        if batch[:1] in (b"\r", b"\n"):  # as after `<pre>`: nothing to account for
+            batch = batch.lstrip(b"\r\n")  # (a copy: the first body piece is stripped in feed)
         if not batch:
             return
         parsed = self._fast(batch)  # tags (`<br>`) or anything odd: the line-by-line pass
@@ -347,12 +366,18 @@ class _TableParser:
         if len(self.text) < MAX_TEXT_LINES:
             self.text.append(text)
 
-    def _keep(self, parsed: dict[str, np.ndarray]) -> None:
-        n = len(next(iter(parsed.values())))
+    def _keep(self, parsed: dict[str, np.ndarray | list[np.ndarray]]) -> None:
+        """Keep a batch's columns: arrays, or lists of the arrays of a column's chunks (the
+        reader's, joined once in `finish`)."""
+        first = next(iter(parsed.values()))
+        n = sum(map(len, first)) if isinstance(first, list) else len(first)
         if not n:
             return
         for k, v in parsed.items():
-            self._parts[k].append(v)
+            if isinstance(v, list):
+                self._parts[k].extend(v)
+            else:
+                self._parts[k].append(v)
         self.rows += n
 
     def _clean(self, text: str) -> str:
@@ -376,16 +401,22 @@ class _TableParser:
 def _read_fields(batch: bytes, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
     """polars' CSV reader over a batch, or None unless every line gave every field."""
     try:
-        df = pl.read_csv(
+        df = pl.read_csv(  # (its chunks are kept as they are: `finish` joins them once)
             batch, has_header=False, separator=" ", schema=schema, quote_char=None,
             truncate_ragged_lines=False,
         )
     except pl.exceptions.PolarsError:
         return None
-    if df.height != batch.count(b"\n") or df.null_count().sum_horizontal().item():
-        return None  # blank lines (which the reader skips) or missing fields: let the
-        # line-by-line pass account for every line
+    if any(column.null_count() for column in df.iter_columns()):  # (kept by each column)
+        return None  # missing fields, blank lines: let the line-by-line pass account for
+        # every line (a reader that skipped blank lines would lose no data line either: the
+        # line-by-line pass drops them too, so no count of lines is needed)
     return df
+
+
+def _chunks(column: pl.Series) -> list[np.ndarray]:
+    """A column's chunks as numpy arrays, uncopied (numbers without nulls)."""
+    return [chunk.to_numpy() for chunk in column.get_chunks()]
 
 
 class LoggerReplyParser(_TableParser):
@@ -399,10 +430,13 @@ class LoggerReplyParser(_TableParser):
         df = _read_fields(batch, {"utc_seconds": pl.Float64, "value": pl.Float64})
         if df is None:
             return None
-        t = df["utc_seconds"].to_numpy()
-        if not np.isfinite(t).all():
-            return None
-        return {"utc_seconds": t, "value": df["value"].to_numpy()}
+        t, v = (_chunks(df[n]) for n in self.names)
+        # A NaN or infinite time makes its chunk's sum one (a sum too large for a float64 only
+        # sends a good batch the slow way): one pass, no array of flags.
+        with np.errstate(over="ignore"):
+            if not all(math.isfinite(np.add.reduce(c)) for c in t):
+                return None
+        return {"utc_seconds": t, "value": v}
 
     def _convert(self, fields: pl.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
         df = fields.select(pl.all().cast(pl.Float64, strict=False))
