@@ -34,12 +34,6 @@ from gmpsai_assets.window import day_window
 DAY = "2020-03-10"
 
 
-def _seconds(fn: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    fn()
-    return time.perf_counter() - began
-
-
 def _cpu(fn: Callable[[], object]) -> float:
     """CPU seconds of this process (all threads) spent in `fn`: the work, whatever the load."""
     began = time.process_time()
