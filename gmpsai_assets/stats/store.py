@@ -234,7 +234,7 @@ def _scratch() -> duckdb.DuckDBPyConnection:
     result file. Its table `t` is dropped by `_release` after each use."""
     con = getattr(_scratch_local, "con", None)
     if con is None or _scratch_local.pid != os.getpid():
-        con = duckdb.connect()
+        con = duckdb.connect(config=duckdb_util.DUCKDB_CONFIG)
         _scratch_local.con, _scratch_local.pid = con, os.getpid()
     return con
 
