@@ -251,3 +251,33 @@ def test_sequences_are_views_and_skip_missing_and_gaps(tmp_path, sim):
         assert np.shares_memory(back, seq.values) and np.isfinite(back).all()
         s = int(seq.starts[k])
         assert back[0, 1] == frame["I:IB"][s] and fwd[-1, 0] == frame["B:VIMIN"][s + 19]
+
+
+@pytest.mark.parametrize("case", ["one-per-tick", "outages", "slower", "jumbled-rate", "ends",
+                                  "halfway"])
+def test_the_fast_nearest_cycle_is_the_direct_rule_sample_for_sample(case):
+    """matching._nearest (guess one sample per cycle, keep only certain guesses) gives what
+    the direct rule (_bracketing: the cycle before and the one after, compared) gives, for
+    every sample, however the samples fall."""
+    from gmpsai_assets.dataset import matching
+
+    rng = np.random.default_rng(len(case))
+    ticks = 1.7e9 + np.cumsum(np.full(20_000, TICK_S) * (1 + 1e-3 * rng.standard_normal(20_000)))
+    ticks = np.delete(ticks, np.s_[7000:7400])  # $0C missing for a while
+    expected = ticks + 0.004
+    base = ticks + 0.004 + 0.002 * rng.standard_normal(ticks.size)
+    samples = {
+        "one-per-tick": base,
+        "outages": np.delete(base, np.r_[100:2500, 9000:9003, 15000:15800]),
+        "slower": base[::3],
+        "jumbled-rate": np.sort(rng.uniform(ticks[0] - 5, ticks[-1] + 5, 30_000)),
+        "ends": np.concatenate([ticks[0] - np.arange(50, 0, -1) * 0.01, base,
+                                ticks[-1] + np.arange(1, 50) * 0.02]),
+        # exactly and nearly halfway between two cycles: ties go to the earlier one
+        "halfway": np.sort(np.concatenate([base, (expected[:-1] + expected[1:]) / 2,
+                                           np.nextafter((expected[:-1] + expected[1:]) / 2,
+                                                        np.inf)])),
+    }[case]
+    fast, fast_d = matching._nearest(expected, samples)
+    direct, direct_d = matching._bracketing(expected, samples)
+    assert np.array_equal(fast, direct) and np.array_equal(fast_d, direct_d)

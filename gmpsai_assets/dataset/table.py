@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from gmpsai_assets.dataset.matching import (
     match_samples,
 )
 from gmpsai_assets.files import eventfile, paramfile
-from gmpsai_assets.files.datafile import EVENTS, PARAMS, open_data_file
+from gmpsai_assets.files.datafile import EVENTS, PARAMS, Dataset, open_data_file
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.h5common import DataFileError
 from gmpsai_assets.status import DeviceStatus
@@ -51,6 +53,7 @@ METADATA_KEY = "gmpsai"
 RESETS = BOOSTER_RESETS  # acnet/tclk.py: what the team's TCLK list calls a Booster reset
 BEAM_RESETS = frozenset(RESETS) - {NULL_RESET, PREPULSE_RESET}
 RESET_WITHIN_S = 0.5 * TICK_S  # a reset follows its cycle's $0C by ~18 ms
+MATCH_WORKERS = 2  # devices matched at once while the next is read (the machines have 2+ cores)
 # Fixed columns, before the device columns.
 TICK, SC_START, SC_INDEX, RESET, BEAM = (
     "tick_utc", "sc_start_utc", "sc_index", "reset_event", "beam_cycle")
@@ -292,31 +295,52 @@ def build_cycle_table(
                pl.Series(SC_INDEX, sc_index).cast(pl.Int32), reset, beam]
     say = progress or (lambda _m: None)
     recorded = _recorded(param_path, params.info.format)
-    for ds in params.datasets():
-        t, v = _sorted(ds.utc_seconds, ds.values)
-        m = match_samples(ev.ticks, t, tolerance_ticks)
-        values = np.full(n, np.nan)
-        values[m.tick_index] = v[m.sample_index]
-        missing = np.ones(n, bool)
-        missing[m.tick_index] = False
-        expected = ev.ticks + (m.lag_s or 0.0)  # where each cycle's sample would be stamped
-        record = recorded.get(ds.name)
-        spans = record.missing_utc if record else ()
-        for a, b in spans:
-            missing |= (expected >= a) & (expected < b)
-        columns.append(pl.Series(ds.name, values, dtype=DEVICE_DTYPE).set(pl.Series(missing),
-                                                                             None))
-        rep = DeviceReport(
-            ds.name, ds.status, m.samples, m.filled, m.filled / n if n else 0.0, m.unmatched,
-            m.unmatched_inside, _ms(m.lag_s), round(m.tolerance_s * 1000.0, 3), _ms(m.spread_s),
-            ds.reason, spans, record.description if record else "",
-            record.units if record else "",
-        )
-        report.devices[ds.name] = rep
-        say(f"{ds.name}: {rep.filled}/{n} cycles filled, lag {rep.lag_ms} ms, "
+    # Devices are matched on MATCH_WORKERS threads (numpy lets go of the GIL in the work)
+    # while this one reads the next from the file; columns and reports stay in file order.
+    pending: deque[Future[tuple[pl.Series, DeviceReport]]] = deque()
+
+    def done(future: Future[tuple[pl.Series, DeviceReport]]) -> None:
+        column, rep = future.result()
+        columns.append(column)
+        report.devices[rep.device] = rep
+        say(f"{rep.device}: {rep.filled}/{n} cycles filled, lag {rep.lag_ms} ms, "
             f"{rep.unmatched} samples unmatched")
+
+    with ThreadPoolExecutor(MATCH_WORKERS, thread_name_prefix="cycle-match") as pool:
+        for ds in params.datasets():
+            pending.append(pool.submit(_device_column, ds, ev.ticks, tolerance_ticks,
+                                       recorded.get(ds.name)))
+            if len(pending) > MATCH_WORKERS:  # read ahead by one device, no more
+                done(pending.popleft())
+        while pending:
+            done(pending.popleft())
     report.seconds = round(time.monotonic() - began, 3)
     return CycleTable(pl.DataFrame(columns), report)
+
+
+def _device_column(ds: Dataset, ticks: np.ndarray, tolerance_ticks: float,
+                   record: paramfile.DeviceRecord | None) -> tuple[pl.Series, DeviceReport]:
+    """One device's column (its sample for each cycle, null where none) and its report."""
+    n = ticks.size
+    t, v = _sorted(ds.utc_seconds, ds.values)
+    m = match_samples(ticks, t, tolerance_ticks)
+    values = np.full(n, np.nan)
+    values[m.tick_index] = v[m.sample_index]
+    missing = np.ones(n, bool)
+    missing[m.tick_index] = False
+    spans = record.missing_utc if record else ()
+    if spans:
+        expected = ticks + (m.lag_s or 0.0)  # where each cycle's sample would be stamped
+        for a, b in spans:
+            missing |= (expected >= a) & (expected < b)
+    column = pl.Series(ds.name, values, dtype=DEVICE_DTYPE).set(pl.Series(missing), None)
+    rep = DeviceReport(
+        ds.name, ds.status, m.samples, m.filled, m.filled / n if n else 0.0, m.unmatched,
+        m.unmatched_inside, _ms(m.lag_s), round(m.tolerance_s * 1000.0, 3), _ms(m.spread_s),
+        ds.reason, spans, record.description if record else "",
+        record.units if record else "",
+    )
+    return column, rep
 
 
 def _recorded(path: Path, fmt: str | None) -> dict[str, paramfile.DeviceRecord]:
