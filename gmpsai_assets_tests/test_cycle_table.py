@@ -281,3 +281,36 @@ def test_the_fast_nearest_cycle_is_the_direct_rule_sample_for_sample(case):
     fast, fast_d = matching._nearest(expected, samples)
     direct, direct_d = matching._bracketing(expected, samples)
     assert np.array_equal(fast, direct) and np.array_equal(fast_d, direct_d)
+    # as a day's table calls it: the gaps computed once from the $0C times, not the lagged ones
+    day, day_d = matching._nearest(expected, samples, matching.cycle_half_gaps(ticks))
+    assert np.array_equal(day, direct) and np.array_equal(day_d, direct_d)
+
+
+def test_the_build_heap_reuses_a_freed_days_array_and_is_undone_after():
+    """dataset/heap.roomy_heap: inside, a day-long array freed and made again costs no page
+    faults (glibc keeps the memory) and numpy asks for no huge pages; after, glibc's defaults
+    are back (the same array is faulted in afresh) and numpy's huge-page choice is restored."""
+    import resource
+
+    from gmpsai_assets.dataset import heap
+
+    def faults_to_remake_a_day() -> int:
+        first = np.ones(1_300_000)
+        del first
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        again = np.ones(1_300_000)
+        del again
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    assert heap._glibc() is not None, "the project's hosts run glibc: this test must run"
+    was = heap._numpy_hugepages(True)
+    try:
+        with heap.roomy_heap():
+            inside = faults_to_remake_a_day()
+            assert heap._numpy_hugepages(False) is False  # off inside (and left off)
+        assert heap._numpy_hugepages(False) is True  # restored to what it was: on
+        outside = faults_to_remake_a_day()  # small pages, so faults count 4 KiB pages
+    finally:
+        heap._numpy_hugepages(was)
+    pages = 1_300_000 * 8 // 4096
+    assert inside < pages // 10 and outside > pages // 2, (inside, outside)

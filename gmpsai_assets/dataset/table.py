@@ -34,10 +34,12 @@ from gmpsai_assets.acnet.tclk import (
     event_group,
     event_label,
 )
+from gmpsai_assets.dataset.heap import roomy_heap
 from gmpsai_assets.dataset.matching import (
     DEFAULT_TOLERANCE_TICKS,
     TICK_S,
     check_tolerance,
+    cycle_half_gaps,
     match_samples,
 )
 from gmpsai_assets.files import eventfile, paramfile
@@ -195,7 +197,7 @@ def read_day_events(path: Path) -> DayEvents:
 
 
 def _sorted(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if t.size > 1 and not np.all(np.diff(t) >= 0):
+    if t.size > 1 and not np.all(t[1:] >= t[:-1]):
         order = np.argsort(t, kind="stable")
         return t[order], v[order]
     return t, v
@@ -272,6 +274,12 @@ def build_cycle_table(
     progress: Progress | None = None,
 ) -> CycleTable:
     """The day's cycle table from its parameter and event files, with its report."""
+    with roomy_heap():  # heap.py: a day's temporaries reused, not faulted in per device
+        return _build(param_path, event_path, tolerance_ticks, progress)
+
+
+def _build(param_path: Path, event_path: Path, tolerance_ticks: float,
+           progress: Progress | None) -> CycleTable:
     began = time.monotonic()
     tolerance_ticks = check_tolerance(tolerance_ticks)
     param_path, event_path = Path(param_path), Path(event_path)
@@ -298,6 +306,7 @@ def build_cycle_table(
     # Devices are matched on MATCH_WORKERS threads (numpy lets go of the GIL in the work)
     # while this one reads the next from the file; columns and reports stay in file order.
     pending: deque[Future[tuple[pl.Series, DeviceReport]]] = deque()
+    half_gaps = cycle_half_gaps(ev.ticks) if n > 1 else None
 
     def done(future: Future[tuple[pl.Series, DeviceReport]]) -> None:
         column, rep = future.result()
@@ -308,8 +317,8 @@ def build_cycle_table(
 
     with ThreadPoolExecutor(MATCH_WORKERS, thread_name_prefix="cycle-match") as pool:
         for ds in params.datasets():
-            pending.append(pool.submit(_device_column, ds, ev.ticks, tolerance_ticks,
-                                       recorded.get(ds.name)))
+            pending.append(pool.submit(_device_column, ds, ev.ticks, half_gaps,
+                                       tolerance_ticks, recorded.get(ds.name)))
             if len(pending) > MATCH_WORKERS:  # read ahead by one device, no more
                 done(pending.popleft())
         while pending:
@@ -318,14 +327,15 @@ def build_cycle_table(
     return CycleTable(pl.DataFrame(columns), report)
 
 
-def _device_column(ds: Dataset, ticks: np.ndarray, tolerance_ticks: float,
-                   record: paramfile.DeviceRecord | None) -> tuple[pl.Series, DeviceReport]:
+def _device_column(ds: Dataset, ticks: np.ndarray, half_gaps: np.ndarray | None,
+                   tolerance_ticks: float, record: paramfile.DeviceRecord | None,
+                   ) -> tuple[pl.Series, DeviceReport]:
     """One device's column (its sample for each cycle, null where none) and its report."""
     n = ticks.size
     t, v = _sorted(ds.utc_seconds, ds.values)
-    m = match_samples(ticks, t, tolerance_ticks)
+    m = match_samples(ticks, t, tolerance_ticks, half_gaps=half_gaps)
     values = np.full(n, np.nan)
-    values[m.tick_index] = v[m.sample_index]
+    values[m.tick_index] = v if m.filled == v.size else v[m.sample_index]
     missing = np.ones(n, bool)
     missing[m.tick_index] = False
     spans = record.missing_utc if record else ()
