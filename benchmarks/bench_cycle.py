@@ -3,7 +3,7 @@
 Build (issue 14): `build_cycle_table` + `write_cycle_table` on a real day's parameter and event
 files, against a floor measured in the same run: reading the same arrays with bare h5py plus
 writing a polars table of the same shape (rows = the day's $0C, same columns) to Parquet (zstd),
-under the heap settings the build uses (dataset/heap.py), so the ratio compares work.
+under the heap settings the build uses (heap.py), so the ratio compares work.
 Target: at most 1.6x the floor (issue 25; 2x before), peak memory under 2.5 GB (each in a fresh
 process; the kernel's
 peak RSS). Rounds are interleaved; medians.
@@ -47,7 +47,7 @@ _OURS = textwrap.dedent("""
 _FLOOR = textwrap.dedent("""
     import json, os, time
     import h5py, hdf5plugin, numpy as np, polars as pl  # hdf5plugin: the files' Blosc2 filter
-    from gmpsai_assets.dataset.heap import roomy_heap  # the build's heap settings, to be fair
+    from gmpsai_assets.heap import roomy_heap  # the build's heap settings, to be fair
     heap = roomy_heap()
     heap.__enter__()
     began = time.perf_counter()

@@ -4,6 +4,7 @@ days only where the row count of a DST day is the point)."""
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -286,31 +287,38 @@ def test_the_fast_nearest_cycle_is_the_direct_rule_sample_for_sample(case):
     assert np.array_equal(day, direct) and np.array_equal(day_d, direct_d)
 
 
-def test_the_build_heap_reuses_a_freed_days_array_and_is_undone_after():
-    """dataset/heap.roomy_heap: inside, a day-long array freed and made again costs no page
-    faults (glibc keeps the memory) and numpy asks for no huge pages; after, glibc's defaults
-    are back (the same array is faulted in afresh) and numpy's huge-page choice is restored."""
-    import resource
+def test_the_roomy_heap_reuses_a_freed_days_array_and_restores_numpy():
+    """heap.roomy_heap, in fresh processes: with it, a day-long array freed and made again
+    costs no page faults (glibc keeps the memory); without it (glibc's defaults) the same
+    array is faulted in afresh. numpy asks for no huge pages inside and as before after."""
+    import subprocess
+    import sys
 
-    from gmpsai_assets.dataset import heap
-
-    def faults_to_remake_a_day() -> int:
-        first = np.ones(1_300_000)
-        del first
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        again = np.ones(1_300_000)
-        del again
-        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    from gmpsai_assets import heap
 
     assert heap._glibc() is not None, "the project's hosts run glibc: this test must run"
+    remake = textwrap.dedent("""
+        import contextlib, resource, sys
+        import numpy as np
+        from numpy._core import multiarray
+        from gmpsai_assets import heap
+        multiarray._set_madvise_hugepage(False)  # 4 KiB pages, so faults count pages
+        with heap.roomy_heap() if sys.argv[1] == "roomy" else contextlib.nullcontext():
+            first = np.ones(1_300_000)
+            del first
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            again = np.ones(1_300_000)
+            print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    """)
+    faults = {how: int(subprocess.run([sys.executable, "-c", remake, how], check=True,
+                                      capture_output=True, text=True).stdout)
+              for how in ("roomy", "default")}
+    pages = 1_300_000 * 8 // 4096
+    assert faults["roomy"] < pages // 10 and faults["default"] > pages // 2, faults
     was = heap._numpy_hugepages(True)
     try:
         with heap.roomy_heap():
-            inside = faults_to_remake_a_day()
             assert heap._numpy_hugepages(False) is False  # off inside (and left off)
         assert heap._numpy_hugepages(False) is True  # restored to what it was: on
-        outside = faults_to_remake_a_day()  # small pages, so faults count 4 KiB pages
     finally:
         heap._numpy_hugepages(was)
-    pages = 1_300_000 * 8 // 4096
-    assert inside < pages // 10 and outside > pages // 2, (inside, outside)

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
+from gmpsai_assets.heap import roomy_heap
 from gmpsai_assets.samples import DeviceInfo, Samples
 from gmpsai_assets.status import DeviceStatus, device_status
 from gmpsai_assets.window import Window
@@ -103,8 +104,10 @@ def fetch_devices(
     devices' samples no matter how slow the first one is.
     """
     limit = max_in_flight or datalogger.max_in_flight
-    for item in fetch_bounded(lambda d: datalogger.fetch(d, window), devices, limit, on_start):
-        yield FetchOutcome(item.key, item.result, item.error)
+    with roomy_heap():  # heap.py: replies' day-long arrays reused, not faulted in per device
+        for item in fetch_bounded(lambda d: datalogger.fetch(d, window), devices, limit,
+                                  on_start):
+            yield FetchOutcome(item.key, item.result, item.error)
 
 
 @dataclass(frozen=True)

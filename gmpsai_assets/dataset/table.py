@@ -34,7 +34,6 @@ from gmpsai_assets.acnet.tclk import (
     event_group,
     event_label,
 )
-from gmpsai_assets.dataset.heap import roomy_heap
 from gmpsai_assets.dataset.matching import (
     DEFAULT_TOLERANCE_TICKS,
     TICK_S,
@@ -46,6 +45,7 @@ from gmpsai_assets.files import eventfile, paramfile
 from gmpsai_assets.files.datafile import EVENTS, PARAMS, Dataset, open_data_file
 from gmpsai_assets.files.drafts import drafted
 from gmpsai_assets.files.h5common import DataFileError
+from gmpsai_assets.heap import roomy_heap
 from gmpsai_assets.status import DeviceStatus
 from gmpsai_assets.window import Window, day_window, to_local
 
