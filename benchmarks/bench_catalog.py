@@ -88,7 +88,7 @@ def main() -> None:
         def naive() -> None:  # the distiller as before (its own SHA-256 read), then a
             r = distill_file(path, checksum=False)  # declaration with a read of its own
             _sha256_only(path)
-            declare_data_file(r.info, r.dataset_rows(), None)
+            declare_data_file(r.info, r.dataset_rows(), None, "gmpsai")
 
         def no_checksums() -> None:
             distill_file(path, checksum=False)
