@@ -13,6 +13,7 @@ bench_containers needs a Docker engine too (`make test` starts one) and builds t
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -32,7 +33,12 @@ def main(argv: list[str]) -> int:
     for name in wanted or names:
         print(f"\n=== {name} ===", flush=True)
         began = time.monotonic()
-        importlib.import_module(f"benchmarks.{name}").main()
+        environ = dict(os.environ)  # a module's settings (GMPSAI_*) must not reach the next one
+        try:
+            importlib.import_module(f"benchmarks.{name}").main()
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
         print(f"({name} took {time.monotonic() - began:.0f} s)", flush=True)
     return 0
 

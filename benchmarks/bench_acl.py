@@ -128,7 +128,8 @@ def parse_rates(url: str) -> tuple[float, float, float, int]:
                     schema={"t": pl.Float64, "v": pl.Float64})
 
     mb = len(body) / 1e6
-    plain_s, html_s, bare_s = interleaved_medians([lambda: ours(body), lambda: ours(wrapped), bare])
+    plain_s, html_s, bare_s = interleaved_medians(
+        [lambda: ours(body), lambda: ours(wrapped), bare], repeat=15)
     return mb / plain_s, mb / html_s, mb / bare_s, len(body)
 
 

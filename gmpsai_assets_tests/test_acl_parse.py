@@ -144,6 +144,33 @@ def test_data_after_the_closing_tag_is_not_dropped_silently() -> None:
         parse_logger_reply(WRAP[0] + body + b"</pre>1700000001.0 5</body></html>").check("t")
 
 
+@pytest.mark.parametrize("batch_bytes", [1000, 1 << 24])  # the tag inside a middle batch, or one
+@pytest.mark.parametrize("after", [b"\n", b"<br>\n"])  # data after it on lines of their own
+def test_data_lines_after_an_end_tag_inside_the_reply_are_tail_not_data(
+    batch_bytes: int, after: bytes
+) -> None:
+    """The end tag is looked for only where it belongs and in a batch that did not parse:
+    one in the middle of a reply still ends the body, and what follows is never data."""
+    _, _, body = _data(300)
+    middle = body.index(b"\n", len(body) // 2) + 1
+    reply_bytes = WRAP[0] + body[:middle] + b"</pre>" + after + body[middle:] + WRAP[1]
+    p = LoggerReplyParser(batch_bytes=batch_bytes)
+    for i in range(0, len(reply_bytes), 97):
+        p.feed(reply_bytes[i:i + 97])
+    reply = p.finish()
+    assert reply.rows == body[:middle].count(b"\n")
+    with pytest.raises(MalformedReply, match="after the end"):
+        reply.check("test")
+
+
+def test_an_end_tag_in_an_event_log_header_ends_the_reply() -> None:
+    body = b"<pre>\n" + EVENT_HEADER + b"</pre>\n10-MAR-2026 00:00:00.016 0.016\n</html>\n"
+    reply = parse_event_reply(body)
+    assert reply.rows == 0 and reply.header_lines == 5
+    with pytest.raises(MalformedReply, match="after the end"):
+        reply.check("test")
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [

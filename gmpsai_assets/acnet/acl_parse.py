@@ -94,9 +94,10 @@ _TAG_RE = re.compile(r"<[^>]*>")
 class _Unwrapper:
     """Turns a reply byte stream into its body: plain text passes, HTML loses head and tail."""
 
-    def __init__(self) -> None:
+    def __init__(self, find_end: bool = True) -> None:
         self.html = False
         self.closed = False  # an HTML end tag was seen: the body is known to be complete
+        self._find_end = find_end  # False: the caller finds the end tag (`close`)
         self._decided = False
         self._head = bytearray()
         self._carry = b""
@@ -112,7 +113,7 @@ class _Unwrapper:
         if self.closed:
             self._keep_tail(data)
             return b""
-        if not self.html:
+        if not self.html or not self._find_end:
             return data
         # An end tag starts with `<`, which no data line holds: the chunk passes uncopied
         # unless it has one, and only a `<` near its end is held back (the tag may be split).
@@ -150,6 +151,14 @@ class _Unwrapper:
         self._head = bytearray()
         return head[m.end():] if m else head
 
+    def close(self, *after: bytes) -> None:
+        """The body ended at an end tag the caller found; `after` is what followed it (before
+        any tail an end tag found later in the reply had already taken)."""
+        self.closed = True
+        held, self.tail = bytes(self.tail), bytearray()
+        for data in (*after, held):
+            self._keep_tail(data)
+
     def _keep_tail(self, data: bytes) -> None:
         if len(self.tail) < HEAD_LIMIT:
             self.tail += data[: HEAD_LIMIT - len(self.tail)]
@@ -158,6 +167,17 @@ class _Unwrapper:
         """Text (not markup) after the end tag: data there would otherwise be lost."""
         text = _TAG_RE.sub("", bytes(self.tail).decode("utf-8", "replace"))
         return html.unescape(text).strip()
+
+
+def _markup_tail(buf: bytes) -> int:
+    """Where the trailing lines that hold a `<` begin (an HTML reply's end tag is there)."""
+    end = len(buf)
+    while end:
+        start = buf.rfind(b"\n", 0, end - 1) + 1
+        if buf.find(b"<", start, end) < 0:
+            return end
+        end = start
+    return 0
 
 
 def unwrap_text(body: bytes) -> str:
@@ -217,7 +237,7 @@ class _TableParser:
     line_re: re.Pattern[str] = re.compile(r"$^")
 
     def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
-        self._unwrap = _Unwrapper()
+        self._unwrap = _Unwrapper(find_end=False)  # the end tag is found per batch, below
         self._pieces: list[bytes] = []  # body bytes not parsed yet (joined once per batch)
         self._started = False  # a body byte other than a line end was seen
         self._pending = 0
@@ -262,12 +282,17 @@ class _TableParser:
 
     def finish(self) -> TableReply:
         self._pieces.append(self._unwrap.feed(b"", final=True))
-        joined = b"".join(self._pieces)
-        self._pieces, self._pending = [], 0
+        pieces, self._pieces, self._pending = self._pieces, [], 0
+        # An end tag where it belongs, in the last lines (or inside a last line without a line
+        # end), is cut off the last two pieces before they are joined with the others.
+        last = self._cut_at_end_tag(b"".join(pieces[-2:]))
+        joined = b"".join([*pieces[:-2], last]) if len(pieces) > 2 else last
         cut = joined.rfind(b"\n") + 1
+        self._pieces = [joined[cut:]]
         if cut:
-            self._batch(joined[:cut])
-        rest = joined[cut:]
+            self._batch(joined[:cut])  # (an end tag found in it makes the rest tail)
+        rest = b"".join(self._pieces)
+        self._pieces = []
         truncated = None
         text = self._clean(rest.decode("utf-8", "replace")) if rest.strip() else ""
         if text:  # (markup alone, such as a trailing `<br>`, is no line)
@@ -288,6 +313,9 @@ class _TableParser:
     # ---- per batch ----------------------------------------------------------------------
 
     def _batch(self, batch: bytes) -> None:
+        # An HTML end tag is looked for in the last lines (where it is) and in a header;
+        # elsewhere only if the batch did not parse: `<` makes any data line fail the reader.
+        batch = self._lines_before_end_tag(batch, anywhere=self._in_header)
         if self._in_header:
             batch = self._skip_header(batch)
         if not batch:
@@ -297,10 +325,40 @@ class _TableParser:
         if not batch:
             return
         parsed = self._fast(batch)  # tags (`<br>`) or anything odd: the line-by-line pass
+        if parsed is None and self._unwrap.html:
+            ended = self._lines_before_end_tag(batch, anywhere=True)
+            if ended is not batch:
+                batch = ended
+                parsed = self._fast(batch) if batch else None
         if parsed is not None:
             self._keep(parsed)
             return
-        self._robust(batch)
+        if batch:
+            self._robust(batch)
+
+    def _cut_at_end_tag(self, buf: bytes, anywhere: bool = False) -> bytes:
+        """`buf` up to an HTML end tag, if one is there; what follows it (and every byte held
+        after `buf`) becomes the tail. Looked for in the trailing lines that hold a `<` unless
+        `anywhere`: a scan of every byte is what this avoids. (An earlier end tag than one
+        already found may still turn up: it ends the body there.)"""
+        if not self._unwrap.html:
+            return buf
+        m = _END_RE.search(buf, 0 if anywhere else _markup_tail(buf))
+        if m is None:
+            return buf
+        self._unwrap.close(buf[m.start():], *self._pieces)
+        self._pieces, self._pending = [], 0
+        return buf[: m.start()]
+
+    def _lines_before_end_tag(self, batch: bytes, anywhere: bool) -> bytes:
+        """A batch of whole lines cut at an end tag: the whole lines before it; a part line
+        before the tag is held as the reply's last line (`finish` judges it)."""
+        body = self._cut_at_end_tag(batch, anywhere)
+        if body is batch:
+            return batch
+        cut = body.rfind(b"\n") + 1
+        self._pieces, self._pending = [body[cut:]], len(body) - cut
+        return body[:cut]
 
     def _skip_header(self, batch: bytes) -> bytes:
         """Count and keep the text of the lines before the first data-shaped line, however
