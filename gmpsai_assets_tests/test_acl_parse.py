@@ -163,6 +163,32 @@ def test_data_lines_after_an_end_tag_inside_the_reply_are_tail_not_data(
         reply.check("test")
 
 
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        (b"<pre>No values</pre>", None),
+        (b"<pre>Device not logged</pre>", DeviceNotLogged),
+        (b"<pre>No values\njunk</pre>", MalformedReply),
+        (b"<pre>\n1 2\n3 4</pre>5 6", TruncatedReply),
+        (b"<pre>\n1 2\n</pre>5 6", MalformedReply),
+    ],
+)
+def test_an_end_tag_split_between_reads_ends_a_last_line_without_a_line_end(
+    reply: bytes, outcome: type[Exception] | None
+) -> None:
+    split = reply.index(b"</pre>") + 2
+    p = LoggerReplyParser()
+    p.feed(reply[:split])
+    p.feed(reply[split:])
+    result = p.finish()
+    if outcome is None:
+        result.check("test")
+        assert result.empty_marker and result.rows == 0
+    else:
+        with pytest.raises(outcome):
+            result.check("test")
+
+
 def test_an_end_tag_in_an_event_log_header_ends_the_reply() -> None:
     body = b"<pre>\n" + EVENT_HEADER + b"</pre>\n10-MAR-2026 00:00:00.016 0.016\n</html>\n"
     reply = parse_event_reply(body)

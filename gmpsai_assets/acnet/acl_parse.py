@@ -271,8 +271,12 @@ class _TableParser:
             i -= 1
         if i < 0:  # a batch without one line end: not a line reply, and no end to wait for
             joined = b"".join(pieces)
-            self._reject(joined[:60].decode("utf-8", "replace"), "endless line: ")
             self._pieces, self._pending = [], 0
+            line = self._cut_at_end_tag(joined, anywhere=True)
+            if line is not joined:  # the reply ended inside this line: `finish` judges it
+                self._pieces, self._pending = [line], len(line)
+                return
+            self._reject(joined[:60].decode("utf-8", "replace"), "endless line: ")
             return
         last = pieces[i]
         rest = [last[cut:]] if cut < len(last) else []
@@ -282,17 +286,18 @@ class _TableParser:
 
     def finish(self) -> TableReply:
         self._pieces.append(self._unwrap.feed(b"", final=True))
-        pieces, self._pieces, self._pending = self._pieces, [], 0
-        # An end tag where it belongs, in the last lines (or inside a last line without a line
-        # end), is cut off the last two pieces before they are joined with the others.
+        pieces = [p for p in self._pieces if p]
+        self._pieces, self._pending = [], 0
+        # An end tag where it belongs, in the last lines, is as a rule cut off the last two
+        # pieces before they are joined with the others (no copy of the joined batch).
         last = self._cut_at_end_tag(b"".join(pieces[-2:]))
         joined = b"".join([*pieces[:-2], last]) if len(pieces) > 2 else last
         cut = joined.rfind(b"\n") + 1
         self._pieces = [joined[cut:]]
         if cut:
             self._batch(joined[:cut])  # (an end tag found in it makes the rest tail)
-        rest = b"".join(self._pieces)
-        self._pieces = []
+        rest, self._pieces = b"".join(self._pieces), []
+        rest = self._cut_at_end_tag(rest, anywhere=True)  # one split over more pieces
         truncated = None
         text = self._clean(rest.decode("utf-8", "replace")) if rest.strip() else ""
         if text:  # (markup alone, such as a trailing `<br>`, is no line)
