@@ -38,10 +38,8 @@ _OURS = textwrap.dedent("""
     began = time.perf_counter()
     table = build_cycle_table(Path({param!r}), Path({events!r}))
     path = write_cycle_table(table, Path({out!r}), Path({drafts!r}))
-    import resource
     print(json.dumps({{"seconds": time.perf_counter() - began, "rows": table.frame.height,
-                      "columns": table.frame.width, "bytes": path.stat().st_size,
-                      "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                      "columns": table.frame.width, "bytes": path.stat().st_size}}))
 """)
 
 _FLOOR = textwrap.dedent("""
@@ -72,9 +70,7 @@ _FLOOR = textwrap.dedent("""
     seconds = time.perf_counter() - began
     heap.__exit__(None, None, None)
     os.remove({target!r})
-    import resource
-    print(json.dumps({{"seconds": seconds,
-                      "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    print(json.dumps({{"seconds": seconds}}))
 """)
 
 
@@ -150,10 +146,8 @@ def main() -> None:
         scan_ours, scan_floor = _scan_rounds(data, devices)
     o = statistics.median(r["seconds"] for r in ours)
     f = statistics.median(r["seconds"] for r in floor)
-    # each child's own peak RSS (the kernel's ru_maxrss of RUSAGE_SELF, the same figure as
-    # run_child's peak_mb)
-    peak = max(r["self_peak_mb"] for r in ours)
-    floor_peak = max(r["self_peak_mb"] for r in floor)
+    peak = max(r["peak_mb"] for r in ours)  # each child's own (common.peak_rss_mb)
+    floor_peak = max(r["peak_mb"] for r in floor)
     print(json.dumps({"rows": info["rows"], "columns": info["columns"],
                       "parquet_mb": round(info["bytes"] / 1e6, 1)}))
     print_table("cycle table (medians of interleaved rounds)", [

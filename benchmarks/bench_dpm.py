@@ -5,8 +5,8 @@ through the local ACL gateway and against the simulated source (the floor).
 Each server runs in a process of its own, as the real ones would; each client runs in a fresh
 child process that fetches the day (`fetch_devices`, 4 in flight, default chunks: DPM 3600 s,
 ACL 7200 s), hashes every device's samples, and reports its own peak resident memory
-(`RUSAGE_SELF`, so neither the servers nor the other children count) and its memory after
-imports. The three sources must give the same samples bit for bit.
+(`common.peak_rss_mb`, so neither the servers, the other children nor the benchmark runner
+count) and its peak after imports. The three sources must give the same samples bit for bit.
 
 Memory bound: the client holds at most one device-day of samples per request in flight (fetch
 returns a device's whole window) plus the chunk being decoded; so peak - baseline should stay
@@ -43,7 +43,8 @@ with DpmServer() as server:
 """
 
 _CLIENT = """
-import hashlib, json, resource, sys, time
+import hashlib, json, sys, time
+from benchmarks.common import peak_rss_mb
 from gmpsai_assets.acnet.datalogger import fetch_devices
 from gmpsai_assets.window import day_window
 kind, port, devices = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
@@ -56,7 +57,7 @@ elif kind == "acl":
 else:
     from gmpsai_assets.sim.simulator import SimulatedBooster
     source = SimulatedBooster(max_in_flight=1)
-baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+baseline_mb = peak_rss_mb()
 began = time.perf_counter()
 rows, digests, failed, biggest = 0, {}, [], 0
 for o in fetch_devices(source, devices, day_window(sys.argv[4])):
@@ -71,8 +72,8 @@ seconds = time.perf_counter() - began
 attempts = getattr(source, "attempts", 0)
 source.close()
 print(json.dumps({"seconds": seconds, "rows": rows, "digests": digests, "failed": failed,
-                  "attempts": attempts, "biggest_bytes": biggest, "baseline_kb": baseline_kb,
-                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "attempts": attempts, "biggest_bytes": biggest, "baseline_mb": baseline_mb,
+                  "peak_mb": peak_rss_mb()}))
 """
 
 
@@ -124,8 +125,8 @@ def main() -> None:
             raise RuntimeError(f"{name}: {len(differ)} device(s) differ from the simulated "
                                f"day, first {differ[:1]}")
 
-    def mb(kb: float) -> float:
-        return kb / 1024.0
+    def over(r: dict) -> float:
+        return r["peak_mb"] - r["baseline_mb"]
 
     day_mb = dpm["biggest_bytes"] / 2**20  # one device-day's two float64 arrays
     bound = (IN_FLIGHT + 1) * day_mb + IN_FLIGHT * CHUNK_TRANSIENT_MB
@@ -136,15 +137,13 @@ def main() -> None:
             f"ACL client, local gateway ({acl['attempts']} requests)"),
         Row("  rows per second, DPM vs ACL", dpm["rows"] / dpm["seconds"],
             acl["rows"] / acl["seconds"], "rows/s", "ACL client"),
-        Row("peak RSS over baseline, DPM client", mb(dpm["peak_kb"] - dpm["baseline_kb"]),
-            mb(sim["peak_kb"] - sim["baseline_kb"]), "MB", "simulated child, same day",
-            f"<= {bound:.0f}"),
-        Row("  the same, ACL client", mb(acl["peak_kb"] - acl["baseline_kb"]),
-            mb(sim["peak_kb"] - sim["baseline_kb"]), "MB", "simulated child, same day"),
-        Row("  DPM client's peak RSS (absolute)", mb(dpm["peak_kb"]), mb(sim["peak_kb"]), "MB",
+        Row("peak RSS over baseline, DPM client", over(dpm), over(sim), "MB",
+            "simulated child, same day", f"<= {bound:.0f}"),
+        Row("  the same, ACL client", over(acl), over(sim), "MB", "simulated child, same day"),
+        Row("  DPM client's peak RSS (absolute)", dpm["peak_mb"], sim["peak_mb"], "MB",
             "simulated child"),
     ]
-    peak_over = mb(dpm["peak_kb"] - dpm["baseline_kb"])
+    peak_over = over(dpm)
     print_table(f"DPM path (pacsys gRPC, loopback, servers in their own processes), {DAY}, "
                 f"{IN_FLIGHT} in flight, {dpm['rows']:,} rows, identical in the three sources; "
                 f"largest device-day {day_mb:.1f} MB", rows)

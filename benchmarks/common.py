@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -37,19 +36,32 @@ def interleaved_medians(fns: list[Callable[[], object]], repeat: int = 9) -> lis
     return [statistics.median(t) for t in times]
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (MB), the kernel's VmHWM. Not ru_maxrss: a
+    process started by (v)fork + exec inherits its parent's peak there (measured: a child of
+    11 MB reported its parent's 1551 MB), so every child of a big benchmark runner would."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024.0
+
+
+# A child runs the code it is given, then prints its own peak on a last line of its own.
+_CHILD = """
+import sys
+exec(compile(sys.argv.pop(1), "<benchmark child>", "exec"), {"__name__": "__main__"})
+from benchmarks.common import peak_rss_mb
+print(peak_rss_mb())
+"""
+
+
 def run_child(code: str) -> dict:
     """Run Python `code` in a fresh process; it prints one JSON line, to which we add that
-    child's own peak resident memory (MB), as the kernel reports it when the child is reaped
-    (`os.wait4`): never RUSAGE_CHILDREN, which is the peak of every child so far."""
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024.0  # kB on Linux
+    child's own peak resident memory (MB, `peak_rss_mb`): never RUSAGE_CHILDREN (the peak of
+    every child so far) nor the child's ru_maxrss (its parent's peak, inherited)."""
+    proc = subprocess.run([sys.executable, "-c", _CHILD, code], capture_output=True, text=True,
+                          check=True)
+    *_, line, peak = proc.stdout.strip().splitlines()
+    result = json.loads(line)
+    result["peak_mb"] = float(peak)
     return result
 
 
