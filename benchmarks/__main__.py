@@ -17,6 +17,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 
 import benchmarks
 
@@ -30,16 +31,23 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have {', '.join(names)}",
               file=sys.stderr)
         return 2
+    failed = []
     for name in wanted or names:
         print(f"\n=== {name} ===", flush=True)
         began = time.monotonic()
         environ = dict(os.environ)  # a module's settings (GMPSAI_*) must not reach the next one
         try:
             importlib.import_module(f"benchmarks.{name}").main()
+        except Exception:  # the others still run; the run fails at the end, naming it
+            traceback.print_exc()
+            failed.append(name)
         finally:
             os.environ.clear()
             os.environ.update(environ)
         print(f"({name} took {time.monotonic() - began:.0f} s)", flush=True)
+    if failed:
+        print(f"\nbenchmarks failed: {', '.join(failed)} (tracebacks above)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -99,10 +99,14 @@ def _placement(directory: Path) -> tuple[float, float]:
     """Seconds to write one result file of 47 rows: ours (read back, fsynced, renamed) and the
     write as it was before (the same DuckDB COPY, then a bare rename)."""
     from gmpsai_assets.stats import store
+    from gmpsai_assets.stats.compute import param_stats
+    from gmpsai_assets.window import Window
 
     target = directory / "param_stats" / "x.parquet"
-    rows = [["x", *([1.0] * len(store.PARAM_COLUMNS))] for _ in range(47)]
-    rows = [[r[0], f"D:{k}", "ok", "", *r[4:]] for k, r in enumerate(rows)]  # text columns
+    window = Window(1.7e9, 1.7e9 + 86400.0)
+    t = window.start + np.arange(1000) * 60.0  # (gaps: gap_spans has rows of its own)
+    rows = [["x", *(param_stats(f"D:{k}", t, np.full(t.size, float(k)), window).row()[c]
+                    for c in store.PARAM_COLUMNS)] for k in range(47)]
     columns, ddl = store.RESULTS["param_stats"]
 
     def ours() -> None:
