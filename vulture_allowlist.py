@@ -26,6 +26,9 @@ exitstatus
 pytestmark
 _no_writes_into_the_checkout
 
+# Called by the benchmarks' child processes, in the Python code they are given as text.
+peak_rss_mb
+
 # Fields of records that are written whole (Parquet rows, JSON documents, run metadata via
 # dataclasses.asdict), or enum members chosen by a setting's text: read by the people and
 # tools downstream, not by attribute access here.
