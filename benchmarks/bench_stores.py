@@ -52,9 +52,9 @@ def _rows(rec, params) -> list[list]:
 def _ddl() -> str:
     from gmpsai_assets.stats.store import PARAM_COLUMNS
 
-    text = ("device", "status", "reason")
-    cols = ", ".join(f'"{c}" {"VARCHAR" if c in text else "DOUBLE PRECISION"}'
-                     for c in PARAM_COLUMNS)
+    types = {"device": "VARCHAR", "status": "VARCHAR", "reason": "VARCHAR",
+             "gap_spans": "DOUBLE PRECISION[][]"}  # (the same text in DuckDB and PostgreSQL)
+    cols = ", ".join(f'"{c}" {types.get(c, "DOUBLE PRECISION")}' for c in PARAM_COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS param_stats (file_name VARCHAR, {cols})"
 
 
