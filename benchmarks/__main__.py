@@ -5,6 +5,9 @@
     python -m benchmarks dpm --quick  # bench_dpm.py with 8 devices (needs the dpm extra)
     python -m benchmarks year --days=30   # options (written --name=value) go to the modules
 
+Each module runs with the environment it started with (what one sets never reaches the next);
+one that fails prints its traceback, the others still run, and the run exits 1 naming it.
+
 bench_year needs PostgreSQL (Debian's postgresql package) and says it skipped when missing.
 bench_containers needs a Docker engine too (`make test` starts one) and builds the image
 (deploy/build-image); it says it skipped when either is missing.
