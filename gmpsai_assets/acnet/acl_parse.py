@@ -87,20 +87,18 @@ _PRE_RE = re.compile(rb"<pre\b[^>]*>", re.I)
 _BODY_RE = re.compile(rb"<body\b[^>]*>", re.I)
 _LEADING_TAGS_RE = re.compile(rb"^\s*(?:<[^>]*>\s*)+")
 _END_RE = re.compile(rb"</(?:pre|body|html)\b", re.I)
-_END_CARRY = len(b"</body") - 1  # bytes held back so an end tag split across reads is seen
 _TAG_RE = re.compile(r"<[^>]*>")
 
 
 class _Unwrapper:
-    """Turns a reply byte stream into its body: plain text passes, HTML loses head and tail."""
+    """Turns a reply byte stream into its body: plain text passes, HTML loses its head. The end
+    of an HTML body is found by the caller (`close`), which knows where to look for it."""
 
-    def __init__(self, find_end: bool = True) -> None:
+    def __init__(self) -> None:
         self.html = False
         self.closed = False  # an HTML end tag was seen: the body is known to be complete
-        self._find_end = find_end  # False: the caller finds the end tag (`close`)
         self._decided = False
         self._head = bytearray()
-        self._carry = b""
         self.tail = bytearray()  # what followed the end tag (must be markup only)
 
     def feed(self, data: bytes, final: bool = False) -> bytes:
@@ -113,25 +111,7 @@ class _Unwrapper:
         if self.closed:
             self._keep_tail(data)
             return b""
-        if not self.html or not self._find_end:
-            return data
-        # An end tag starts with `<`, which no data line holds: the chunk passes uncopied
-        # unless it has one, and only a `<` near its end is held back (the tag may be split).
-        buf = self._carry + data if self._carry else data
-        self._carry = b""
-        lt = buf.find(b"<")
-        if lt < 0:
-            return buf
-        m = _END_RE.search(buf, lt)
-        if m:
-            self.closed = True
-            self._keep_tail(buf[m.start():])
-            return buf[: m.start()]
-        last = buf.rfind(b"<")
-        if final or last < len(buf) - _END_CARRY:
-            return buf
-        self._carry = buf[last:]
-        return buf[:last]
+        return data
 
     def _decide(self, final: bool) -> bytes | None:
         """Once enough of the head is here: plain text, or where the HTML body starts."""
@@ -183,10 +163,12 @@ def _markup_tail(buf: bytes) -> int:
 def unwrap_text(body: bytes) -> str:
     """A whole small reply as plain text (HTML wrapper and tags removed, entities decoded)."""
     u = _Unwrapper()
-    text = (u.feed(body) + u.feed(b"", final=True)).decode("utf-8", "replace")
+    body = u.feed(body, final=True)
     if u.html:
-        text = html.unescape(_TAG_RE.sub("", text))
-    return text.strip()
+        m = _END_RE.search(body)  # (what follows the end tag is dropped)
+        text = body[: m.start() if m else len(body)].decode("utf-8", "replace")
+        return html.unescape(_TAG_RE.sub("", text)).strip()
+    return body.decode("utf-8", "replace").strip()
 
 
 # ---- line tables ---------------------------------------------------------------------------
@@ -237,7 +219,7 @@ class _TableParser:
     line_re: re.Pattern[str] = re.compile(r"$^")
 
     def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
-        self._unwrap = _Unwrapper(find_end=False)  # the end tag is found per batch, below
+        self._unwrap = _Unwrapper()  # (its end tag is found per batch, below)
         self._pieces: list[bytes] = []  # body bytes not parsed yet (joined once per batch)
         self._started = False  # a body byte other than a line end was seen
         self._pending = 0
