@@ -105,8 +105,8 @@ def _placement(directory: Path) -> tuple[float, float]:
     target = directory / "param_stats" / "x.parquet"
     window = Window(1.7e9, 1.7e9 + 86400.0)
     t = window.start + np.arange(1000) * 60.0  # (gaps: gap_spans has rows of its own)
-    rows = [["x", *(param_stats(f"D:{k}", t, np.full(t.size, float(k)), window).row()[c]
-                    for c in store.PARAM_COLUMNS)] for k in range(47)]
+    stats = [param_stats(f"D:{k}", t, np.full(t.size, float(k)), window) for k in range(47)]
+    rows = store.stats_rows("x", stats, store.PARAM_COLUMNS)
     columns, ddl = store.RESULTS["param_stats"]
 
     def ours() -> None:

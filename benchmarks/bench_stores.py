@@ -44,9 +44,9 @@ def _stats(i: int) -> tuple:
 
 
 def _rows(rec, params) -> list[list]:
-    from gmpsai_assets.stats.store import PARAM_COLUMNS
+    from gmpsai_assets.stats.store import PARAM_COLUMNS, stats_rows
 
-    return [[rec.name, *(p.row()[c] for c in PARAM_COLUMNS)] for p in params]
+    return stats_rows(rec.name, params, PARAM_COLUMNS)
 
 
 def _ddl() -> str:

@@ -1130,10 +1130,10 @@ def replace_file(
     ensure_store(db_path, timeout_s=timeout_s)
     results = results_dir(db_path)
     # Converted up front: a bad value fails here, before anything of this file is replaced.
-    param_rows = [[record.name, *(r[c] for c in PARAM_COLUMNS)]
-                  for r in (p.row() for p in params)] or [_marker(record.name, PARAM_COLUMNS)]
-    event_rows = [[record.name, *(r[c] for c in EVENT_COLUMNS)]
-                  for r in (e.row() for e in events)] or [_marker(record.name, EVENT_COLUMNS)]
+    param_rows = (stats_rows(record.name, params, PARAM_COLUMNS)
+                  or [_marker(record.name, PARAM_COLUMNS)])
+    event_rows = (stats_rows(record.name, events, EVENT_COLUMNS)
+                  or [_marker(record.name, EVENT_COLUMNS)])
     staged = []
     try:
         for table, rows in (("param_stats", param_rows), ("event_stats", event_rows)):
@@ -1151,6 +1151,13 @@ def replace_file(
     if _loose_records(results) >= COMPACT_AFTER:
         compact(db_path)  # unless another process is compacting: then it takes these along
     return superseded
+
+
+def stats_rows(file_name: str, stats: Sequence[ParamStats] | Sequence[EventStats],
+               columns: Sequence[str]) -> list[list[object]]:
+    """The result rows of one data file's statistics: its name, then each record's values in
+    the table's column order (`PARAM_COLUMNS`, `EVENT_COLUMNS`)."""
+    return [[file_name, *(r[c] for c in columns)] for r in (s.row() for s in stats)]
 
 
 def _marker(name: str, columns: Sequence[str]) -> list[object]:
