@@ -145,10 +145,11 @@ def main() -> None:
     with gateway() as url:
         runs, downloads = [], []
         for r in range(1 if quick else 3):  # interleaved: the load falls on both alike,
-            pair = [lambda: runs.append(fetch_all(url, devices, day)),  # and each goes first
-                    lambda: downloads.append(download_all(url, devices, day))]  # in turn
-            for go in pair[r % 2:] + pair[:r % 2]:
-                go()
+            if r % 2:                          # and each goes first in turn
+                downloads.append(download_all(url, devices, day))
+            runs.append(fetch_all(url, devices, day))
+            if not r % 2:
+                downloads.append(download_all(url, devices, day))
         acl_s = statistics.median(r[0] for r in runs)
         _, day_rows, day_requests = runs[0]
         down_s = statistics.median(d[0] for d in downloads)

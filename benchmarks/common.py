@@ -58,7 +58,10 @@ def run_child(code: str) -> dict:
     child's own peak resident memory (MB, `peak_rss_mb`): never RUSAGE_CHILDREN (the peak of
     every child so far) nor the child's ru_maxrss (its parent's peak, inherited)."""
     proc = subprocess.run([sys.executable, "-c", _CHILD, code], capture_output=True, text=True,
-                          check=True)
+                          check=False)
+    if proc.returncode:  # (the child's own traceback, which CalledProcessError would not show)
+        raise RuntimeError(f"benchmark child failed ({proc.returncode}): "
+                           f"{proc.stderr.strip()[-2000:]}")
     *_, line, peak = proc.stdout.strip().splitlines()
     result = json.loads(line)
     result["peak_mb"] = float(peak)
